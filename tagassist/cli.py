@@ -1,0 +1,287 @@
+"""The ``tagassist`` command: the window by default, subcommands for the command line.
+
+Every subcommand takes ``--json`` for machine-readable output; long work shows a progress bar on
+stderr.  Errors a user can act on (a locked, damaged or newer database, a bad search expression,
+a missing file) print one clear line and exit with status 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import shutil
+import sys
+import threading
+from collections.abc import Generator
+from dataclasses import asdict
+from pathlib import Path
+
+from tagassist import __version__
+from tagassist.library.errors import LibraryError
+from tagassist.library.export import export_csv, export_json
+from tagassist.library.repository import Library
+from tagassist.paths import LibraryPaths, sample_library_dir, user_data_dir
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--library", metavar="DIR",
+                        help="library folder (default: $TAGASSIST_LIBRARY or the user data dir)")
+    common.add_argument("--cache", metavar="DIR", help="thumbnail cache folder")
+    common.add_argument("--user", default=None, help="whose tags (default: your login name)")
+    common.add_argument("--json", action="store_true", help="print JSON")
+
+    parser = argparse.ArgumentParser(prog="tagassist", parents=[common],
+                                     description="Personal tagging assistant for photos and documents.")
+    parser.add_argument("--version", action="version", version=f"tagassist {__version__}")
+    parser.add_argument("--sample", action="store_true",
+                        help="open a copy of the bundled sample library")
+    parser.add_argument("--open", metavar="DIR", help="import this folder when the window opens")
+    parser.add_argument("--screenshot", metavar="FILE.png",
+                        help="render the main window to FILE.png and exit")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("gui", parents=[common], help="open the window (the default)")
+    p.add_argument("--sample", action="store_true")
+    p.add_argument("--open", metavar="DIR")
+    p.add_argument("--screenshot", metavar="FILE.png")
+
+    p = sub.add_parser("import", parents=[common], help="import a folder (recursive, incremental)")
+    p.add_argument("folder")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("tags", parents=[common], help="show the tags of a file")
+    p.add_argument("path")
+
+    p = sub.add_parser("tag", parents=[common], help="add or remove tags on files")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--add", action="append", default=[], metavar="TAG")
+    p.add_argument("--remove", action="append", default=[], metavar="TAG")
+
+    p = sub.add_parser("search", parents=[common], help='items matching e.g. "beach AND NOT night"')
+    p.add_argument("expression")
+
+    sub.add_parser("untagged", parents=[common], help="items without tags")
+    sub.add_parser("tag-counts", parents=[common], help="tags with their counts")
+    sub.add_parser("undo", parents=[common], help="undo the last tag operation")
+    sub.add_parser("redo", parents=[common], help="redo the last undone tag operation")
+
+    p = sub.add_parser("export-xmp", parents=[common], help="write XMP sidecars next to photos")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("export", parents=[common], help="export the folksonomy as CSV or JSON")
+    p.add_argument("file")
+    p.add_argument("--format", choices=["csv", "json"], default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command in (None, "gui"):
+            return _gui(args)
+        return COMMANDS[args.command](args)
+    except (LibraryError, UserError) as exc:
+        print(f"tagassist: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tagassist: interrupted", file=sys.stderr)
+        return 130
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _paths(args) -> LibraryPaths:
+    return LibraryPaths.resolve(args.library, args.cache)
+
+
+def _open(args) -> tuple[Library, int, LibraryPaths]:
+    paths = _paths(args)
+    library = Library.open(paths.database)
+    user = library.get_or_create_user(args.user or getpass.getuser())
+    return library, user.id, paths
+
+
+def _drive(job: Generator, show: bool, unit: str = "file"):
+    """Run a progress generator to completion with a tqdm bar; return its result."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit=unit, disable=not show, file=sys.stderr, dynamic_ncols=True)
+    try:
+        while True:
+            tick = next(job)
+            bar.total = tick.total
+            bar.n = tick.done
+            bar.refresh()
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        bar.close()
+
+
+def _emit(args, data, text: str) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=1) if args.json else text)
+
+
+def _item_for(library: Library, path: str):
+    from tagassist.media.hashing import content_hash
+
+    resolved = str(Path(path).resolve())
+    item = library.item_by_path(resolved)
+    if item is None and Path(resolved).is_file():
+        item = library.item_by_hash(content_hash(resolved))  # moved or renamed since import
+    if item is None:
+        raise UserError(f"{path}: not in the library (import its folder first)")
+    return item
+
+
+def _describe(library: Library, ids: list[int]) -> list[dict]:
+    return [{"id": it.id, "path": it.paths[0] if it.paths else None, "kind": it.kind,
+             "title": it.title, "capture_time": it.capture_time, "place": it.place}
+            for it in library.items(ids)]
+
+
+# --- subcommands ---------------------------------------------------------------------------
+
+def _gui(args) -> int:
+    from tagassist.ui.app import run_gui
+
+    open_folder = Path(args.open) if args.open else None
+    if args.sample:
+        target = user_data_dir() / "sample-photos"
+        if not target.exists():
+            shutil.copytree(sample_library_dir(), target)
+        open_folder = target
+        if not args.library:
+            args.library = str(user_data_dir() / "sample-library")
+    return run_gui(_paths(args), open_folder=open_folder,
+                   user=args.user or getpass.getuser(),
+                   screenshot=Path(args.screenshot) if args.screenshot else None)
+
+
+def cmd_import(args) -> int:
+    from tagassist.media.importer import import_folder
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder")
+    library, user_id, paths = _open(args)
+    with library:
+        job = import_folder(library, folder, user_id=user_id, thumbnails_dir=paths.thumbnails,
+                            cancel=threading.Event())
+        report = _drive(job, show=not (args.json or args.no_progress))
+    data = asdict(report)
+    text = (f"imported {report.imported} (new {report.added}, updated {report.updated}, "
+            f"moved {report.moved}), unchanged {report.unchanged}, "
+            f"tags from files {report.file_tags}, problems {len(report.problems)} "
+            f"in {report.seconds:.1f} s")
+    text += "".join(f"\n  problem: {p.path}: {p.reason}" for p in report.problems)
+    _emit(args, data, text)
+    return 0
+
+
+def cmd_tags(args) -> int:
+    library, user_id, _ = _open(args)
+    with library:
+        item = _item_for(library, args.path)
+        rows = library.assignments(item.id)
+        tags = [{"tag": library_tag_path(library, a.tag_id), "source": a.source,
+                 "user_id": a.user_id, "created": a.created} for a in rows]
+    _emit(args, {"item": item.id, "path": args.path, "tags": tags},
+          "\n".join(f"{t['tag']}\t({t['source']})" for t in tags) or "(no tags)")
+    return 0
+
+
+def library_tag_path(library: Library, tag_id: int) -> str:
+    return next((t.path for t in library.tags() if t.id == tag_id), str(tag_id))
+
+
+def cmd_tag(args) -> int:
+    if not (args.add or args.remove):
+        raise UserError("nothing to do: give --add TAG and/or --remove TAG")
+    library, user_id, _ = _open(args)
+    with library:
+        ids = [_item_for(library, p).id for p in args.paths]
+        added = library.assign(user_id, ids, args.add) if args.add else 0
+        removed = library.unassign(user_id, ids, args.remove) if args.remove else 0
+    _emit(args, {"added": added, "removed": removed}, f"added {added}, removed {removed}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    library, user_id, _ = _open(args)
+    with library:
+        rows = _describe(library, library.search(args.expression))
+    _emit(args, rows, "\n".join(r["path"] or f"#{r['id']}" for r in rows) or "(no items)")
+    return 0
+
+
+def cmd_untagged(args) -> int:
+    library, user_id, _ = _open(args)
+    with library:
+        rows = _describe(library, library.untagged_items())
+    _emit(args, rows, "\n".join(r["path"] or f"#{r['id']}" for r in rows) or "(none)")
+    return 0
+
+
+def cmd_tag_counts(args) -> int:
+    library, user_id, _ = _open(args)
+    with library:
+        rows = [asdict(c) for c in library.tag_counts()]
+    _emit(args, rows, "\n".join(f"{r['count']:6d}  {r['path']}" for r in rows) or "(no tags)")
+    return 0
+
+
+def cmd_undo(args, redo: bool = False) -> int:
+    library, _, _ = _open(args)
+    with library:
+        what = library.redo() if redo else library.undo()
+    verb = "redid" if redo else "undid"
+    _emit(args, {"done": what}, f"{verb}: {what}" if what else f"nothing to {verb[:-1]}o")
+    return 0
+
+
+def cmd_export_xmp(args) -> int:
+    from tagassist.media.sidecar_export import export_sidecars
+
+    library, user_id, _ = _open(args)
+    with library:
+        report = _drive(export_sidecars(library), show=not (args.json or args.no_progress))
+    text = f"wrote {len(report.written)} sidecars" + "".join(
+        f"\n  problem: {p}: {r}" for p, r in report.problems)
+    _emit(args, asdict(report), text)
+    return 0
+
+
+def cmd_export(args) -> int:
+    fmt = args.format or Path(args.file).suffix.lstrip(".").lower()
+    if fmt not in ("csv", "json"):
+        raise UserError("give --format csv|json or a .csv/.json file name")
+    library, _, _ = _open(args)
+    with library:
+        (export_csv if fmt == "csv" else export_json)(library, args.file)
+    _emit(args, {"file": args.file, "format": fmt}, f"wrote {args.file}")
+    return 0
+
+
+COMMANDS = {
+    "import": cmd_import,
+    "tags": cmd_tags,
+    "tag": cmd_tag,
+    "search": cmd_search,
+    "untagged": cmd_untagged,
+    "tag-counts": cmd_tag_counts,
+    "undo": cmd_undo,
+    "redo": lambda a: cmd_undo(a, redo=True),
+    "export-xmp": cmd_export_xmp,
+    "export": cmd_export,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
