@@ -1,0 +1,65 @@
+"""Write a user's tags of every photo into XMP sidecars next to the originals.
+
+Sidecars carry the flat keywords (``dc:subject``: every tag's own name) and the hierarchical ones
+(``lr:hierarchicalSubject``: the full ``a|b|c`` path), which digiKam, darktable and Lightroom read.
+Originals are never modified; each sidecar is written atomically by :func:`xmp.write_sidecar`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+from tagassist.library.repository import Library
+from tagassist.media import xmp
+from tagassist.media.errors import MediaError
+
+
+@dataclass(frozen=True)
+class SidecarProgress:
+    done: int
+    total: int
+    path: str
+
+
+@dataclass
+class SidecarReport:
+    written: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+
+
+def keywords_for(tag_paths: list[str]) -> tuple[list[str], list[str]]:
+    """(flat, hierarchical) keyword lists for a set of tag paths like ``animals|pets|cat``."""
+    flat = sorted({p.split("|")[-1] for p in tag_paths}, key=str.casefold)
+    hierarchical = sorted({p for p in tag_paths if "|" in p}, key=str.casefold)
+    return flat, hierarchical
+
+
+def export_sidecars(library: Library, user_id: int | None = None,
+                    cancel: threading.Event | None = None
+                    ) -> Generator[SidecarProgress, None, SidecarReport]:
+    """Write sidecars for every photo that has tags; yields progress, returns the report."""
+    report = SidecarReport()
+    ids = library.item_ids()
+    for done, item in enumerate(library.items(ids), 1):
+        if cancel is not None and cancel.is_set():
+            report.cancelled = True
+            break
+        yield SidecarProgress(done, len(ids), item.paths[0] if item.paths else "")
+        if item.kind != "photo":
+            continue
+        tags = [t.path for t in library.item_tags(item.id, user_id)]
+        if not tags:
+            continue
+        flat, hierarchical = keywords_for(tags)
+        for path in item.paths:
+            if not os.path.exists(path):
+                continue
+            try:
+                report.written.append(str(xmp.write_sidecar(path, flat, hierarchical)))
+            except (MediaError, OSError) as exc:
+                report.problems.append((path, str(exc)))
+    return report
