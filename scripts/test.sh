@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README command (2): set up, then run the layer contracts and the test suite.
+# README command (2): set up, then run the test suite (it includes the import-linter layer contracts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,5 +10,4 @@ if ! command -v exiftool >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
 fi
 . .venv/bin/activate
 export QT_QPA_PLATFORM=offscreen
-lint-imports
 python -m pytest -q "$@"
