@@ -34,6 +34,8 @@ class Split:
     inputs: list[np.ndarray]  # tags the model is given (excluded from ranking)
     truth: list[np.ndarray]  # held-out tags
     protocol: str
+    source: TagData | None = None  # the table that was split
+    held_rows: list[np.ndarray] | None = None  # rows of ``source`` holding each case's truth
 
     def __len__(self) -> int:
         return int(self.user.shape[0])
@@ -43,8 +45,16 @@ class Split:
         if len(self) <= n:
             return self
         keep = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
-        return Split(self.train, self.user[keep], self.item[keep], self.time[keep],
-                     [self.inputs[k] for k in keep], [self.truth[k] for k in keep], self.protocol)
+        train = self.train
+        if self.source is not None and self.held_rows is not None:  # unchosen targets go back
+            mask = np.ones(len(self.source), dtype=bool)
+            for k in keep:
+                mask[self.held_rows[k]] = False
+            train = self.source.subset(mask)
+        return Split(train, self.user[keep], self.item[keep], self.time[keep],
+                     [self.inputs[k] for k in keep], [self.truth[k] for k in keep], self.protocol,
+                     self.source, None if self.held_rows is None else
+                     [self.held_rows[k] for k in keep])
 
 
 def _groups(pid: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
@@ -55,10 +65,11 @@ def _groups(pid: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
 
 
 def _make(data: TagData, train_mask: np.ndarray, cases: list[tuple[int, np.ndarray, np.ndarray]],
-          pu: np.ndarray, pi: np.ndarray, ptime: np.ndarray, protocol: str) -> Split:
+          pu: np.ndarray, pi: np.ndarray, ptime: np.ndarray, protocol: str,
+          rows: list[np.ndarray]) -> Split:
     ids = np.array([c[0] for c in cases], dtype=np.int64)
     return Split(data.subset(train_mask), pu[ids], pi[ids], ptime[ids],
-                 [c[1] for c in cases], [c[2] for c in cases], protocol)
+                 [c[1] for c in cases], [c[2] for c in cases], protocol, data, rows)
 
 
 def split(data: TagData, protocol: str, seed: int = 0, per_tag_p: int = 10) -> Split:
@@ -80,7 +91,7 @@ def split(data: TagData, protocol: str, seed: int = 0, per_tag_p: int = 10) -> S
             train[last] = False
             ptime[p] = data.time[last]
             cases.append((p, np.sort(data.tag[g[:-1]]), data.tag[last:last + 1].copy()))
-        return _make(data, train, cases, pu, pi, ptime, protocol)
+        return _make(data, train, cases, pu, pi, ptime, protocol, [g[-1:] for g in groups])
     ptime = np.array([data.time[g].min() for g in groups]) if n_posts else np.empty(0)
     if protocol == "last-post":
         post_order = np.lexsort((rng.permutation(n_posts), ptime, pu))
@@ -96,17 +107,19 @@ def split(data: TagData, protocol: str, seed: int = 0, per_tag_p: int = 10) -> S
         for p, inp, _ in cases:
             train[groups[p]] = False
             out.append((p, inp, np.sort(data.tag[groups[p]])))
-        return _make(data, train, out, pu, pi, ptime, protocol)
+        return _make(data, train, out, pu, pi, ptime, protocol, [groups[c[0]] for c in out])
     # per-tag: P posts per tag keep the tag in training, the rest are test targets
     tag_order = np.lexsort((tiebreak, data.tag))
     for g in _groups(data.tag, tag_order):
         g = g[rng.permutation(g.size)]
         train[g[per_tag_p:]] = False
     test_rows = np.flatnonzero(~train)
+    rows = []
     for g in (_groups(pid, test_rows[np.argsort(pid[test_rows], kind="stable")])
               if test_rows.size else []):
         cases.append((int(pid[g[0]]), np.empty(0, np.int64), np.sort(data.tag[g])))
-    return _make(data, train, cases, pu, pi, ptime, protocol)
+        rows.append(g)
+    return _make(data, train, cases, pu, pi, ptime, protocol, rows)
 
 
 def validation_split(train: TagData, protocol: str, seed: int = 0, max_cases: int = 5000,

@@ -56,6 +56,8 @@ def test_validation_split_never_sees_test_targets(tiny):
     for u, i, t in zip(v.user, v.item, v.truth, strict=True):
         assert (int(u), int(i), int(t[0])) not in test
     assert len(v.train) + len(v) == len(s.train)
+    small = validation_split(s.train, "last-tag", seed=0, max_cases=5)
+    assert len(small) == 5 and len(small.train) + 5 == len(s.train)  # the rest go back
 
 
 def test_candidates_exclude_post_tags(tiny):

@@ -1,0 +1,42 @@
+"""Tag rankers behind one interface (:class:`trainer.models.base.TagModel`).
+
+Names are fixed by ``../shared/docs/EVALUATION.md``; :data:`PLANNED` are named there but not
+implemented yet, and :func:`create` says so instead of failing with a traceback.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from trainer.models.base import Batch, ModelFitError, TagModel
+from trainer.models.dae_ptr import DAEPTR
+from trainer.models.pitf import PITF
+from trainer.models.popularity import (
+    BaseLevelLearning,
+    BaseLevelLearningContent,
+    MostPopular,
+    MostPopularItem,
+    MostPopularUser,
+    MostPopularUserItem,
+)
+
+REGISTRY: dict[str, type[TagModel]] = {m.name: m for m in (
+    MostPopular, MostPopularUser, MostPopularItem, MostPopularUserItem, BaseLevelLearning,
+    BaseLevelLearningContent, PITF, DAEPTR)}
+PLANNED = ("cnn_permlp", "wsabie", "awe", "tagspace", "csrw_d", "csrw_s", "csrw_t", "br",
+           "ar_1to1", "ar_1toM", "sog_1to1", "sog_1toM", "served")
+
+
+class UnknownModelError(ValueError):
+    """A model name that is not implemented (yet)."""
+
+
+def create(name: str, **config: Any) -> TagModel:
+    if name not in REGISTRY:
+        what = "is named in EVALUATION.md but not implemented yet" if name in PLANNED \
+            else "is not a known model"
+        raise UnknownModelError(f"model {name!r} {what}; implemented: {', '.join(REGISTRY)}")
+    return REGISTRY[name](**config)
+
+
+__all__ = ["Batch", "ModelFitError", "TagModel", "REGISTRY", "PLANNED", "create",
+           "UnknownModelError"]

@@ -1,0 +1,163 @@
+"""DAE-PTR: denoising auto-encoder for personalized tag recommendation (Zhao et al.).
+
+Paper ``../shared/papers/dae-ptr_personalized-tag-recommendation-denoising-autoencoder.txt``:
+- eq. 7: mask-out corruption, each input tag of post (u, i) dropped with probability c;
+- eq. 8–9: z = σ(W·ỹ + p_u + q_i + b), user and item embeddings *added* in the encoder;
+- eq. 10: ŷ = σ(W'·z + b');
+- eq. 11–12: cross-entropy over all tags + λ/2‖θ‖²; Adam.
+The paper's λ = 0.01 applies to a loss summed over a batch of 1024; here the loss is the mean
+over the batch (summed over tags) and L2 is Adam weight decay 1e-5 (≈ 0.01 / 1024) — λ = 0.01
+on a mean loss collapses the model to popularity.  Learning rate 0.01 converges in 50–90 epochs.
+
+Optional content vector: with ``item_features`` ([n_items, F]) the item embedding q_i is
+replaced by a linear map of the item's features (for items never seen in training, e.g. new
+photos).  Scores are the decoder logits (σ is monotone); the post's input tags are fed uncorrupted.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from trainer.data import TagData
+from trainer.models.base import Batch, EpochCallback, TagModel, check_finite
+from trainer.models.torch_util import PostTags, from_numpy, setup, to_numpy
+
+
+def _bag(lists: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    lens = np.array([x.size for x in lists], dtype=np.int64)
+    flat = np.concatenate(lists).astype(np.int64) if lists else np.empty(0, np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    return torch.from_numpy(flat), torch.from_numpy(offsets)
+
+
+class _DAE(torch.nn.Module):
+    def __init__(self, n_users: int, n_items: int, n_tags: int, k: int,
+                 n_features: int = 0) -> None:
+        super().__init__()
+        # W·ỹ + b as a sparse sum of W's columns (identical to the dense product, much cheaper)
+        self.enc = torch.nn.EmbeddingBag(n_tags, k, mode="sum")  # W
+        self.enc_bias = torch.nn.Parameter(torch.zeros(k))  # b
+        torch.nn.init.uniform_(self.enc.weight, -(n_tags ** -0.5), n_tags ** -0.5)
+        self.p = torch.nn.Embedding(n_users, k)  # P
+        if n_features:
+            self.content = torch.nn.Linear(n_features, k, bias=False)
+        else:
+            self.q = torch.nn.Embedding(n_items, k)  # Q
+        self.dec = torch.nn.Linear(k, n_tags)  # W', b'
+        for e in [self.p] + ([] if n_features else [self.q]):
+            torch.nn.init.normal_(e.weight, 0.0, 0.01)
+
+    def forward(self, tags: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor,
+                u: torch.Tensor, i: torch.Tensor, feats: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """``tags``/``offsets``/``weights``: the (corrupted) input ỹ as an EmbeddingBag list."""
+        q = self.content(feats) if feats is not None else self.q(i)
+        wy = self.enc(tags, offsets, per_sample_weights=weights)
+        z = torch.sigmoid(wy + self.enc_bias + self.p(u) + q)
+        return self.dec(z)  # logits of ŷ
+
+
+class DAEPTR(TagModel):
+    name: ClassVar[str] = "dae_ptr"
+    iterative: ClassVar[bool] = True
+    defaults: ClassVar[dict[str, Any]] = {"k": 128, "c": 0.5, "lr": 0.01, "weight_decay": 1e-5,
+                                          "epochs": 60, "batch_size": 1024}
+    grid: ClassVar[list[dict[str, Any]]] = [{"c": 0.2}, {"c": 0.5}, {"c": 0.8}]
+
+    def __init__(self, item_features: np.ndarray | None = None, **config: Any) -> None:
+        super().__init__(**config)
+        self.item_features = None if item_features is None else np.asarray(item_features,
+                                                                           np.float32)
+
+    def _feats(self, items: np.ndarray) -> torch.Tensor | None:
+        if self.item_features is None:
+            return None
+        return torch.from_numpy(self.item_features[items])
+
+    def fit(self, train: TagData, *, seed: int = 0, epochs: int | None = None,
+            callback: EpochCallback | None = None, show_progress: bool = False) -> DAEPTR:
+        self._shape(train)
+        gen = setup(seed)
+        c = self.config
+        nf = 0 if self.item_features is None else self.item_features.shape[1]
+        self.net = _DAE(self.n_users, self.n_items, self.n_tags, c["k"], nf)
+        self._train(train, epochs or c["epochs"], seed, gen, callback, show_progress,
+                    list(self.net.parameters()))
+        return self
+
+    def _train(self, train: TagData, epochs: int, seed: int, gen: torch.Generator,
+               callback: EpochCallback | None, show_progress: bool,
+               params: list[torch.nn.Parameter]) -> None:
+        c = self.config
+        posts = PostTags(train)
+        rng = np.random.default_rng(seed)
+        opt = torch.optim.Adam(params, lr=c["lr"], weight_decay=c["weight_decay"])
+        bce = torch.nn.BCEWithLogitsLoss(reduction="none")
+        self.net.train()
+        for ep in tqdm(range(1, epochs + 1), desc=self.name, disable=not show_progress,
+                       leave=False):
+            order = rng.permutation(len(posts))
+            total = 0.0
+            for s in range(0, order.size, c["batch_size"]):
+                b = order[s:s + c["batch_size"]]
+                y = posts.dense(b, self.n_tags)
+                tags, offsets = _bag([posts.tag[posts.indptr[p]:posts.indptr[p + 1]] for p in b])
+                keep = (torch.rand(tags.shape, generator=gen) >= c["c"]).float()  # eq. 7
+                u = torch.from_numpy(posts.user[b])
+                i = torch.from_numpy(posts.item[b])
+                logits = self.net(tags, offsets, keep, u, i, self._feats(posts.item[b]))
+                loss = bce(logits, y).sum(dim=1).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * b.size
+            check_finite(total, f"{self.name} loss at epoch {ep}")
+            if callback is not None:
+                self.net.eval()
+                stop = callback(ep, self) is False
+                self.net.train()
+                if stop:
+                    break
+        self.net.eval()
+
+    def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int = 10,
+                          seed: int = 0) -> DAEPTR:
+        """Re-train only the user embeddings P of ``users`` on their posts."""
+        sub = posts.subset(np.isin(posts.user, users))
+        before = self.net.p.weight.detach().clone()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.net.p.weight.requires_grad_(True)
+        self._train(sub, epochs, seed, setup(seed), None, False, [self.net.p.weight])
+        with torch.no_grad():
+            mask = torch.ones(self.n_users, dtype=torch.bool)
+            mask[torch.from_numpy(users.astype(np.int64))] = False
+            self.net.p.weight[mask] = before[mask]
+        for p in self.net.parameters():
+            p.requires_grad_(True)
+        return self
+
+    @torch.no_grad()
+    def score(self, batch: Batch) -> np.ndarray:
+        tags, offsets = _bag(batch.inputs)
+        u = torch.from_numpy(np.clip(batch.user, 0, self.n_users - 1).astype(np.int64))
+        i = torch.from_numpy(np.clip(batch.item, 0, self.n_items - 1).astype(np.int64))
+        return self.net(tags, offsets, torch.ones(tags.shape), u, i,
+                        self._feats(i.numpy())).numpy()
+
+    def state(self) -> dict[str, np.ndarray]:
+        out = to_numpy(self.net)
+        if self.item_features is not None:
+            out["item_features"] = self.item_features
+        return out
+
+    def load_state(self, a: dict[str, np.ndarray]) -> None:
+        a = dict(a)
+        self.item_features = a.pop("item_features", None)
+        nf = 0 if self.item_features is None else self.item_features.shape[1]
+        self.net = _DAE(self.n_users, self.n_items, self.n_tags, self.config["k"], nf)
+        from_numpy(self.net, a)
+        self.net.eval()
