@@ -1,1 +1,47 @@
-"""tagassist.library"""
+"""tagassist.library: the SQLite folksonomy store (users, items, tags, assignments).
+
+Import :class:`Library` and the errors from here; everything else is internal.
+"""
+
+from .errors import (
+    LibraryCorruptError,
+    LibraryError,
+    LibraryLockedError,
+    NewerSchemaError,
+    NotFoundError,
+)
+from .export import export_csv, export_json
+from .models import (
+    Assignment,
+    Cooccurrence,
+    Decision,
+    HistoryEntry,
+    Item,
+    ModelRecord,
+    Tag,
+    TagCount,
+    User,
+)
+from .query import QuerySyntaxError
+from .repository import Library
+
+__all__ = [
+    "Assignment",
+    "Cooccurrence",
+    "Decision",
+    "HistoryEntry",
+    "Item",
+    "Library",
+    "LibraryCorruptError",
+    "LibraryError",
+    "LibraryLockedError",
+    "ModelRecord",
+    "NewerSchemaError",
+    "NotFoundError",
+    "QuerySyntaxError",
+    "Tag",
+    "TagCount",
+    "User",
+    "export_csv",
+    "export_json",
+]

@@ -1,0 +1,105 @@
+"""Plain, immutable records returned by :class:`tagassist.library.Library`.
+
+They hold data only (no DB handles), so they can cross threads and be cached by the UI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    created: str
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    content_hash: str
+    kind: str  # 'photo' | 'document'
+    size: int | None
+    mtime: float | None
+    capture_time: str | None  # ISO-8601 local time as found in EXIF
+    lat: float | None
+    lon: float | None
+    place: str | None
+    title: str | None
+    text_excerpt: str | None
+    camera: str | None
+    width: int | None
+    height: int | None
+    context_words: tuple[str, ...]
+    paths: tuple[str, ...]
+    added: str
+
+
+@dataclass(frozen=True)
+class Tag:
+    id: int
+    name: str
+    normalized: str
+    parent_id: int | None
+    path: str  # full hierarchical name, e.g. "places|Europe|Paris"
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: int
+    user_id: int
+    item_id: int
+    tag_id: int
+    tag_name: str  # full path of the tag
+    source: str  # 'manual' | 'suggestion' | 'file' | 'import'
+    model_version: str | None
+    rank: int | None
+    created: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: int
+    user_id: int
+    item_id: int
+    tag_id: int
+    accepted: bool
+    rank: int | None
+    score: float | None
+    model_version: str | None
+    created: str
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    id: int
+    name: str
+    version: str
+    path: str
+    kind: str
+    metrics: dict[str, Any] = field(hash=False, compare=True)
+    active: bool = False
+    created: str = ""
+
+
+@dataclass(frozen=True)
+class TagCount:
+    tag: str  # the tag's own name
+    path: str
+    count: int
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    tag: str  # full path of the tag
+    item_id: int
+    created: str
+
+
+@dataclass(frozen=True)
+class Cooccurrence:
+    tag: str  # full path of the co-occurring tag
+    count: int
