@@ -11,7 +11,8 @@ from trainer.models import REGISTRY, Batch, ModelFitError, UnknownModelError, cr
 from trainer.models.popularity import BaseLevelLearning
 from trainer.protocols import split
 
-FAST = {"pitf": {"k": 8, "epochs": 3}, "dae_ptr": {"k": 8, "epochs": 3}}
+FAST = {"pitf": {"k": 8, "epochs": 3}, "dae_ptr": {"k": 8, "epochs": 3},
+        "served": {"k": 8, "epochs": 3}}
 
 
 def _batch(s):
@@ -72,7 +73,7 @@ def test_nan_raises_model_fit_error(tiny):
         REGISTRY["dae_ptr"](item_features=feats, k=8, epochs=2).fit(s.train)
 
 
-@pytest.mark.parametrize("name", ["pitf", "dae_ptr", "mp_u", "bll_c"])
+@pytest.mark.parametrize("name", ["pitf", "dae_ptr", "mp_u", "bll_c", "served"])
 def test_partial_fit_users_touches_only_those_users(tiny, name):
     s = split(tiny, "last-tag", seed=0)
     m = create(name, **FAST.get(name, {})).fit(s.train, seed=0)

@@ -18,12 +18,13 @@ from trainer.models.popularity import (
     MostPopularUser,
     MostPopularUserItem,
 )
+from trainer.models.served import Served
 
 REGISTRY: dict[str, type[TagModel]] = {m.name: m for m in (
     MostPopular, MostPopularUser, MostPopularItem, MostPopularUserItem, BaseLevelLearning,
-    BaseLevelLearningContent, PITF, DAEPTR)}
+    BaseLevelLearningContent, PITF, DAEPTR, Served)}
 PLANNED = ("cnn_permlp", "wsabie", "awe", "tagspace", "csrw_d", "csrw_s", "csrw_t", "br",
-           "ar_1to1", "ar_1toM", "sog_1to1", "sog_1toM", "served")
+           "ar_1to1", "ar_1toM", "sog_1to1", "sog_1toM")
 
 
 class UnknownModelError(ValueError):

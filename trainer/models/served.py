@@ -1,0 +1,87 @@
+"""``served``: what TagAssist serves for history-based tagging — a blend of DAE-PTR and BLL+C.
+
+score = w · P_dae(t | u, i, input) + (1 − w) · P_bll_c(t | u, i), both normalised to sum 1 over
+tags (DAE-PTR's sigmoid outputs divided by their sum).  DAE-PTR (Zhao et al., eq. 7–12) captures
+tag co-occurrence inside a post; BLL+C (Kowald et al. 2014) captures the recency of a user's
+tags, which DAE-PTR has no input for.  ``w`` is chosen by :meth:`fit` itself on a validation
+split carved from the training posts it is given (``last-tag`` on the training part), then both
+parts are refitted on all of them — the test targets are never seen.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from trainer.data import TagData
+from trainer.metrics import aggregate, truth_ranks
+from trainer.models.base import Batch, EpochCallback, TagModel
+from trainer.models.dae_ptr import DAEPTR
+from trainer.models.popularity import BaseLevelLearningContent
+
+
+def _norm(p: np.ndarray) -> np.ndarray:
+    s = p.sum(axis=1, keepdims=True)
+    return np.divide(p, s, out=np.zeros_like(p), where=s > 0)
+
+
+class Served(TagModel):
+    name: ClassVar[str] = "served"
+    defaults: ClassVar[dict[str, Any]] = {**DAEPTR.defaults, "w": None,
+                                          "w_grid": [0.3, 0.5, 0.7, 0.8, 0.9]}
+
+    def _parts(self) -> tuple[DAEPTR, BaseLevelLearningContent]:
+        dae_cfg = {k: self.config[k] for k in DAEPTR.defaults}
+        return DAEPTR(**dae_cfg), BaseLevelLearningContent()
+
+    def fit(self, train: TagData, *, seed: int = 0, epochs: int | None = None,
+            callback: EpochCallback | None = None, show_progress: bool = False) -> Served:
+        from trainer.protocols import validation_split
+
+        self._shape(train)
+        if self.config["w"] is None:
+            val = validation_split(train, "last-tag", seed + 100, 3000)
+            dae, bll = self._parts()
+            dae.fit(val.train, seed=seed, epochs=epochs, show_progress=show_progress)
+            bll.fit(val.train)
+            b = Batch(val.user, val.item, val.time, val.inputs)
+            pd_, pb = self._probs(dae, b), bll.score(b)
+            tb = np.random.default_rng(seed).permutation(self.n_tags)
+            best = (-1.0, 0.5)
+            for w in self.config["w_grid"]:
+                r = truth_ranks(w * pd_ + (1 - w) * pb, val.truth, val.inputs, tb)
+                h = aggregate(r, [1] * len(r), (3,))["hit@3"]
+                best = max(best, (h, w))
+            self.config["w"] = best[1]
+            self.val_hit3_ = best[0]
+        self.dae, self.bll = self._parts()
+        self.dae.fit(train, seed=seed, epochs=epochs, show_progress=show_progress)
+        self.bll.fit(train)
+        return self
+
+    @staticmethod
+    def _probs(dae: DAEPTR, batch: Batch) -> np.ndarray:
+        logits = dae.score(batch).astype(np.float64)
+        p = 1.0 / (1.0 + np.exp(-logits))
+        for r, t in enumerate(batch.inputs):
+            p[r, t] = 0.0
+        return _norm(p)
+
+    def partial_fit_users(self, posts: TagData, users: np.ndarray) -> Served:
+        self.dae.partial_fit_users(posts, users)
+        self.bll.partial_fit_users(posts, users)
+        return self
+
+    def score(self, batch: Batch) -> np.ndarray:
+        w = float(self.config["w"])
+        return w * self._probs(self.dae, batch) + (1 - w) * self.bll.score(batch)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {**{f"dae.{k}": v for k, v in self.dae.state().items()},
+                **{f"bll.{k}": v for k, v in self.bll.state().items()}}
+
+    def load_state(self, a: dict[str, np.ndarray]) -> None:
+        self.dae, self.bll = self._parts()
+        for part, pre in ((self.dae, "dae."), (self.bll, "bll.")):
+            part.n_users, part.n_items, part.n_tags = self.n_users, self.n_items, self.n_tags
+            part.load_state({k[len(pre):]: v for k, v in a.items() if k.startswith(pre)})
