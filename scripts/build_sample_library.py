@@ -1,7 +1,7 @@
 """Build the bundled sample library in ``resources/sample_library/`` (run once; output is committed).
 
 Pixels: public-domain / CC0 photographs shipped inside the scikit-image wheel (``skimage/data``);
-their licenses are listed in ``resources/sample_library/ATTRIBUTION.md``.  Those files carry no
+their licenses are listed in ``resources/SAMPLE_LIBRARY_ATTRIBUTION.md``.  Those files carry no
 EXIF, so this script writes capture times and GPS positions that are *illustrative* (plausible for
 the subject, not the original shot's) so that the import pipeline — time, place, season, embedded
 XMP keywords, sidecars — has something real to read.  Documents are our own short texts.

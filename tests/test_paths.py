@@ -10,7 +10,7 @@ def test_sample_library_is_packaged_data():
     photos = sorted(p.name for p in root.rglob("*.jpg"))
     docs = sorted(p.suffix for p in root.rglob("*") if p.suffix in {".md", ".txt", ".pdf", ".html"})
     assert len(photos) == 8 and docs == [".html", ".md", ".pdf", ".txt"]
-    assert (root / "ATTRIBUTION.md").is_file()
+    assert (root.parent / "SAMPLE_LIBRARY_ATTRIBUTION.md").is_file()
 
 
 def test_library_paths_follow_flags_then_environment(tmp_path, monkeypatch):

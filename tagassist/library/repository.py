@@ -7,6 +7,7 @@ also recorded in the persistent ``op_log`` table so undo/redo works across resta
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -305,24 +306,22 @@ class Library:
             ).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
+    def paths_under(self, root: str | Path) -> list[str]:
+        """Every known path inside the folder ``root`` (for noticing files that vanished)."""
+        prefix = str(root).rstrip("/\\") + os.sep
+        # A range scan on the path index; no LIKE, so '%' and '_' in names are not wildcards.
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT path FROM item_paths WHERE path >= ? AND path < ? ORDER BY path",
+                (prefix, prefix[:-1] + chr(ord(os.sep) + 1)),
+            )
+            return [r[0] for r in rows]
+
     def remove_path(self, path: str | Path) -> bool:
         """Forget a path (file deleted/moved away); the item and its tags stay."""
         with self._write() as conn:
             cur = conn.execute("DELETE FROM item_paths WHERE path = ?", (str(path),))
             return cur.rowcount > 0
-
-    def paths_under(self, root: str | Path) -> list[str]:
-        """Every recorded path equal to ``root`` or inside that directory (sorted)."""
-        root = str(root).rstrip("/\\") or str(root)
-        with self._read() as conn:
-            rows = conn.execute(
-                # Prefix test with substr, not LIKE: paths may contain % and _.
-                "SELECT path FROM item_paths WHERE path = :root OR "
-                "(substr(path, 1, length(:root) + 1) IN (:root || '/', :root || '\\')) "
-                "ORDER BY path",
-                {"root": root},
-            )
-            return [r[0] for r in rows]
 
     def item_ids(
         self, order: str = "capture_time", offset: int = 0, limit: int | None = None

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tagassist.library.repository import Library
-from tagassist.media import documents, photos, xmp
+from tagassist.media import documents, photos
 from tagassist.media.context import context_words
 from tagassist.media.errors import MediaError
 from tagassist.media.hashing import content_hash
@@ -90,11 +90,6 @@ def read_file(entry: ScanEntry, root: Path, thumbnails_dir: Path) -> FileFacts:
         warnings += info.warnings
         lat, lon = info.gps if info.gps else (None, None)
         place = place_name(lat, lon) if info.gps else None
-        flat, hier = list(info.keywords), list(info.hierarchical)
-        sidecar = _read_sidecar(entry.path, warnings)
-        if sidecar:
-            flat += sidecar[0]
-            hier += sidecar[1]
         try:
             make_thumbnail(entry.path, thumbnails_dir, digest)
         except MediaError as exc:
@@ -104,7 +99,7 @@ def read_file(entry: ScanEntry, root: Path, thumbnails_dir: Path) -> FileFacts:
                       height=info.height,
                       text_excerpt=info.description[:EXCERPT_CHARS] if info.description else None,
                       context_words=tuple(context_words(info.capture_time, place, folders, lat)))
-        keywords = merge_keywords(flat, hier)
+        keywords = merge_keywords(list(info.keywords), list(info.hierarchical))
     else:
         doc = documents.read_document(entry.path)
         warnings += doc.warnings
@@ -112,15 +107,6 @@ def read_file(entry: ScanEntry, root: Path, thumbnails_dir: Path) -> FileFacts:
                       context_words=tuple(context_words(None, None, folders)))
         keywords = ()
     return FileFacts(entry, digest, entry.kind, fields, keywords, tuple(warnings))
-
-
-def _read_sidecar(photo: Path, warnings: list[str]):
-    try:
-        found = xmp.read_sidecar(photo)
-    except MediaError as exc:
-        warnings.append(f"sidecar ignored: {exc}")
-        return None
-    return (list(found.subject), list(found.hierarchical)) if found else None
 
 
 def merge_keywords(flat: list[str], hierarchical: list[str]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings as pywarnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,10 @@ from PIL import Image, IptcImagePlugin
 from tagassist.media.errors import MediaError
 from tagassist.media.kinds import Sniffed, sniff_kind
 from tagassist.media.xmp import XmpInfo, parse_xmp, read_sidecar
+
+# Pillow reports corrupt EXIF as a UserWarning on stderr; read_photo turns it into a per-file
+# warning instead ("EXIF data present but unreadable"), so the global one is only noise.
+pywarnings.filterwarnings("ignore", message="Corrupt EXIF data", category=UserWarning)
 
 # 200 MP: above any camera sensor in normal use, far below what would exhaust memory.
 MAX_PIXELS = 200_000_000
