@@ -1,0 +1,97 @@
+"""Entry point of the window: ``run_gui`` (called by ``tagassist gui``).
+
+With ``screenshot`` it runs unattended: it waits until the import (if any) has finished and the
+grid's visible thumbnails are loaded, saves ``window.grab()`` and exits, so CI and reviewers can
+see the window without a display (``QT_QPA_PLATFORM=offscreen``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from tagassist.library.errors import LibraryError
+from tagassist.paths import LibraryPaths
+from tagassist.ui.controller import LibraryController
+from tagassist.ui.main_window import MainWindow
+
+EXIT_LIBRARY_ERROR = 2
+SCREENSHOT_TIMEOUT_S = 120.0
+
+
+def _application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("TagAssist")
+    return app  # type: ignore[return-value]
+
+
+def _fatal(message: str, interactive: bool) -> None:
+    print(f"tagassist: {message}", file=sys.stderr)
+    if interactive:  # never block an unattended (screenshot) run on a modal dialog
+        QMessageBox.critical(None, "TagAssist cannot open the library", message)
+
+
+def open_window(paths: LibraryPaths, user: str) -> MainWindow:
+    """Open the library and build the window (raises ``LibraryError``)."""
+    from tagassist.library.repository import Library
+
+    library = Library.open(paths.database)
+    try:
+        controller = LibraryController(library, paths, user)
+        return MainWindow(controller)
+    except BaseException:
+        library.close()
+        raise
+
+
+def run_gui(paths: LibraryPaths, open_folder: Path | None = None, user: str = "me",
+            screenshot: Path | None = None) -> int:
+    app = _application()
+    try:
+        window = open_window(paths, user)
+    except LibraryError as exc:
+        _fatal(str(exc), interactive=screenshot is None)
+        return EXIT_LIBRARY_ERROR
+    window.show()
+    job = window.start_import(Path(open_folder)) if open_folder else None
+    if screenshot is not None:
+        _schedule_screenshot(app, window, job, Path(screenshot))
+    try:
+        return app.exec()
+    finally:
+        window.close()  # cancels and waits for workers
+        window.controller.library.close()
+        window.deleteLater()
+
+
+def _schedule_screenshot(app: QApplication, window: MainWindow, job, target: Path) -> None:
+    """Poll until the window is settled (job done, thumbnails in), then grab and quit."""
+    deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
+    state = {"quiet": 0}
+
+    def settled() -> bool:
+        busy = (job is not None and job.running) or window.thumbs.pending() > 0
+        state["quiet"] = 0 if busy else state["quiet"] + 1
+        return state["quiet"] >= 3  # a few quiet polls: late repaints have been requested
+
+    def poll() -> None:
+        if not settled() and time.monotonic() < deadline:
+            return
+        timer.stop()
+        app.processEvents()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ok = window.grab().save(str(target))
+        if not ok:
+            print(f"tagassist: could not write the screenshot {target}", file=sys.stderr)
+        app.exit(0 if ok else 1)
+
+    timer = QTimer(window)
+    timer.setInterval(100)
+    timer.timeout.connect(poll)
+    timer.start()

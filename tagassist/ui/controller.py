@@ -1,0 +1,176 @@
+"""The window's controller: every library read/write the views ask for goes through here.
+
+Views (sidebar, grid, detail panel) never touch the ``Library``; they emit intent signals that
+the main window routes here, and re-read state when this emits ``tags_changed`` or
+``library_changed``.  Errors become ``notify`` messages instead of exceptions in Qt slots.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from tagassist.library.errors import LibraryError
+from tagassist.paths import LibraryPaths
+from tagassist.ui.workers import JobHandle, JobRunner
+
+# Import problems listed in the notification; the rest are counted.
+SHOWN_PROBLEMS = 3
+
+
+def _import_job(database: Path, folder: Path, user_id: int, thumbnails: Path,
+                cancel: threading.Event):
+    """Runs in the worker thread: it opens its own connection, so nothing thread-bound is shared.
+
+    WAL mode lets the window keep reading while this writes.
+    """
+    from tagassist.library.repository import Library
+    from tagassist.media.importer import import_folder
+
+    library = Library.open(database)
+    try:
+        return (yield from import_folder(library, folder, user_id=user_id,
+                                         thumbnails_dir=thumbnails, cancel=cancel))
+    finally:
+        library.close()
+
+
+def summarize_import(report) -> tuple[str, str | None]:
+    """(one-line status text, problem notification or None) for an ``ImportReport``."""
+    verb = "Import cancelled" if report.cancelled else "Import finished"
+    status = (f"{verb}: {report.added} new, {report.updated + report.moved} updated, "
+              f"{report.unchanged} unchanged in {report.seconds:.1f} s")
+    problems = list(report.problems)
+    if not problems:
+        return status, None
+    shown = "; ".join(f"{Path(p.path).name}: {p.reason}" for p in problems[:SHOWN_PROBLEMS])
+    more = len(problems) - SHOWN_PROBLEMS
+    text = (f"{len(problems)} file{'s' if len(problems) != 1 else ''} could not be imported — "
+            f"{shown}" + (f"; and {more} more" if more > 0 else ""))
+    return status, text
+
+
+class LibraryController(QObject):
+    tags_changed = Signal()          # assignments changed (sidebar counts, chips)
+    library_changed = Signal()       # items were added/changed (reload the grid)
+    notify = Signal(str, str)        # level ('error'|'warning'|'info'), text
+    status = Signal(str)             # transient status-bar text
+    job_started = Signal(object)     # JobHandle
+
+    def __init__(self, library, paths: LibraryPaths, user_name: str,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.paths = paths
+        self.user = library.get_or_create_user(user_name)
+        self.jobs = JobRunner(self)
+        self.jobs.job_started.connect(self.job_started)
+
+    @property
+    def user_id(self) -> int:
+        return self.user.id
+
+    # -- reads ---------------------------------------------------------------------------------
+    def all_item_ids(self) -> list[int]:
+        return self._safely(lambda: self.library.item_ids(order="capture_time"), [])
+
+    def item_count(self) -> int:
+        return self._safely(self.library.item_count, 0)
+
+    def in_display_order(self, ids: list[int]) -> list[int]:
+        """Search results come by id; show them in the grid's usual (capture time) order."""
+        wanted = set(ids)
+        return [i for i in self.all_item_ids() if i in wanted]
+
+    def untagged_ids(self) -> list[int]:
+        ids = self._safely(lambda: self.library.untagged_items(user_id=self.user_id), [])
+        return self.in_display_order(ids)
+
+    def search(self, expression: str) -> list[int]:
+        """Raises ``LibraryError`` (e.g. ``QuerySyntaxError``) so the search bar can show it."""
+        return self.library.search(expression, user_id=self.user_id)
+
+    def tag_counts(self) -> list:
+        # Hierarchical counts: "animals" counts its pets too, as a search for it would find.
+        return self._safely(
+            lambda: self.library.tag_counts(user_id=self.user_id, hierarchical=True), [])
+
+    def tag_names(self) -> list[str]:
+        tags = self._safely(self.library.tags, [])
+        return sorted({t.path for t in tags} | {t.name for t in tags}, key=str.casefold)
+
+    def tags_of(self, item_ids: list[int]) -> dict[str, tuple[str, int]]:
+        """Union of the items' tags: ``path -> (name, how many of the items have it)``."""
+        out: dict[str, tuple[str, int]] = {}
+        for item_id in item_ids:
+            for tag in self._safely(lambda i=item_id: self.library.item_tags(i, self.user_id), []):
+                name, n = out.get(tag.path, (tag.name, 0))
+                out[tag.path] = (name, n + 1)
+        return out
+
+    # -- writes --------------------------------------------------------------------------------
+    def add_tags(self, item_ids: list[int], names: list[str]) -> bool:
+        names = [n.strip() for n in names if n.strip()]
+        if not item_ids or not names:
+            return False
+        ok = self._safely(lambda: (self.library.assign(self.user_id, item_ids, names), True)[1],
+                          False)
+        if ok:
+            self.status.emit(f"Tagged {len(item_ids)} item(s) with {', '.join(names)}")
+            self.tags_changed.emit()
+        return ok
+
+    def remove_tags(self, item_ids: list[int], names: list[str]) -> bool:
+        if not item_ids or not names:
+            return False
+        ok = self._safely(lambda: (self.library.unassign(self.user_id, item_ids, names), True)[1],
+                          False)
+        if ok:
+            self.status.emit(f"Removed {', '.join(names)} from {len(item_ids)} item(s)")
+            self.tags_changed.emit()
+        return ok
+
+    def undo(self) -> str | None:
+        return self._history(self.library.undo, "Undo", "Nothing to undo")
+
+    def redo(self) -> str | None:
+        return self._history(self.library.redo, "Redo", "Nothing to redo")
+
+    def _history(self, op, verb: str, nothing: str) -> str | None:
+        what = self._safely(op, None)
+        self.status.emit(f"{verb}: {what}" if what else nothing)
+        if what:
+            self.tags_changed.emit()
+        return what
+
+    # -- background jobs -----------------------------------------------------------------------
+    def start_import(self, folder: Path) -> JobHandle:
+        folder = Path(folder)
+        db, thumbs, uid = self.paths.database, self.paths.thumbnails, self.user_id
+        handle = self.jobs.start(f"Import of {folder.name or folder}",
+                                 lambda cancel: _import_job(db, folder, uid, thumbs, cancel))
+        handle.finished.connect(self._import_finished)
+        handle.failed.connect(lambda msg: self.notify.emit("error", msg))
+        # Even a failed import may have stored some files before it stopped.
+        handle.ended.connect(self.library_changed)
+        return handle
+
+    def _import_finished(self, report) -> None:
+        status, problems = summarize_import(report)
+        self.status.emit(status)
+        if problems:
+            self.notify.emit("warning", problems)
+        self.tags_changed.emit()  # file keywords became tags
+
+    def shutdown(self) -> None:
+        self.jobs.shutdown()
+
+    def _safely(self, fn, default):
+        """Run a library call; a ``LibraryError`` becomes a visible notification."""
+        try:
+            return fn()
+        except LibraryError as exc:
+            self.notify.emit("error", str(exc))
+            return default

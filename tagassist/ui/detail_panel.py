@@ -1,0 +1,182 @@
+"""The detail panel: preview and facts of the selection, its tags as removable chips, and a
+tag entry (with completion) that tags every selected item.
+
+It only displays what it is given and emits intent (``add_tag``/``remove_tag``); the main window
+asks the controller to do the work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QStringListModel, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QCompleter,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tagassist.ui.flow_layout import FlowLayout
+from tagassist.ui.item_model import display_name
+
+PREVIEW = 280
+
+
+class TagEdit(QLineEdit):
+    """A line edit that leaves Ctrl+Z / Ctrl+Shift+Z to the window while it is empty.
+
+    Right after adding a tag the field is empty, and Ctrl+Z must undo the *tag*, not
+    resurrect the text just typed (QLineEdit would otherwise claim the shortcut).
+    """
+
+    def event(self, e: QEvent) -> bool:
+        if e.type() == QEvent.Type.ShortcutOverride and not self.text() and (
+                e.matches(QKeySequence.StandardKey.Undo) or e.matches(QKeySequence.StandardKey.Redo)
+                or e.keyCombination() == QKeySequence("Ctrl+Y")[0]):
+            e.ignore()
+            return True
+        return super().event(e)
+
+
+def _when(iso: str | None) -> str:
+    return iso.replace("T", " ")[:16] if iso else ""
+
+
+class DetailPanel(QWidget):
+    add_tag = Signal(str)
+    remove_tag = Signal(str)  # full tag path
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumWidth(PREVIEW + 24)
+        self.preview = QLabel(self)
+        self.preview.setObjectName("preview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setFixedHeight(PREVIEW)
+        self.preview.setStyleSheet("background: #f2f3f5; border-radius: 4px;")
+        self.title = QLabel(self)
+        self.title.setObjectName("title")
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-weight: bold; font-size: 14px;")
+        self.facts = QLabel(self)
+        self.facts.setObjectName("facts")
+        self.facts.setWordWrap(True)
+        self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.facts.setStyleSheet("color: #444;")
+
+        tags_header = QLabel("Tags", self)
+        tags_header.setStyleSheet("font-weight: bold; margin-top: 6px;")
+        self.chips_box = QFrame(self)
+        self.chips = FlowLayout(self.chips_box)
+        self.no_tags = QLabel("No tags yet", self)
+        self.no_tags.setStyleSheet("color: #888;")
+
+        self.tag_edit = TagEdit(self)
+        self.tag_edit.setObjectName("tagEdit")
+        self.tag_edit.setPlaceholderText("Add a tag to the selection (T)")
+        self._completions = QStringListModel(self)
+        completer = QCompleter(self._completions, self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.tag_edit.setCompleter(completer)
+        self.tag_edit.returnPressed.connect(self._submit)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        for w in (self.preview, self.title, self.facts, tags_header, self.chips_box,
+                  self.no_tags, self.tag_edit):
+            layout.addWidget(w)
+        layout.addStretch(1)
+        self._chip_buttons: dict[str, QPushButton] = {}
+        self.show_items(0, None, {})
+
+    # -- display -------------------------------------------------------------------------------
+    def set_completions(self, names: list[str]) -> None:
+        self._completions.setStringList(names)
+
+    def show_items(self, count: int, item, tags: dict[str, tuple[str, int]],
+                   pixmap: QPixmap | None = None, placeholder: QPixmap | None = None) -> None:
+        """Show a selection of ``count`` items whose first is ``item``; ``tags`` maps
+        path -> (name, how many selected items have it)."""
+        self.tag_edit.setEnabled(count > 0)
+        if count == 0:
+            self.title.setText("Nothing selected")
+            self.facts.setText("Select one or more items to see and edit their tags.")
+            self._set_preview(None, None)
+        elif count == 1 and item is not None:
+            self.title.setText(display_name(item))
+            self.facts.setText(self._facts(item))
+            self._set_preview(pixmap, placeholder)
+        else:
+            self.title.setText(f"{count} items selected")
+            self.facts.setText("Tags added here go to all of them.")
+            self._set_preview(pixmap, placeholder)
+        self._set_chips(tags, count)
+
+    def _facts(self, item) -> str:
+        lines = []
+        if item.paths and item.title:  # without a title the file name is already the heading
+            lines.append(Path(item.paths[0]).name)
+        if item.capture_time:
+            lines.append(f"Taken {_when(item.capture_time)}")
+        if item.place:
+            lines.append(item.place)
+        if item.camera:
+            lines.append(item.camera)
+        if item.width and item.height:
+            lines.append(f"{item.width} × {item.height}")
+        if item.kind == "document" and item.text_excerpt:
+            lines.append(item.text_excerpt[:160].replace("\n", " ") + "…")
+        return "\n".join(lines)
+
+    def _set_preview(self, pixmap: QPixmap | None, placeholder: QPixmap | None) -> None:
+        pm = pixmap if pixmap is not None else placeholder
+        if pm is None:
+            self.preview.clear()
+            return
+        self.preview.setPixmap(pm.scaled(PREVIEW, PREVIEW, Qt.AspectRatioMode.KeepAspectRatio,
+                                         Qt.TransformationMode.SmoothTransformation))
+
+    def _set_chips(self, tags: dict[str, tuple[str, int]], count: int) -> None:
+        while self.chips.count():
+            w = self.chips.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        self._chip_buttons = {}
+        for path in sorted(tags, key=str.casefold):
+            name, n = tags[path]
+            label = name if n == count else f"{name} ({n}/{count})"
+            chip = QPushButton(f"{label}  ✕", self.chips_box)
+            chip.setObjectName("tagChip")
+            chip.setToolTip(f"{path} — click to remove from the selection")
+            chip.setCursor(Qt.CursorShape.PointingHandCursor)
+            chip.setStyleSheet("QPushButton { border: 1px solid #9db4d6; border-radius: 10px;"
+                               " background: #e4edfa; padding: 2px 8px; }"
+                               "QPushButton:hover { background: #f7d9d9; }")
+            chip.clicked.connect(lambda _=False, p=path: self.remove_tag.emit(p))
+            self.chips.addWidget(chip)
+            self._chip_buttons[path] = chip
+        self.chips_box.setVisible(bool(tags))
+        self.no_tags.setVisible(not tags and count > 0)
+        self.chips_box.updateGeometry()
+
+    def chip_paths(self) -> list[str]:
+        return list(self._chip_buttons)
+
+    def chip(self, path: str) -> QPushButton | None:
+        return self._chip_buttons.get(path)
+
+    def focus_tag_edit(self) -> None:
+        self.tag_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.tag_edit.selectAll()
+
+    def _submit(self) -> None:
+        text = self.tag_edit.text().strip()
+        if text:
+            self.tag_edit.setText("")  # setText (unlike clear) also drops the edit's undo history
+            self.add_tag.emit(text)

@@ -1,0 +1,148 @@
+"""The thumbnail grid's model: a thin QAbstractListModel over a list of item ids.
+
+The model holds only ids.  ``Item`` rows are fetched on demand, a page at a time, with one
+``library.items(ids)`` query, and kept in a bounded LRU cache, so a 100k-item library costs a
+list of ints, not 100k records.  Thumbnails are requested lazily the first time a row is painted.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QIcon
+
+from tagassist.ui.thumbs import ThumbnailLoader, placeholder
+
+ItemIdRole = Qt.ItemDataRole.UserRole + 1
+ItemRole = Qt.ItemDataRole.UserRole + 2
+
+PAGE_SIZE = 100
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def display_name(item) -> str:
+    """Title if the file has one, else the file name."""
+    if item is None:
+        return "(missing item)"
+    if item.title:
+        return item.title
+    return Path(item.paths[0]).name if item.paths else f"item {item.id}"
+
+
+def doc_label(item) -> str:
+    """Short placeholder label for documents: the extension ("PDF", "TXT")."""
+    if item is not None and item.paths:
+        ext = Path(item.paths[0]).suffix.lstrip(".").upper()
+        if ext:
+            return ext[:4]
+    return "DOC"
+
+
+class ItemListModel(QAbstractListModel):
+    def __init__(self, library, thumbs: ThumbnailLoader, cache_size: int = 2000,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._library = library
+        self._thumbs = thumbs
+        self._ids: list[int] = []
+        self._rows: dict[int, int] = {}
+        self._cache: OrderedDict[int, object] = OrderedDict()
+        self._cache_size = cache_size
+        thumbs.ready.connect(self._on_thumb_ready)
+
+    # -- contents ------------------------------------------------------------------------------
+    def set_ids(self, ids: Sequence[int]) -> None:
+        self.beginResetModel()
+        self._ids = list(ids)
+        self._rows = {item_id: row for row, item_id in enumerate(self._ids)}
+        self.endResetModel()
+
+    def ids(self) -> list[int]:
+        return list(self._ids)
+
+    def item_id(self, row: int) -> int:
+        return self._ids[row]
+
+    def row_of(self, item_id: int) -> int | None:
+        return self._rows.get(item_id)
+
+    def invalidate(self) -> None:
+        """Forget cached rows (after an import may have changed them)."""
+        self._cache.clear()
+        self._thumbs.clear()
+        if self._ids:
+            self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1))
+
+    def item_at(self, row: int):
+        """The ``Item`` for ``row``, fetching its page if needed; None if it vanished."""
+        item_id = self._ids[row]
+        if item_id not in self._cache:
+            self._fetch_page(row)
+        item = self._cache.get(item_id)
+        if item is not None:
+            self._cache.move_to_end(item_id)
+        return item
+
+    def items_for(self, ids: Sequence[int]) -> list:
+        """Items for arbitrary ids (e.g. the selection), using the cache where possible."""
+        missing = [i for i in ids if i not in self._cache]
+        if missing:
+            self._remember(self._library.items(missing), missing)
+        return [self._cache[i] for i in ids if self._cache.get(i) is not None]
+
+    def _fetch_page(self, row: int) -> None:
+        start = (row // PAGE_SIZE) * PAGE_SIZE
+        wanted = [i for i in self._ids[start:start + PAGE_SIZE] if i not in self._cache]
+        self._remember(self._library.items(wanted), wanted)
+
+    def _remember(self, items, asked: Sequence[int]) -> None:
+        found = {item.id: item for item in items}
+        for item_id in asked:  # ids the library no longer has are cached as None
+            self._cache[item_id] = found.get(item_id)
+            self._cache.move_to_end(item_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    # -- Qt model API --------------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self._ids)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+            return None
+        if role == ItemIdRole:
+            return self._ids[index.row()]
+        item = self.item_at(index.row())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return display_name(item)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._icon(item)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if item is None:
+                return None
+            when = item.capture_time or ""
+            return "\n".join(x for x in (display_name(item), when, *item.paths[:1]) if x)
+        if role == ItemRole:
+            return item
+        return None
+
+    def _icon(self, item) -> QIcon:
+        if item is None or item.kind != "photo":
+            return QIcon(placeholder(doc_label(item)))
+        pm = self._thumbs.pixmap(item.id)
+        if pm is not None:
+            return QIcon(pm)
+        if self._thumbs.wanted(item.id):
+            source = next((p for p in item.paths if Path(p).exists()), None)
+            self._thumbs.request(item.id, source, item.content_hash)
+        return QIcon(placeholder("…" if not self._thumbs.has(item.id) else "?"))
+
+    def _on_thumb_ready(self, item_id: int) -> None:
+        row = self._rows.get(item_id)
+        if row is not None:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])

@@ -1,0 +1,219 @@
+"""The main window: composes the small views and routes their signals to the controller.
+
+Layout: sidebar (tags) | [search bar / notifications / thumbnail grid] | detail panel, with a
+status bar that shows the running job.  This module wires things together and owns the "what
+is the grid showing" state; the widgets know nothing of the library, the controller knows
+nothing of widgets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tagassist.library.errors import LibraryError
+from tagassist.ui.controller import LibraryController
+from tagassist.ui.detail_panel import DetailPanel
+from tagassist.ui.grid_view import ThumbnailGrid
+from tagassist.ui.item_model import ItemListModel, doc_label
+from tagassist.ui.job_status import JobStatus
+from tagassist.ui.notifications import NotificationArea
+from tagassist.ui.search_bar import SearchBar
+from tagassist.ui.sidebar import TagSidebar, quote_term
+from tagassist.ui.thumbs import ThumbnailLoader, placeholder
+from tagassist.ui.workers import JobHandle
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: LibraryController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.setWindowTitle(f"TagAssist — {controller.paths.root.name} ({controller.user.name})")
+        self.resize(1280, 800)
+
+        self.thumbs = ThumbnailLoader(controller.paths.thumbnails, parent=self)
+        self.model = ItemListModel(controller.library, self.thumbs, parent=self)
+        self.sidebar = TagSidebar(self)
+        self.search = SearchBar(self)
+        self.notifications = NotificationArea(self)
+        self.grid = ThumbnailGrid(self)
+        self.grid.setModel(self.model)
+        self.detail = DetailPanel(self)
+        self.job_status = JobStatus(self)
+        self.count_label = QLabel(self)
+
+        center = QWidget(self)
+        col = QVBoxLayout(center)
+        col.setContentsMargins(6, 6, 6, 0)
+        col.addWidget(self.search)
+        col.addWidget(self.notifications)
+        col.addWidget(self.grid, 1)
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(self.sidebar)
+        split.addWidget(center)
+        split.addWidget(self.detail)
+        split.setStretchFactor(1, 1)
+        split.setSizes([220, 740, 320])
+        split.setChildrenCollapsible(False)
+        self.setCentralWidget(split)
+        self.statusBar().addWidget(self.count_label)
+        self.statusBar().addPermanentWidget(self.job_status)
+
+        self._query: str | None = None  # None: all items; "\0untagged": untagged; else expression
+        self._selected: list[int] = []
+        self._make_actions()
+        self._connect()
+        self.refresh_tags()
+        self.show_all()
+
+    # -- wiring --------------------------------------------------------------------------------
+    def _action(self, text: str, slot, *keys, menu=None) -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even when the menu bar is hidden
+        if menu is not None:
+            menu.addAction(action)
+        return action
+
+    def _make_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu, edit_menu = bar.addMenu("&File"), bar.addMenu("&Edit")
+        go_menu = bar.addMenu("&Go")
+        self.import_action = self._action("&Import folder…", self.choose_import_folder,
+                                          "Ctrl+O", menu=file_menu)
+        file_menu.addSeparator()
+        self._action("&Quit", self.close, "Ctrl+Q", menu=file_menu)
+        self.undo_action = self._action("&Undo", self.controller.undo, "Ctrl+Z", menu=edit_menu)
+        self.redo_action = self._action("&Redo", self.controller.redo, "Ctrl+Shift+Z", "Ctrl+Y",
+                                        menu=edit_menu)
+        edit_menu.addSeparator()
+        self._action("&Add tag to selection", self.detail.focus_tag_edit, "T", menu=edit_menu)
+        self._action("&Find", self.focus_search, "Ctrl+F", menu=go_menu)
+        self._action("&Next item", lambda: self.grid.step(1), "Right", "J", menu=go_menu)
+        self._action("&Previous item", lambda: self.grid.step(-1), "Left", "K", menu=go_menu)
+        self._action("&All items", self.show_all, "Ctrl+1", menu=go_menu)
+        self._action("&Untagged items", self.show_untagged, "Ctrl+2", menu=go_menu)
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.notify.connect(self.notifications.add)
+        c.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.tags_changed.connect(self.refresh_tags)
+        c.tags_changed.connect(self._refresh_detail)
+        c.library_changed.connect(self.reload)
+        c.job_started.connect(self.job_status.track)
+        self.sidebar.show_all.connect(self.show_all)
+        self.sidebar.show_untagged.connect(self.show_untagged)
+        self.sidebar.tag_clicked.connect(lambda path: self.search.set_query(quote_term(path)))
+        self.search.search_requested.connect(self.run_search)
+        self.grid.selection_changed.connect(self._selection_changed)
+        self.thumbs.ready.connect(self._thumb_ready)
+        self.detail.add_tag.connect(lambda name: c.add_tags(self._selected, [name]))
+        self.detail.remove_tag.connect(lambda path: c.remove_tags(self._selected, [path]))
+
+    # -- what the grid shows -------------------------------------------------------------------
+    def show_all(self) -> None:
+        self.search.set_query("", submit=False)
+        self.search.clear_error()
+        self._show(None, self.controller.all_item_ids())
+
+    def show_untagged(self) -> None:
+        self.search.set_query("", submit=False)
+        self.search.clear_error()
+        self._show("\0untagged", self.controller.untagged_ids())
+
+    def run_search(self, expression: str) -> bool:
+        """Show the items matching ``expression``; a bad one is explained inline."""
+        if not expression.strip():
+            self.show_all()
+            return True
+        try:
+            ids = self.controller.search(expression)
+        except LibraryError as exc:  # QuerySyntaxError included: the window keeps working
+            self.search.show_error(str(exc))
+            return False
+        self.search.clear_error()
+        self._show(expression, self.controller.in_display_order(ids))
+        return True
+
+    def reload(self) -> None:
+        """Re-run whatever is shown (after an import), keeping the selection where possible."""
+        keep = list(self._selected)
+        self.model.invalidate()
+        if self._query is None:
+            self._show(None, self.controller.all_item_ids(), keep)
+        elif self._query == "\0untagged":
+            self._show(self._query, self.controller.untagged_ids(), keep)
+        else:
+            try:
+                ids = self.controller.in_display_order(self.controller.search(self._query))
+            except LibraryError as exc:
+                self.search.show_error(str(exc))
+                return
+            self._show(self._query, ids, keep)
+        self.refresh_tags()
+
+    def _show(self, query: str | None, ids: list[int], keep: list[int] | None = None) -> None:
+        self._query = query
+        self.model.set_ids(ids)
+        rows = [r for r in (self.model.row_of(i) for i in keep or []) if r is not None]
+        if not rows and ids:
+            rows = [0]  # a current item makes the keyboard (J/K, T) work straight away
+        self.grid.select_rows(rows)
+        what = "items" if query is None else "untagged" if query == "\0untagged" else "matching"
+        self.count_label.setText(f"{len(ids)} {what}")
+
+    # -- tags and selection --------------------------------------------------------------------
+    def refresh_tags(self) -> None:
+        c = self.controller
+        self.sidebar.set_counts(c.tag_counts(), total=self.controller.item_count(),
+                                untagged=len(c.untagged_ids()))
+        self.detail.set_completions(c.tag_names())
+
+    def _selection_changed(self, ids: list[int]) -> None:
+        self._selected = ids
+        self._refresh_detail()
+
+    def _refresh_detail(self) -> None:
+        ids = self._selected
+        first = self.model.items_for(ids[:1])
+        item = first[0] if first else None
+        pixmap = self.thumbs.pixmap(item.id) if item is not None else None
+        ph = None
+        if item is not None and pixmap is None:
+            ph = placeholder(doc_label(item) if item.kind != "photo" else "…", 256)
+        self.detail.show_items(len(ids), item, self.controller.tags_of(ids), pixmap, ph)
+
+    def _thumb_ready(self, item_id: int) -> None:
+        if self._selected[:1] == [item_id]:
+            self._refresh_detail()
+
+    # -- actions -------------------------------------------------------------------------------
+    def focus_search(self) -> None:
+        self.search.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.edit.selectAll()
+
+    def choose_import_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import folder")
+        if folder:
+            self.start_import(Path(folder))
+
+    def start_import(self, folder: Path) -> JobHandle:
+        return self.controller.start_import(folder)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        # Cancel and wait, so no worker outlives the window (or writes after the DB closes).
+        self.controller.shutdown()
+        self.thumbs.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,130 @@
+"""Lazy thumbnails: cached files are made off the GUI thread, pixmaps are made on it.
+
+``make_thumbnail`` (decode + resize, cached by content hash) runs on a small thread pool and
+hands back only a path string; the GUI thread turns that file into a ``QPixmap`` (QPixmaps
+must not be created outside the GUI thread).  Documents and failures get a neutral placeholder.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRect, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+
+log = logging.getLogger(__name__)
+
+THUMB_SIZE = 256
+
+
+class _Bridge(QObject):
+    loaded = Signal(int, str)  # item id, thumbnail file ("" when there is none)
+
+
+class _ThumbRunnable(QRunnable):
+    def __init__(self, signal, item_id: int, source: str, cache_dir: str, content_hash: str):
+        super().__init__()
+        self._signal, self._args = signal, (item_id, source, cache_dir, content_hash)
+
+    def run(self) -> None:
+        item_id, source, cache_dir, content_hash = self._args
+        result = ""
+        try:
+            from tagassist.media.thumbnails import make_thumbnail
+
+            made = make_thumbnail(Path(source), Path(cache_dir), content_hash, size=THUMB_SIZE)
+            result = str(made) if made else ""
+        except Exception:  # a bad file must not kill the pool; the placeholder says enough
+            log.warning("thumbnail failed for %s", source, exc_info=True)
+        self._signal.emit(item_id, result)
+
+
+class ThumbnailLoader(QObject):
+    """Requests thumbnails by item id; emits ``ready(item_id)`` once :meth:`pixmap` has one."""
+
+    ready = Signal(int)
+
+    def __init__(self, cache_dir: Path, capacity: int = 600, parent: QObject | None = None):
+        super().__init__(parent)
+        self._cache_dir = str(cache_dir)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(2)
+        self._bridge = _Bridge(self)
+        self._bridge.loaded.connect(self._on_loaded)
+        self._pixmaps: OrderedDict[int, QPixmap | None] = OrderedDict()
+        self._pending: set[int] = set()
+        self._capacity = capacity
+
+    def pixmap(self, item_id: int) -> QPixmap | None:
+        """The loaded pixmap, or None (not loaded yet, or there is none)."""
+        pm = self._pixmaps.get(item_id)
+        if item_id in self._pixmaps:
+            self._pixmaps.move_to_end(item_id)
+        return pm
+
+    def has(self, item_id: int) -> bool:
+        return item_id in self._pixmaps
+
+    def wanted(self, item_id: int) -> bool:
+        """Neither loaded nor on its way."""
+        return item_id not in self._pixmaps and item_id not in self._pending
+
+    def request(self, item_id: int, source: str | None, content_hash: str) -> None:
+        if item_id in self._pixmaps or item_id in self._pending:
+            return
+        if not source:
+            self._store(item_id, None)
+            return
+        self._pending.add(item_id)
+        self._pool.start(_ThumbRunnable(self._bridge.loaded, item_id, source,
+                                        self._cache_dir, content_hash))
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def clear(self) -> None:
+        self._pixmaps.clear()
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        self._pool.clear()
+        self._pool.waitForDone(timeout_ms)
+
+    def _on_loaded(self, item_id: int, path: str) -> None:
+        self._pending.discard(item_id)
+        pm = QPixmap(path) if path else None
+        self._store(item_id, pm if pm is not None and not pm.isNull() else None)
+        self.ready.emit(item_id)
+
+    def _store(self, item_id: int, pm: QPixmap | None) -> None:
+        self._pixmaps[item_id] = pm
+        while len(self._pixmaps) > self._capacity:
+            self._pixmaps.popitem(last=False)
+
+
+_placeholders: dict[tuple[str, int], QPixmap] = {}
+
+
+def placeholder(label: str, size: int = 128) -> QPixmap:
+    """A neutral grey tile with a short label ("PDF", "TXT", "…"), drawn once and reused."""
+    key = (label, size)
+    if key not in _placeholders:
+        pm = QPixmap(size, size)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(QColor("#b8bcc2"))
+        p.setBrush(QColor("#e9ebee"))
+        margin = size // 8
+        rect = QRect(margin, margin // 2, size - 2 * margin, size - margin)
+        p.drawRoundedRect(rect, size / 16, size / 16)
+        font = QFont()
+        font.setPixelSize(max(10, size // 6))
+        font.setBold(True)
+        p.setFont(font)
+        p.setPen(QColor("#6b7078"))
+        p.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
+        p.end()
+        _placeholders[key] = pm
+    return _placeholders[key]

@@ -1,0 +1,61 @@
+"""Fixtures for the window tests: a real Library on a tmp SQLite file, a real MainWindow."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tagassist.paths import LibraryPaths, sample_library_dir  # noqa: E402
+
+# The sample's licence notes are a document too; the tests want just the 8 photos + 4 documents.
+SAMPLE_SKIP = {"ATTRIBUTION.md"}
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> LibraryPaths:
+    return LibraryPaths.resolve(tmp_path / "library", tmp_path / "cache")
+
+
+@pytest.fixture
+def sample_folder(tmp_path: Path) -> Path:
+    target = tmp_path / "sample"
+    shutil.copytree(
+        sample_library_dir(),
+        target,
+        ignore=lambda _d, names: [n for n in names if n in SAMPLE_SKIP],
+    )
+    return target
+
+
+@pytest.fixture
+def window(qtbot, paths):
+    from tagassist.ui.app import open_window
+
+    win = open_window(paths, "tester")
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+    win.controller.library.close()
+
+
+def run_import(qtbot, window, folder: Path, timeout: int = 60_000):
+    """Start an import through the window and wait for its report."""
+    handle = window.start_import(folder)
+    with qtbot.waitSignal(handle.ended, timeout=timeout):
+        pass
+    assert handle.error is None, handle.error
+    return handle.result
+
+
+@pytest.fixture
+def imported(qtbot, window, sample_folder):
+    report = run_import(qtbot, window, sample_folder)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 12)
+    return report

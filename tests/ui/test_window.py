@@ -1,0 +1,183 @@
+"""The main window on a real library: import, tagging, undo/redo, search, keyboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from tests.ui.conftest import run_import
+
+
+def _tag_names(window, item_id: int) -> set[str]:
+    c = window.controller
+    return {t.name for t in c.library.item_tags(item_id, c.user_id)}
+
+
+def _type_tag(qtbot, window, name: str) -> None:
+    edit = window.detail.tag_edit
+    edit.setFocus()
+    qtbot.keyClicks(edit, name)
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+
+def test_import_sample_fills_grid_and_hides_progress(qtbot, window, sample_folder):
+    handle = window.start_import(sample_folder)
+    qtbot.waitUntil(lambda: window.job_status.isVisible())
+    assert window.job_status.handle is handle
+    qtbot.waitUntil(lambda: not handle.running, timeout=60_000)
+    assert handle.error is None
+    qtbot.waitUntil(lambda: window.model.rowCount() == 12)
+    assert handle.result.added == 12 and not handle.result.cancelled
+    assert not window.job_status.isVisible()
+    assert "12 items" in window.count_label.text()
+    # Items render: a name for every row, and the documents get a placeholder icon.
+    names = {window.model.index(r).data() for r in range(12)}
+    assert "espresso.jpg" in names
+    assert all(
+        not window.model.index(r).data(Qt.ItemDataRole.DecorationRole).isNull() for r in range(12)
+    )
+    # Thumbnails arrive lazily from the cache.
+    photo_rows = [r for r in range(12) if window.model.item_at(r).kind == "photo"]
+    assert len(photo_rows) == 8
+    qtbot.waitUntil(
+        lambda: all(window.thumbs.pixmap(window.model.item_id(r)) is not None for r in photo_rows),
+        timeout=20_000,
+    )
+    # File keywords became tags, shown in the sidebar hierarchy.
+    assert window.sidebar.entry("animals|pets|cat") is not None
+
+
+def test_add_tag_then_undo_redo(qtbot, window, imported):
+    window.grid.select_rows([1])
+    item_id = window.model.item_id(1)
+    assert window.grid.selected_ids() == [item_id]
+    _type_tag(qtbot, window, "favourite")
+    assert "favourite" in _tag_names(window, item_id)
+    assert "favourite" in window.detail.chip_paths()
+    assert window.detail.tag_edit.text() == ""
+    assert window.sidebar.entry("favourite") is not None
+
+    # Ctrl+Z right after typing the tag undoes the tag (the empty tag field lets it through).
+    qtbot.keyClick(window.detail.tag_edit, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert "favourite" not in _tag_names(window, item_id)
+    assert "favourite" not in window.detail.chip_paths()
+
+    qtbot.keyClick(
+        window.grid,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert "favourite" in _tag_names(window, item_id)
+    assert "favourite" in window.detail.chip_paths()
+    window.undo_action.trigger()
+    qtbot.keyClick(window.grid, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert "favourite" in _tag_names(window, item_id)
+
+
+def test_remove_tag_with_chip(qtbot, window, imported):
+    window.grid.select_rows([0])
+    item_id = window.model.item_id(0)
+    _type_tag(qtbot, window, "to remove")
+    chip = window.detail.chip("to remove")
+    assert chip is not None
+    qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)
+    assert "to remove" not in _tag_names(window, item_id)
+    assert "to remove" not in window.detail.chip_paths()
+
+
+def test_multi_select_tags_all(qtbot, window, imported):
+    window.grid.select_rows([2, 4, 6])
+    ids = window.grid.selected_ids()
+    assert len(ids) == 3
+    assert window.detail.title.text() == "3 items selected"
+    _type_tag(qtbot, window, "shortlist")
+    for item_id in ids:
+        assert "shortlist" in _tag_names(window, item_id)
+    others = set(window.model.ids()) - set(ids)
+    assert not any("shortlist" in _tag_names(window, i) for i in others)
+    assert "shortlist" in window.detail.chip_paths()
+
+
+def test_search_and_bad_expression(qtbot, window, imported):
+    c = window.controller
+    expected = [i for i in window.model.ids() if "cat" in _tag_names(window, i)]
+    assert len(expected) == 1
+    assert Path(c.library.items(expected)[0].paths[0]).name == "chelsea-the-cat.jpg"
+
+    edit = window.search.edit
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(edit, "cat")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert window.model.ids() == expected
+    assert window.search.error.isHidden()
+
+    edit.setText("cat AND")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert window.search.error.isVisible()
+    assert window.search.error.text()
+    assert window.model.ids() == expected  # the last good result stays
+
+    # The window keeps working: tag the shown item, then a good search clears the error.
+    window.grid.select_rows([0])
+    _type_tag(qtbot, window, "still works")
+    assert "still works" in _tag_names(window, expected[0])
+    edit.setText("NOT cat")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert window.search.error.isHidden()
+    assert len(window.model.ids()) == 11
+
+    # Clearing the field shows everything again.
+    edit.clear()
+    assert window.model.rowCount() == 12
+
+
+def test_sidebar_tag_and_untagged(qtbot, window, imported):
+    entry = window.sidebar.entry("animals|pets|cat")
+    window.sidebar.tree.itemClicked.emit(entry, 0)
+    assert len(window.model.ids()) == 1
+    assert "cat" in window.search.text()
+    parent = window.sidebar.entry("animals")
+    assert "(1)" in parent.text(0)  # counts include descendants
+
+    untagged = window.controller.library.untagged_items(window.controller.user_id)
+    window.sidebar.tree.itemClicked.emit(window.sidebar.entry("\x00untagged"), 0)
+    assert sorted(window.model.ids()) == sorted(untagged)
+    window.sidebar.tree.itemClicked.emit(window.sidebar.entry("\x00all"), 0)
+    assert window.model.rowCount() == 12
+
+
+def test_keyboard_navigation_and_add_tag_shortcut(qtbot, window, imported):
+    window.grid.setFocus()
+    window.grid.select_rows([0])
+    first, second = window.model.item_id(0), window.model.item_id(1)
+    qtbot.keyClick(window.grid, Qt.Key.Key_J)
+    assert window.grid.selected_ids() == [second]
+    qtbot.keyClick(window.grid, Qt.Key.Key_K)
+    assert window.grid.selected_ids() == [first]
+    qtbot.keyClick(window.grid, Qt.Key.Key_Right)
+    assert window.grid.selected_ids() == [second]
+    qtbot.keyClick(window.grid, Qt.Key.Key_Left)
+    assert window.grid.selected_ids() == [first]
+    qtbot.keyClick(window.grid, Qt.Key.Key_T)
+    assert window.detail.tag_edit.hasFocus()
+    # While typing a tag, letters are text, not shortcuts.
+    qtbot.keyClicks(window.detail.tag_edit, "jkt")
+    assert window.detail.tag_edit.text() == "jkt"
+    assert window.grid.selected_ids() == [first]
+
+
+def test_reimport_is_incremental(qtbot, window, imported, sample_folder):
+    report = run_import(qtbot, window, sample_folder)
+    assert report.added == 0 and report.unchanged == 12
+    assert window.model.rowCount() == 12
+
+
+def test_sidebar_opens_new_top_level_tags_and_keeps_user_state(qtbot, window, imported):
+    animals = window.sidebar.entry("animals")
+    assert animals.isExpanded()
+    animals.setExpanded(False)
+    window.grid.select_rows([0])
+    _type_tag(qtbot, window, "brand new")
+    assert window.sidebar.entry("brand new") is not None
+    assert not window.sidebar.entry("animals").isExpanded()  # the user's collapse survives
