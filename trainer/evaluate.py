@@ -63,6 +63,8 @@ def select(name: str, val: Split, tiebreak: np.ndarray, metric: str, seed: int,
             grid.append(dict(g, **overrides))
     log: list[dict[str, Any]] = []
     best: dict[str, Any] = {"score": -1.0}
+    if len(grid) == 1 and not cls.iterative:  # nothing to choose
+        return {"config": grid[0], f"val_{metric}": None, "tried": []}
     for cfg in grid:
         model = create(name, **cfg)
         if cls.iterative:

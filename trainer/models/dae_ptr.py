@@ -63,9 +63,10 @@ class _DAE(torch.nn.Module):
 class DAEPTR(TagModel):
     name: ClassVar[str] = "dae_ptr"
     iterative: ClassVar[bool] = True
-    defaults: ClassVar[dict[str, Any]] = {"k": 128, "c": 0.5, "lr": 0.01, "weight_decay": 1e-5,
-                                          "epochs": 60, "batch_size": 1024}
-    grid: ClassVar[list[dict[str, Any]]] = [{"c": 0.2}, {"c": 0.5}, {"c": 0.8}]
+    # epochs is the cap; the evaluator picks the number on validation (50-90 usually)
+    defaults: ClassVar[dict[str, Any]] = {"k": 128, "c": 0.8, "lr": 0.01, "weight_decay": 1e-5,
+                                          "epochs": 120, "batch_size": 1024}
+    grid: ClassVar[list[dict[str, Any]]] = [{"c": 0.5}, {"c": 0.8}]
 
     def __init__(self, item_features: np.ndarray | None = None, **config: Any) -> None:
         super().__init__(**config)

@@ -27,7 +27,7 @@ def _norm(p: np.ndarray) -> np.ndarray:
 
 class Served(TagModel):
     name: ClassVar[str] = "served"
-    defaults: ClassVar[dict[str, Any]] = {**DAEPTR.defaults, "w": None,
+    defaults: ClassVar[dict[str, Any]] = {**DAEPTR.defaults, "epochs": 90, "w": None,
                                           "w_grid": [0.3, 0.5, 0.7, 0.8, 0.9]}
 
     def _parts(self) -> tuple[DAEPTR, BaseLevelLearningContent]:
