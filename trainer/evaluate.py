@@ -75,6 +75,8 @@ def select(name: str, val: Split, tiebreak: np.ndarray, metric: str, seed: int,
                     return None
                 curve.append((ep, measure(m, val, tiebreak, (3, 5, 10))[0][metric]))
                 best_ep = max(curve, key=lambda x: x[1])[0]
+                if ep < cls.min_epochs:
+                    return None
                 return False if ep - best_ep >= patience * eval_every else None
 
             model.fit(val.train, seed=seed, callback=cb, show_progress=progress)

@@ -47,6 +47,7 @@ class TagModel:
     # configurations tried on the validation split (model selection); [{}] = defaults only
     grid: ClassVar[list[dict[str, Any]]] = [{}]
     iterative: ClassVar[bool] = False  # has epochs (the evaluator selects their number)
+    min_epochs: ClassVar[int] = 0  # never stop early before this many epochs
 
     def __init__(self, **config: Any) -> None:
         unknown = set(config) - set(self.defaults)

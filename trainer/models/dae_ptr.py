@@ -67,6 +67,8 @@ class DAEPTR(TagModel):
     defaults: ClassVar[dict[str, Any]] = {"k": 128, "c": 0.8, "lr": 0.01, "weight_decay": 1e-5,
                                           "epochs": 120, "batch_size": 1024}
     grid: ClassVar[list[dict[str, Any]]] = [{"c": 0.5}, {"c": 0.8}]
+    # slow start on small sets (MovieLens-2k: 7 batches/epoch) fooled a patience-only stop
+    min_epochs: ClassVar[int] = 60
 
     def __init__(self, item_features: np.ndarray | None = None, **config: Any) -> None:
         super().__init__(**config)
