@@ -36,8 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--user", default=None, help="whose tags (default: your login name)")
     common.add_argument("--json", action="store_true", help="print JSON")
 
-    parser = argparse.ArgumentParser(prog="tagassist", parents=[common],
-                                     description="Personal tagging assistant for photos and documents.")
+    parser = argparse.ArgumentParser(
+        prog="tagassist", parents=[common],
+        description="Personal tagging assistant for photos and documents.")
     parser.add_argument("--version", action="version", version=f"tagassist {__version__}")
     parser.add_argument("--sample", action="store_true",
                         help="open a copy of the bundled sample library")

@@ -1,4 +1,4 @@
-"""Shared fixtures: every test works in tmp_path, never in the repository tree or the user's dirs."""
+"""Shared fixtures: every test works in tmp_path, never in the repo tree or the user's dirs."""
 
 from __future__ import annotations
 

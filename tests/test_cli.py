@@ -1,4 +1,4 @@
-"""The ``tagassist`` command end to end, as a separate process, on real files and a real database."""
+"""The ``tagassist`` command end to end, as a separate process, on real files and a real DB."""
 
 from __future__ import annotations
 

@@ -8,8 +8,9 @@ Reading a file (hash, metadata, text, thumbnail) is pure and runs on a small thr
 and JPEG decoding release the GIL — while every database write happens on the generator's thread,
 one transaction per file, so a crash or a cancel never leaves half an item behind.
 
-Re-import is incremental: a path whose size and mtime are unchanged is not read again.  Identity is
-the content hash, so a moved or renamed file keeps its tags (the old path is dropped, the item stays).
+Re-import is incremental: a path whose size and mtime are unchanged is not read again.  Identity
+is the content hash, so a moved or renamed file keeps its tags (the old path is dropped, the item
+stays).
 """
 
 from __future__ import annotations
