@@ -162,7 +162,8 @@ def read_posts_tsv(path: str | Path, item_text_path: str | Path | None = None) -
                 raise ValueError(f"{path}:{lineno}: bad timestamp {parts[3]!r}") from None
         elif not records and parts[0].strip().lower() in {"user", "userid", "user_id"}:
             continue
-        records.append((parts[0].strip(), parts[1].strip(), parts[2].strip(), ts))
+        if parts[2].strip():  # an empty tag field is no assignment
+            records.append((parts[0].strip(), parts[1].strip(), parts[2].strip(), ts))
     if not records:
         raise ValueError(f"{path}: no posts")
     text = read_item_text(item_text_path) if item_text_path else {}

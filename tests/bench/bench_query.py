@@ -126,6 +126,17 @@ def run() -> dict[str, float]:
                 label = q if user is None else f"{q} [user 1]"
                 results[label] = ms
                 print(f"{label:45s} {ms:8.2f} ms  ({n:,} items, x{ms / baseline:.1f} baseline)")
+        # The index is rebuilt after any write: the first search after tagging pays for that.
+        user1 = lib.users()[0]
+        cold = []
+        for k in range(5):
+            lib.assign(user1.id, [k + 1], ["beach"])
+            t0 = time.perf_counter()
+            lib.search("beach AND NOT night")
+            cold.append((time.perf_counter() - t0) * 1000)
+        first = statistics.median(cold)
+        print(f"{'first search after a write (index rebuild)':45s} {first:8.2f} ms  (median of 5, "
+              f"not in the target: once per write, then cached)")
         lib.close()
     worst = max(v for k, v in results.items() if k != "baseline")
     print(f"worst median {worst:.2f} ms (target < {TARGET_MS:.0f} ms)")

@@ -58,3 +58,10 @@ def test_lastfm_cores_match_readme():
     assert tuple(s5.values()) == (981, 3496, 1745, 129228, 49718)
     s10 = p_core(d, 10).stats()
     assert tuple(s10.values()) == (614, 1457, 814, 87285, 32805)
+
+
+def test_generic_tsv_crlf_and_empty_tag_fields(tmp_path: Path):
+    p = tmp_path / "windows.tsv"
+    p.write_bytes(b"A\tx\tfoo\t1\r\nA\tx\t \t2\r\nB\ty\tbar\t3\r\n")
+    d = read_posts_tsv(p)
+    assert sorted(d.tags) == ["bar", "foo"] and len(d) == 2
