@@ -1,0 +1,238 @@
+"""Load one exported model folder (metadata.json + model.onnx) and run it with onnxruntime.
+
+The app's only way to run a neural network: no torch here.  Everything that can be wrong with
+a model folder -- missing, half-written, corrupt, a checksum or input signature that does not
+match its metadata, an ONNX file onnxruntime cannot load -- surfaces as one ``ModelLoadError``
+with a sentence a user can act on, never as an onnxruntime traceback.
+
+Providers: CUDA first when onnxruntime offers it, then CPU.  onnxruntime-gpu lists CUDA even
+on machines without the CUDA libraries and logs an error line when it falls back; the session
+is therefore created with onnxruntime's logger silenced, the fallback is remembered (later
+models do not retry CUDA), and ``device`` reports what the session really uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+METADATA = "metadata.json"
+MODEL = "model.onnx"
+CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
+REBUILD_HINT = "rebuild it with: python -m trainer.export_models --force"
+
+# ONNX tensor type -> numpy dtype name, for the types our models use.
+_ORT_TYPES = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(int32)": "int32",
+              "tensor(float16)": "float16"}
+_cuda_failed = False  # CUDA listed but its libraries did not load: do not try again
+_ORT_PREFIX = re.compile(r"^\s*\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*")
+
+
+class ModelLoadError(Exception):
+    """A model folder cannot be used; the message says which and why, for a human."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class ModelRunError(RuntimeError):
+    """onnxruntime rejected a run (wrong inputs, out of memory); the message says which."""
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_metadata(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """metadata.json of a model folder, checked for the keys the runtime relies on."""
+    folder = Path(model_dir)
+    if not folder.is_dir():
+        raise ModelLoadError(f"model folder not found: {folder} ({REBUILD_HINT})")
+    path = folder / METADATA
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path} is missing: the model was never built or its export "
+                             f"was interrupted ({REBUILD_HINT})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelLoadError(f"{path} is unreadable: {e}") from None
+    if not isinstance(meta, dict):
+        raise ModelLoadError(f"{path} is not a JSON object")
+    for key in ("name", "sha256", "inputs", "outputs"):
+        if key not in meta:
+            raise ModelLoadError(f"{path} lacks the '{key}' entry ({REBUILD_HINT})")
+    return meta
+
+
+def choose_providers() -> list[str]:
+    """CUDA then CPU when this onnxruntime offers CUDA (and it has not failed to load)."""
+    available = ort.get_available_providers()
+    return [CUDA, CPU] if CUDA in available and not _cuda_failed else [CPU]
+
+
+@contextlib.contextmanager
+def _quiet_onnxruntime() -> Iterator[None]:
+    """Silence onnxruntime's global logger, even its error lines (the CUDA fallback)."""
+    ort.set_default_logger_severity(4)
+    try:
+        yield
+    finally:
+        ort.set_default_logger_severity(3)  # errors only: warnings are noise for users
+
+
+def _ort_message(e: BaseException) -> str:
+    """First line of an onnxruntime error, without its '[ONNXRuntimeError] : 7 : CODE :'."""
+    lines = str(e).strip().splitlines()
+    text = _ORT_PREFIX.sub("", lines[0]) if lines else ""
+    return (text or type(e).__name__)[:200]
+
+
+def _shape_text(shape: Sequence[Any]) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _same_dims(actual: Sequence[Any], expected: Sequence[Any]) -> bool:
+    """Fixed dims must be equal; a symbolic one (a name in metadata) must be dynamic."""
+    if len(actual) != len(expected):
+        return False
+    for a, e in zip(actual, expected, strict=True):
+        if isinstance(e, int) and a != e:
+            return False
+        if isinstance(e, str) and isinstance(a, int):
+            return False
+    return True
+
+
+class OnnxModel:
+    """A verified, warmed-up onnxruntime session over one exported model folder."""
+
+    def __init__(self, model_dir: str | os.PathLike[str], *,
+                 providers: Sequence[str] | None = None, warmup: bool = True) -> None:
+        self.dir = Path(model_dir)
+        self.metadata = read_metadata(self.dir)
+        self.name: str = str(self.metadata["name"])
+        self.path = self.dir / MODEL
+        data = self._read_verified()
+        self.session = self._create_session(data, providers)
+        self._check_signature()
+        if warmup:
+            try:
+                self.run(self._dummy_feeds())
+            except ModelRunError as e:
+                raise ModelLoadError(f"model {self.name}: warm-up run failed: {e}") from None
+
+    @property
+    def device(self) -> str:
+        """'CUDA' or 'CPU': where this session really runs."""
+        return "CUDA" if self.session.get_providers()[0] == CUDA else "CPU"
+
+    @property
+    def input_names(self) -> list[str]:
+        return [i["name"] for i in self.metadata["inputs"]]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [o["name"] for o in self.metadata["outputs"]]
+
+    def file(self, name: str) -> Path:
+        """A file shipped beside the model (tokenizer.json, classes.json), checksum-verified."""
+        return self.dir / name
+
+    def run(self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None
+            ) -> dict[str, np.ndarray]:
+        """Run the model; returns {output name: array}.  Raises ModelRunError."""
+        missing = set(self.input_names) - set(feeds)
+        if missing:
+            raise ModelRunError(f"model {self.name}: missing inputs {sorted(missing)}")
+        names = list(outputs or self.output_names)
+        try:
+            values = self.session.run(names, {k: feeds[k] for k in self.input_names})
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
+            raise ModelRunError(f"model {self.name}: {_ort_message(e)}") from e
+        return dict(zip(names, values, strict=True))
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def _read_verified(self) -> bytes:
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            raise ModelLoadError(f"{self.path} is missing ({REBUILD_HINT})") from None
+        except OSError as e:
+            raise ModelLoadError(f"{self.path} is unreadable: {e.strerror or e}") from None
+        expected = str(self.metadata["sha256"])
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != expected:
+            raise ModelLoadError(
+                f"{self.path} does not match its metadata.json (sha256 {actual[:12]}..., "
+                f"expected {expected[:12]}...): the file is corrupt or was replaced "
+                f"({REBUILD_HINT})")
+        for name, digest in dict(self.metadata.get("files", {})).items():
+            extra = self.dir / name
+            if not extra.is_file():
+                raise ModelLoadError(f"{extra} is missing ({REBUILD_HINT})")
+            if sha256_file(extra) != digest:
+                raise ModelLoadError(f"{extra} does not match its metadata.json checksum: "
+                                     f"corrupt or replaced ({REBUILD_HINT})")
+        return data
+
+    def _create_session(self, data: bytes, providers: Sequence[str] | None
+                        ) -> ort.InferenceSession:
+        global _cuda_failed
+        wanted = list(providers) if providers is not None else choose_providers()
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        options.intra_op_num_threads = min(4, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        try:
+            with _quiet_onnxruntime():
+                session = ort.InferenceSession(data, sess_options=options, providers=wanted)
+        except Exception as e:  # noqa: BLE001 - any failure here means an unusable file
+            raise ModelLoadError(f"{self.path} is not a model onnxruntime can load "
+                                 f"({_ort_message(e)}) ({REBUILD_HINT})") from None
+        if CUDA in wanted and CUDA not in session.get_providers():
+            _cuda_failed = True
+        return session
+
+    def _check_signature(self) -> None:
+        for kind, declared, actual in (
+            ("input", self.metadata["inputs"], self.session.get_inputs()),
+            ("output", self.metadata["outputs"], self.session.get_outputs()),
+        ):
+            want = [d["name"] for d in declared]
+            have = [a.name for a in actual]
+            if sorted(want) != sorted(have):
+                raise ModelLoadError(f"{self.path} has {kind}s {have} but metadata.json "
+                                     f"declares {want} ({REBUILD_HINT})")
+            by_name = {a.name: a for a in actual}
+            for d in declared:
+                a = by_name[d["name"]]
+                dtype = _ORT_TYPES.get(a.type, a.type)
+                if dtype != d.get("dtype") or not _same_dims(a.shape, d.get("shape", [])):
+                    raise ModelLoadError(
+                        f"{self.path}: {kind} '{a.name}' is {dtype} {_shape_text(a.shape)} but "
+                        f"metadata.json says {d.get('dtype')} {_shape_text(d.get('shape', []))}"
+                        f" ({REBUILD_HINT})")
+
+    def _dummy_feeds(self) -> dict[str, np.ndarray]:
+        """One small all-ones input per declared input (symbolic dims -> 1 or 8)."""
+        feeds = {}
+        for d in self.metadata["inputs"]:
+            shape = [dim if isinstance(dim, int) else (1 if i == 0 else 8)
+                     for i, dim in enumerate(d["shape"])]
+            feeds[d["name"]] = np.ones(shape, dtype=np.dtype(d["dtype"]))
+        return feeds

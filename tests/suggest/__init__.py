@@ -1,0 +1,1 @@
+"""Tests of the suggestion runtime and the default model export."""
