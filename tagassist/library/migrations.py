@@ -54,6 +54,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         "# changes: index assignments(user_id, tag_id, item_id) for per-user search",
         schema.V3_USER_INDEX,
     ),
+    Migration(4, "# changes: features table (item, featurizer, version, vector, words)",
+              schema.V4_FEATURES),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

@@ -10,6 +10,17 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Features:
+    """What a featurizer computed for one item: a float32 vector and scored words."""
+
+    item_id: int
+    featurizer: str  # e.g. 'image-lite0', 'text-minilm'
+    version: str  # the featurizer's version; a different one means "featurize again"
+    vector: Any  # numpy float32 array, 1-D
+    words: tuple[tuple[str, float], ...]  # (word, score), best first
+
+
+@dataclass(frozen=True)
 class User:
     id: int
     name: str

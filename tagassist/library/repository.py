@@ -19,6 +19,7 @@ from typing import Any
 from . import migrations
 from .connection import DEFAULT_BUSY_TIMEOUT, configure, connect, transaction
 from .errors import LibraryCorruptError, LibraryError, NotFoundError, translated
+from .features import FeatureStore
 from .models import (
     Assignment,
     Cooccurrence,
@@ -102,7 +103,7 @@ def _ids_json(ids: Iterable[int]) -> str:
     return json.dumps([int(i) for i in ids])
 
 
-class Library:
+class Library(FeatureStore):
     """A TagAssist library file.  Use :meth:`open`; usable as a context manager."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:

@@ -118,3 +118,18 @@ V2_UNDO: tuple[str, ...] = (
 V3_USER_INDEX: tuple[str, ...] = (
     "CREATE INDEX assignments_user_tag_item ON assignments (user_id, tag_id, item_id)",
 )
+
+# v4: model features per item (image/text embeddings and image words), keyed by featurizer and
+# its version, so a new featurizer version re-featurizes lazily instead of mixing vectors.
+V4_FEATURES: tuple[str, ...] = (
+    """CREATE TABLE features (
+        item_id INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+        featurizer TEXT NOT NULL,
+        version TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        words TEXT NOT NULL DEFAULT '[]',
+        created TEXT NOT NULL,
+        PRIMARY KEY (item_id, featurizer)
+    )""",
+    "CREATE INDEX features_featurizer_version ON features (featurizer, version)",
+)
