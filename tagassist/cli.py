@@ -59,10 +59,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tags", parents=[common], help="show the tags of a file")
     p.add_argument("path")
 
-    p = sub.add_parser("tag", parents=[common], help="add or remove tags on files")
-    p.add_argument("paths", nargs="+")
+    p = sub.add_parser("tag", parents=[common], help="add or remove tags on files",
+                       usage="tagassist tag PATH... --add TAG [--remove TAG] | tag PATH TAG...")
+    p.add_argument("paths", nargs="+",
+                   help="files; without --add/--remove: one file, then the tags to add")
     p.add_argument("--add", action="append", default=[], metavar="TAG")
     p.add_argument("--remove", action="append", default=[], metavar="TAG")
+
+    p = sub.add_parser("untag", parents=[common], help="remove tags from one file")
+    p.add_argument("path")
+    p.add_argument("tags", nargs="+", metavar="TAG")
+
+    p = sub.add_parser("featurize", parents=[common],
+                       help="compute content features (image words, text embeddings)")
+    p.add_argument("--models", metavar="DIR", help="models folder (default: the bundled one)")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("suggest", parents=[common], help="suggest tags for files")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--top", type=int, default=10, metavar="N")
+    p.add_argument("--models", metavar="DIR", help="models folder (default: the bundled one)")
 
     p = sub.add_parser("search", parents=[common], help='items matching e.g. "beach AND NOT night"')
     p.add_argument("expression")
@@ -204,13 +220,79 @@ def library_tag_path(library: Library, tag_id: int) -> str:
 
 def cmd_tag(args) -> int:
     if not (args.add or args.remove):
-        raise UserError("nothing to do: give --add TAG and/or --remove TAG")
+        if len(args.paths) < 2:
+            raise UserError("nothing to do: give --add TAG and/or --remove TAG")
+        args.paths, args.add = args.paths[:1], args.paths[1:]  # tag PATH TAG...
     library, user_id, _ = _open(args)
     with library:
         ids = [_item_for(library, p).id for p in args.paths]
         added = library.assign(user_id, ids, args.add) if args.add else 0
         removed = library.unassign(user_id, ids, args.remove) if args.remove else 0
     _emit(args, {"added": added, "removed": removed}, f"added {added}, removed {removed}")
+    return 0
+
+
+def cmd_untag(args) -> int:
+    library, user_id, _ = _open(args)
+    with library:
+        removed = library.unassign(user_id, [_item_for(library, args.path).id], args.tags)
+    _emit(args, {"removed": removed}, f"removed {removed}")
+    return 0
+
+
+def _models_dir(args) -> Path:
+    from tagassist.paths import bundled_models_dir
+
+    return Path(args.models) if args.models else bundled_models_dir()
+
+
+def cmd_featurize(args) -> int:
+    from tagassist.suggest.featurize import Models, featurize_library
+    from tagassist.suggest.runtime import ModelLoadError
+
+    try:
+        models = Models(_models_dir(args), strict=True)
+    except ModelLoadError as exc:
+        raise UserError(f"cannot featurize: {exc}") from None
+    library, _, _ = _open(args)
+    with library:
+        job = featurize_library(library, models, threading.Event())
+        report = _drive(job, show=not (args.json or args.no_progress))
+    text = (f"featurized {report.featurized} (photos {report.photos}, documents "
+            f"{report.documents}), failed {len(report.failed)} in {report.seconds:.1f} s")
+    text += "".join(f"\n  problem: {p.path or '#' + str(p.item_id)}: {p.reason}"
+                    for p in report.failed)
+    _emit(args, asdict(report), text)
+    return 0
+
+
+def cmd_suggest(args) -> int:
+    from tagassist.media.errors import MediaError
+    from tagassist.suggest.featurize import Models
+    from tagassist.suggest.service import ColdStartSuggester, ensure_items
+
+    if args.top < 1:
+        raise UserError("--top must be at least 1")
+    library, user_id, paths = _open(args)
+    with library:
+        try:
+            items = ensure_items(library, args.paths, user_id=user_id,
+                                 thumbnails_dir=paths.thumbnails)
+        except MediaError as exc:
+            raise UserError(str(exc)) from None
+        suggester = ColdStartSuggester(library, Models(_models_dir(args)))
+        report = _drive(suggester.featurize(items), show=False)
+        rows = [suggester.suggest_json(p, it, user_id, args.top)
+                for p, it in zip(args.paths, items, strict=True)]
+    for row, problem in ((r, p) for r in rows for p in report.failed if p.item_id == r["item"]):
+        row["problem"] = problem.reason
+    text = "\n".join(
+        f"{r['path']}:" + "".join(f"\n  {s['score']:.2f}  {s['tag']}  ({s['reason']})"
+                                  for s in r["ranked"]) for r in rows)
+    unavailable = suggester.models_info().get("unavailable")
+    if unavailable and not args.json:
+        text += "".join(f"\n(model {k} unavailable: {v})" for k, v in unavailable.items())
+    _emit(args, rows, text)
     return 0
 
 
@@ -274,6 +356,9 @@ COMMANDS = {
     "import": cmd_import,
     "tags": cmd_tags,
     "tag": cmd_tag,
+    "untag": cmd_untag,
+    "featurize": cmd_featurize,
+    "suggest": cmd_suggest,
     "search": cmd_search,
     "untagged": cmd_untagged,
     "tag-counts": cmd_tag_counts,

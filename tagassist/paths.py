@@ -68,3 +68,9 @@ class LibraryPaths:
 def sample_library_dir() -> Path:
     """The bundled sample photos and documents, from the installed package (not the source tree)."""
     return Path(str(resources.files("resources") / "sample_library"))
+
+
+def bundled_models_dir() -> Path:
+    """The default ONNX models shipped with TagAssist (``models/`` of a source checkout or the
+    installed ``models`` package; built by ``python -m trainer.export_models``)."""
+    return Path(str(resources.files("models")))

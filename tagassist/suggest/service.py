@@ -1,0 +1,151 @@
+"""Suggest tags for files end to end: import if new, featurize if needed, run the suggesters.
+
+What ``tagassist suggest PATH...`` uses (and the window will): :func:`ensure_items` brings
+files into the library through the importer's own reader (no folder walk: only these files),
+:class:`ColdStartSuggester` featurizes on demand and blends content, context and history
+suggestions.  A model that cannot load is reported in ``models`` and its suggester is
+skipped; history and context still work without any model (exact tag-name matches only).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tagassist.library.models import Item, Tag
+from tagassist.library.repository import Library
+from tagassist.media.errors import MediaError
+from tagassist.media.hashing import content_hash
+from tagassist.media.importer import read_file
+from tagassist.media.kinds import kind_of
+from tagassist.media.scan import ScanEntry
+from tagassist.suggest.blend import DEFAULT_TOP, blend, default_weights
+from tagassist.suggest.featurize import (
+    IMAGE_MODEL,
+    TEXT_MODEL,
+    Models,
+    featurize_library,
+)
+from tagassist.suggest.suggesters import (
+    Suggestion,
+    content_suggestions,
+    context_suggestions,
+    history_suggestions,
+)
+from tagassist.suggest.vocabulary import TagVocabulary
+
+GENERATED_SET_NOTE = "SOG model not built yet"
+
+
+def find_item(library: Library, path: str | os.PathLike[str]) -> Item | None:
+    """The item at ``path``, or the item with its content (the file moved), or None."""
+    resolved = Path(path).resolve()
+    item = library.item_by_path(str(resolved))
+    if item is None and resolved.is_file():
+        item = library.item_by_hash(content_hash(resolved))
+    return item
+
+
+def ensure_items(library: Library, paths: Sequence[str | os.PathLike[str]], *, user_id: int,
+                 thumbnails_dir: str | os.PathLike[str]) -> list[Item]:
+    """The items of ``paths``, importing the files that are not in the library yet.
+
+    Raises ``MediaError`` (reason names the file) for a file that is missing, of a kind
+    TagAssist does not handle, or unreadable.
+    """
+    items = []
+    for raw in paths:
+        path = Path(raw).resolve()
+        if not path.is_file():
+            raise MediaError(f"{raw}: no such file")
+        item = find_item(library, path)
+        if item is None:
+            kind = kind_of(path)
+            if kind is None:
+                raise MediaError(f"{raw}: not a photo or document TagAssist can read")
+            st = path.stat()
+            facts = read_file(ScanEntry(path, kind, st.st_size, st.st_mtime), path.parent,
+                              Path(thumbnails_dir))
+            item, _ = library.upsert_item(facts.content_hash, facts.kind, str(path),
+                                          st.st_size, st.st_mtime, **facts.fields)
+            if facts.keywords:  # keywords in the file are its owner's tags, as on import
+                library.assign(user_id, [item.id], list(facts.keywords), source="file",
+                               undoable=False)
+        items.append(item)
+    return items
+
+
+class ColdStartSuggester:
+    """Ranked tags for items from content, context and the user's history (no SOG/DAE yet)."""
+
+    def __init__(self, library: Library, models: Models) -> None:
+        self.library = library
+        self.models = models
+        self._vocab: dict[tuple[str, ...], TagVocabulary] = {}
+
+    def featurize(self, items: Sequence[Item], cancel: threading.Event | None = None):
+        """The featurize generator for just these items (those lacking current features)."""
+        return featurize_library(self.library, self.models, cancel,
+                                 item_ids=[it.id for it in items])
+
+    def models_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = dict(self.models.versions)
+        if self.models.unavailable:
+            info["unavailable"] = dict(self.models.unavailable)
+        return info
+
+    def _vocabulary(self, tags: Sequence[Tag]) -> TagVocabulary | None:
+        """A (cached) vocabulary of these tags, or None without tags or a text model."""
+        if not tags or self.models.text is None:
+            return None
+        key = tuple(sorted(t.path for t in tags))
+        if key not in self._vocab:
+            self._vocab[key] = TagVocabulary.from_tags(self.models.text, tags)
+        return self._vocab[key]
+
+    def _stored_words(self, item: Item) -> tuple[list[tuple[str, float]], str]:
+        model = self.models.image if item.kind == "photo" else self.models.text
+        name = IMAGE_MODEL if item.kind == "photo" else TEXT_MODEL
+        if model is None:
+            return [], ""
+        version = str(model.model.metadata["version"])
+        found = self.library.features([item.id], name, version).get(item.id)
+        words = list(found.words) if found else []
+        return words, ("image" if item.kind == "photo" else "text")
+
+    def suggest(self, item: Item, user_id: int, top: int = DEFAULT_TOP,
+                now: datetime | None = None) -> list[Suggestion]:
+        """The blended top ``top`` suggestions for one item and user."""
+        counts = self.library.tag_counts()  # every user's: the library's vocabulary
+        in_use = {c.path for c in counts}
+        all_tags = [t for t in self.library.tags() if t.path in in_use]
+        user_paths = {c.path for c in self.library.tag_counts(user_id)}
+        user_tags = [t for t in all_tags if t.path in user_paths]
+
+        words, source = self._stored_words(item)
+        parts = {
+            "content": content_suggestions(words, self._vocabulary(all_tags), source or "image"),
+            "context": context_suggestions(item, user_tags, self._vocabulary(user_tags)),
+            "history": history_suggestions(self.library.tag_history(user_id),
+                                           {c.path: c.count for c in counts}, now),
+        }
+        tagged = len({h.item_id for h in self.library.tag_history(user_id)})
+        present = [t.path for t in self.library.item_tags(item.id, user_id)]
+        return blend(parts, default_weights(tagged), exclude=present, top=top)
+
+    def suggest_json(self, path: str, item: Item, user_id: int, top: int = DEFAULT_TOP
+                     ) -> dict[str, Any]:
+        """One path's entry in ``tagassist suggest --json``."""
+        return {
+            "path": path,
+            "item": item.id,
+            "ranked": [{"tag": s.tag, "score": s.score, "reason": s.reason}
+                       for s in self.suggest(item, user_id, top)],
+            "generated_set": [],
+            "generated_set_note": GENERATED_SET_NOTE,
+            "models": self.models_info(),
+        }

@@ -1,0 +1,224 @@
+"""Cold-start suggestions end to end: the sample library, featurized with the real ONNX models,
+in a real SQLite library; no mocks."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from tagassist.library import HistoryEntry, Library
+from tagassist.library.names import normalize
+from tagassist.media.importer import import_folder
+from tagassist.paths import sample_library_dir
+from tagassist.suggest.blend import blend, default_weights
+from tagassist.suggest.featurize import (
+    IMAGE_MODEL,
+    TEXT_MODEL,
+    Models,
+    featurize_library,
+    key_words,
+)
+from tagassist.suggest.service import ColdStartSuggester, find_item
+from tagassist.suggest.suggesters import (
+    Suggestion,
+    bll_scores,
+    content_suggestions,
+    history_suggestions,
+)
+
+CAT = "2019-spring-berkeley/chelsea-the-cat.jpg"
+ESPRESSO = "2018-montreal/espresso.jpg"
+
+
+def drive(job):
+    ticks = []
+    try:
+        while True:
+            ticks.append(next(job))
+    except StopIteration as stop:
+        return stop.value, ticks
+
+
+@pytest.fixture(scope="module")
+def models(models_dir) -> Models:
+    return Models(models_dir, strict=True)
+
+
+@pytest.fixture(scope="module")
+def featurized_db(models, tmp_path_factory) -> tuple[Path, Path]:
+    """(database, photos folder): the sample library imported, its file tags removed (a
+    brand-new user with no tags), then featurized.  Tests work on copies of the database."""
+    root = tmp_path_factory.mktemp("cold")
+    photos = Path(shutil.copytree(sample_library_dir(), root / "photos"))
+    db = root / "lib" / "tagassist.db"
+    with Library.open(db) as lib:
+        user = lib.get_or_create_user("ann")
+        drive(import_folder(lib, photos, user_id=user.id, thumbnails_dir=root / "thumbs"))
+        for item_id in lib.item_ids():
+            tags = [t.path for t in lib.item_tags(item_id)]
+            if tags:
+                lib.unassign(user.id, [item_id], tags)
+        report, ticks = drive(featurize_library(lib, models))
+    assert report.failed == [] and report.featurized == 12
+    assert (report.photos, report.documents) == (8, 4)
+    assert ticks[-1].done == ticks[-1].total == 12
+    return db, photos
+
+
+@pytest.fixture
+def lib(featurized_db, tmp_path):
+    db, _ = featurized_db
+    copy = tmp_path / "lib" / "tagassist.db"
+    copy.parent.mkdir()
+    shutil.copy(db, copy)
+    with Library.open(copy) as library:
+        yield library
+
+
+def tags_of(ranked: list[Suggestion]) -> list[str]:
+    return [normalize(s.tag.rsplit("|", 1)[-1]) for s in ranked]
+
+
+def test_featurize_stores_words_and_versions(lib, featurized_db, models):
+    _, photos = featurized_db
+    cat = find_item(lib, photos / CAT)
+    feats = lib.features([cat.id], IMAGE_MODEL, models.versions[IMAGE_MODEL])[cat.id]
+    assert feats.vector.shape == (1280,)
+    assert "cat" in [w for w, _ in feats.words[:5]]
+    doc = find_item(lib, photos / "notes/brewing-espresso.txt")
+    text = lib.features([doc.id], TEXT_MODEL, models.versions[TEXT_MODEL])[doc.id]
+    assert text.vector.shape == (384,) and text.words[0] == ("espresso", 1.0)
+    # a second run has nothing left to do
+    report, _ = drive(featurize_library(lib, models))
+    assert report.featurized == 0 and report.failed == []
+
+
+def test_cold_start_cat_and_espresso(lib, featurized_db, models):
+    _, photos = featurized_db
+    user = lib.get_or_create_user("ann")
+    assert lib.tag_counts() == []  # cold start: no tags anywhere
+    service = ColdStartSuggester(lib, models)
+    cat = service.suggest(find_item(lib, photos / CAT), user.id)
+    assert "cat" in tags_of(cat[:5]) or "domestic cat" in tags_of(cat[:5]), cat
+    assert all(0.0 <= s.score <= 1.0 and s.reason for s in cat)
+    assert [s.score for s in cat] == sorted((s.score for s in cat), reverse=True)
+    espresso = service.suggest(find_item(lib, photos / ESPRESSO), user.id)
+    assert {"espresso", "coffee"} & set(tags_of(espresso[:5])), espresso
+    assert espresso[0].reason.startswith("image: looks like")
+
+
+def test_user_tag_kitty_is_reached_through_the_vocabulary(lib, featurized_db, models):
+    _, photos = featurized_db
+    user = lib.get_or_create_user("ann")
+    others = [find_item(lib, photos / p).id for p in ("nasa/launch.jpg", "street/cameraman.jpg")]
+    lib.assign(user.id, others, ["kitty"])
+    cat = find_item(lib, photos / CAT)
+    ranked = ColdStartSuggester(lib, models).suggest(cat, user.id)
+    kitty = next(s for s in ranked if s.tag == "kitty")
+    assert kitty.reason
+    # the content suggester alone maps the cat's image words onto "kitty"
+    vocab_words = lib.features([cat.id], IMAGE_MODEL)[cat.id].words
+    from tagassist.suggest.vocabulary import TagVocabulary
+
+    content = content_suggestions(vocab_words, TagVocabulary(models.text, ["kitty"]))
+    hit = next(s for s in content if s.tag == "kitty")
+    assert hit.score > 0.2 and "cat" in hit.reason and '"kitty"' in hit.reason
+    # the espresso photo does not get "kitty" from its content
+    esp = find_item(lib, photos / ESPRESSO)
+    esp_words = lib.features([esp.id], IMAGE_MODEL)[esp.id].words
+    assert all(s.tag != "kitty" for s in
+               content_suggestions(esp_words, TagVocabulary(models.text, ["kitty"])))
+
+
+def test_tags_on_the_item_are_excluded(lib, featurized_db, models):
+    _, photos = featurized_db
+    ann, bob = lib.get_or_create_user("ann"), lib.get_or_create_user("bob")
+    cat = find_item(lib, photos / CAT)
+    lib.assign(ann.id, [cat.id], ["animals|cat"])
+    service = ColdStartSuggester(lib, models)
+    assert "cat" not in tags_of(service.suggest(cat, ann.id))
+    # another user's tag on the item is not excluded for bob: the vocabulary offers it
+    assert "animals|cat" in [s.tag for s in service.suggest(cat, bob.id)]
+
+
+def test_undecodable_and_missing_photos_are_reported(models, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in (CAT, ESPRESSO, "2023-amsterdam/grass.jpg"):
+        shutil.copy(sample_library_dir() / name, folder / Path(name).name)
+    with Library.open(tmp_path / "lib" / "tagassist.db") as lib:
+        user = lib.get_or_create_user("ann")
+        drive(import_folder(lib, folder, user_id=user.id, thumbnails_dir=tmp_path / "t"))
+        # after import the cat photo is damaged on disk and the grass photo deleted
+        (folder / "chelsea-the-cat.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg any more")
+        (folder / "grass.jpg").unlink()
+        report, _ = drive(featurize_library(lib, models, batch_size=2))
+        assert report.featurized == 1
+        reasons = {Path(p.path).name: p.reason for p in report.failed}
+        assert set(reasons) == {"chelsea-the-cat.jpg", "grass.jpg"}
+        assert reasons["grass.jpg"] == "file is missing" and reasons["chelsea-the-cat.jpg"]
+        esp = find_item(lib, folder / "espresso.jpg")
+        assert lib.features([esp.id], IMAGE_MODEL)[esp.id].words
+
+
+def test_cancel_stops_between_batches(models, featurized_db, tmp_path):
+    _, photos = featurized_db
+    with Library.open(tmp_path / "lib" / "tagassist.db") as lib:
+        user = lib.get_or_create_user("ann")
+        drive(import_folder(lib, photos, user_id=user.id, thumbnails_dir=tmp_path / "t"))
+        cancel = threading.Event()
+        job = featurize_library(lib, models, cancel, batch_size=2)
+        next(job)
+        cancel.set()
+        report, _ = drive(job)
+        assert report.cancelled and report.featurized == 2
+
+
+# --- pure parts ----------------------------------------------------------------------------
+
+def _at(day: float) -> str:
+    return datetime.fromtimestamp(day * 86400, tz=timezone.utc).isoformat()
+
+
+def test_bll_plus_c_hand_computed():
+    """a used on day 0 and day 9, b on day 8; t_ref = day 9; popularity a 1, b 3, c 1.
+    A(a) = (9-0+1)^-0.5 + (9-9+1)^-0.5 = 1.3162278, A(b) = (9-8+1)^-0.5 = 0.7071068."""
+    history = [HistoryEntry("a", 1, _at(20000)), HistoryEntry("b", 2, _at(20008)),
+               HistoryEntry("a", 3, _at(20009))]
+    now = datetime.fromtimestamp(20009 * 86400, tz=timezone.utc)
+    scores = bll_scores(history, {"a": 1, "b": 3, "c": 1}, now)
+    assert scores["a"] == pytest.approx(0.5 * 1.0 + 0.5 * (1 / 3))  # 0.6666667
+    assert scores["b"] == pytest.approx(0.5 * 0.7071068 / 1.3162278 + 0.5 * 1.0)  # 0.7686
+    assert scores["c"] == pytest.approx(0.5 * (1 / 3))
+    ranked = history_suggestions(history, {"a": 1, "b": 3, "c": 1}, now)
+    assert [s.tag for s in ranked] == ["b", "a", "c"]
+    a = next(s for s in ranked if s.tag == "a")
+    assert a.reason == f"your history: used 2 times, last on {_at(20009)[:10]}"
+    assert ranked[-1].reason == "popular in this library: on 1 item"
+
+
+def test_blend_weights_exclusion_and_best_reason():
+    parts = {"content": [Suggestion("cat", 0.8, "image: looks like cat"),
+                         Suggestion("dog", 0.5, "image: looks like dog")],
+             "context": [Suggestion("summer", 0.2, "time: summer")],
+             "history": [Suggestion("Cat", 0.9, "your history: used 3 times"),
+                         Suggestion("summer", 0.4, "your history: used 1 time")]}
+    w = {"content": 1.0, "context": 0.5, "history": 0.5}
+    out = blend(parts, w, exclude=["animals|dog"], top=10)
+    assert [s.tag for s in out] == ["cat", "summer"]  # dog dropped: a present tag's leaf
+    assert out[0].score == pytest.approx(1 - 2.718281828 ** -(0.8 + 0.45), abs=1e-6)
+    assert out[0].reason == "image: looks like cat"
+    assert out[1].reason == "your history: used 1 time"  # 0.2 > 0.1 from context
+    assert blend(parts, w, top=1)[0].tag == "cat"
+    cold, warm = default_weights(0), default_weights(200)
+    assert cold["content"] > cold["history"] and warm["history"] > warm["content"]
+
+
+def test_key_words_are_term_frequency_without_stop_words():
+    words = key_words("Brewing espresso", "The espresso is brewed; the grind matters. Grind it.")
+    assert words[0] == ("espresso", 1.0)
+    assert dict(words)["grind"] == pytest.approx(2 / 4) and "the" not in dict(words)
