@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import shutil
 import sys
 import threading
@@ -223,6 +224,10 @@ def cmd_tag(args) -> int:
         if len(args.paths) < 2:
             raise UserError("nothing to do: give --add TAG and/or --remove TAG")
         args.paths, args.add = args.paths[:1], args.paths[1:]  # tag PATH TAG...
+        files = [t for t in args.add if os.path.exists(t)]
+        if files:  # `tag *.jpg` without --add would make tags named after files
+            raise UserError(f"{files[0]!r} is a file, not a tag: to tag several files use "
+                            f"tag PATH... --add TAG")
     library, user_id, _ = _open(args)
     with library:
         ids = [_item_for(library, p).id for p in args.paths]

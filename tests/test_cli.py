@@ -86,6 +86,18 @@ def test_missing_file_and_folder_are_clear_errors(tmp_path):
     assert proc.returncode == 2 and "not in the library" in proc.stderr
 
 
+def test_tag_with_files_but_no_add_refuses_instead_of_making_file_named_tags(sample_copy,
+                                                                              tmp_path):
+    lib = tmp_path / "lib"
+    cli("import", str(sample_copy), "--json", library=lib)
+    cat = sample_copy / "2019-spring-berkeley/chelsea-the-cat.jpg"
+    espresso = sample_copy / "2018-montreal/espresso.jpg"
+    proc = cli("tag", str(cat), str(espresso), library=lib, ok=False)
+    assert proc.returncode == 2 and "is a file, not a tag" in proc.stderr
+    tags = {t["tag"] for t in as_json(cli("tags", str(cat), "--json", library=lib))["tags"]}
+    assert str(espresso) not in tags and not any("espresso.jpg" in t for t in tags)
+
+
 @needs_exiftool
 def test_sidecars_are_read_back_by_exiftool(sample_copy, tmp_path):
     lib = tmp_path / "lib"
