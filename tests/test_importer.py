@@ -137,3 +137,26 @@ def test_hostile_corpus_reports_each_bad_file_and_imports_every_good_one(library
         elif outcome in ("ok", "warning") and path.is_file():
             assert path.resolve() in {p.resolve() for p in imported}, f"{name}: not imported"
     assert library.integrity_check() == "ok"
+
+
+def test_import_file_stores_one_file_as_the_folder_import_does(sample_copy, tmp_path):
+    from tagassist.media.errors import MediaError
+    from tagassist.media.importer import import_file
+
+    photo = sample_copy / "2023-amsterdam" / "grass.jpg"  # has an .xmp sidecar with keywords
+    one, folder = Library.open(tmp_path / "one.db"), Library.open(tmp_path / "all.db")
+    try:
+        for lib in (one, folder):
+            lib.get_or_create_user("ann")
+        item = import_file(one, photo, user_id=1, thumbnails_dir=tmp_path / "t1")
+        run_import(folder, sample_copy, tmp_path / "t2")
+        twin = folder.item_by_path(str(photo.resolve()))
+        assert twin is not None and item.content_hash == twin.content_hash
+        assert (item.capture_time, item.place) == (twin.capture_time, twin.place)
+        assert tag_paths(one, item.id) == tag_paths(folder, twin.id) != set()
+        assert one.item_count() == 1
+        with pytest.raises(MediaError, match="not a photo or document"):
+            import_file(one, tmp_path / "one.db", user_id=1, thumbnails_dir=tmp_path / "t1")
+    finally:
+        one.close()
+        folder.close()

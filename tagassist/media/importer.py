@@ -23,11 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tagassist.library.models import Item
 from tagassist.library.repository import Library
 from tagassist.media import documents, photos
 from tagassist.media.context import context_words
 from tagassist.media.errors import MediaError
 from tagassist.media.hashing import content_hash
+from tagassist.media.kinds import kind_of
 from tagassist.media.places import place_name
 from tagassist.media.scan import ScanEntry, ScanProblem, walk
 from tagassist.media.thumbnails import make_thumbnail
@@ -201,7 +203,23 @@ def _read_safely(entry: ScanEntry, root: Path, thumbs: Path) -> FileFacts | Medi
         return MediaError(f"unreadable ({type(exc).__name__}: {exc})")
 
 
-def _store(library: Library, facts: FileFacts, user_id: int, report: ImportReport) -> None:
+def import_file(library: Library, path: str | os.PathLike[str], *, user_id: int,
+                thumbnails_dir: str | os.PathLike[str]) -> Item:
+    """Import one file (no folder walk) exactly as :func:`import_folder` stores it.
+
+    Raises ``MediaError`` for a file of a kind TagAssist does not handle or cannot read.
+    """
+    path = Path(path).resolve()
+    kind = kind_of(path)
+    if kind is None:
+        raise MediaError(f"{path}: not a photo or document TagAssist can read")
+    st = path.stat()
+    facts = read_file(ScanEntry(path, kind, st.st_size, st.st_mtime), path.parent,
+                      Path(thumbnails_dir))
+    return _store(library, facts, user_id, ImportReport())
+
+
+def _store(library: Library, facts: FileFacts, user_id: int, report: ImportReport) -> Item:
     path = str(facts.entry.path)
     before = library.item_by_hash(facts.content_hash)
     item, created = library.upsert_item(
@@ -216,6 +234,7 @@ def _store(library: Library, facts: FileFacts, user_id: int, report: ImportRepor
         report.file_tags += library.assign(user_id, [item.id], list(facts.keywords),
                                            source="file", undoable=False)
     report.warnings += [ImportProblem(path, w) for w in facts.warnings]
+    return item
 
 
 def _forget_vanished_paths(library: Library, root: Path, seen: set[str]) -> int:

@@ -20,9 +20,7 @@ from tagassist.library.models import Item, Tag
 from tagassist.library.repository import Library
 from tagassist.media.errors import MediaError
 from tagassist.media.hashing import content_hash
-from tagassist.media.importer import read_file
-from tagassist.media.kinds import kind_of
-from tagassist.media.scan import ScanEntry
+from tagassist.media.importer import import_file
 from tagassist.suggest.blend import DEFAULT_TOP, blend, default_weights
 from tagassist.suggest.featurize import (
     IMAGE_MODEL,
@@ -62,19 +60,8 @@ def ensure_items(library: Library, paths: Sequence[str | os.PathLike[str]], *, u
         path = Path(raw).resolve()
         if not path.is_file():
             raise MediaError(f"{raw}: no such file")
-        item = find_item(library, path)
-        if item is None:
-            kind = kind_of(path)
-            if kind is None:
-                raise MediaError(f"{raw}: not a photo or document TagAssist can read")
-            st = path.stat()
-            facts = read_file(ScanEntry(path, kind, st.st_size, st.st_mtime), path.parent,
-                              Path(thumbnails_dir))
-            item, _ = library.upsert_item(facts.content_hash, facts.kind, str(path),
-                                          st.st_size, st.st_mtime, **facts.fields)
-            if facts.keywords:  # keywords in the file are its owner's tags, as on import
-                library.assign(user_id, [item.id], list(facts.keywords), source="file",
-                               undoable=False)
+        item = find_item(library, path) or import_file(
+            library, path, user_id=user_id, thumbnails_dir=thumbnails_dir)
         items.append(item)
     return items
 
@@ -126,14 +113,15 @@ class ColdStartSuggester:
         user_paths = {c.path for c in self.library.tag_counts(user_id)}
         user_tags = [t for t in all_tags if t.path in user_paths]
 
+        history = self.library.tag_history(user_id)  # read once: history and the weights
         words, source = self._stored_words(item)
         parts = {
             "content": content_suggestions(words, self._vocabulary(all_tags), source or "image"),
             "context": context_suggestions(item, user_tags, self._vocabulary(user_tags)),
-            "history": history_suggestions(self.library.tag_history(user_id),
+            "history": history_suggestions(history,
                                            {c.path: c.count for c in counts}, now),
         }
-        tagged = len({h.item_id for h in self.library.tag_history(user_id)})
+        tagged = len({h.item_id for h in history})
         present = [t.path for t in self.library.item_tags(item.id, user_id)]
         return blend(parts, default_weights(tagged), exclude=present, top=top)
 
