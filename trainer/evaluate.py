@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from trainer import datasets
-from trainer.data import p_core
+from trainer.data import TagData, p_core
 from trainer.metrics import KS, aggregate, truth_ranks
 from trainer.models import REGISTRY, Batch, TagModel, UnknownModelError, create
 from trainer.protocols import PROTOCOLS, Split, sample_candidates, split, validation_split
@@ -70,10 +70,14 @@ def select(name: str, val: Split, tiebreak: np.ndarray, metric: str, seed: int,
         if cls.iterative:
             curve: list[tuple[int, float]] = []
 
-            def cb(ep: int, m: TagModel, curve: list[tuple[int, float]] = curve) -> bool | None:
+            def cb(ep: int, m: TagModel, curve: list[tuple[int, float]] = curve,
+                   cfg: dict[str, Any] = cfg) -> bool | None:
                 if ep % eval_every:
                     return None
-                curve.append((ep, measure(m, val, tiebreak, (3, 5, 10))[0][metric]))
+                score = measure(m, val, tiebreak, (3, 5, 10))[0][metric]
+                curve.append((ep, score))
+                if not cls.refit and score > best["score"]:  # keep the best model itself
+                    best.update(score=score, config=dict(cfg, epochs=ep), state=m.state())
                 best_ep = max(curve, key=lambda x: x[1])[0]
                 if ep < cls.min_epochs:
                     return None
@@ -85,15 +89,29 @@ def select(name: str, val: Split, tiebreak: np.ndarray, metric: str, seed: int,
                               measure(model, val, tiebreak, (3, 5, 10))[0][metric]))
             ep, score = max(curve, key=lambda x: x[1])
             log.append({"config": model.config, "curve": curve})
-            if score > best["score"]:
-                best = {"score": score, "config": dict(cfg, epochs=ep)}
+            if score > best["score"] or (not cls.refit and "state" not in best):
+                best.update(score=score, config=dict(cfg, epochs=ep),
+                            state=model.state() if not cls.refit else None)
         else:
             model.fit(val.train, seed=seed)
             score = measure(model, val, tiebreak, (3, 5, 10))[0][metric]
             log.append({"config": model.config, metric: score})
             if score > best["score"]:
                 best = {"score": score, "config": dict(cfg)}
-    return {"config": best["config"], f"val_{metric}": best["score"], "tried": log}
+    return {"config": best["config"], f"val_{metric}": best["score"], "tried": log,
+            "state": best.get("state")}
+
+
+def final_model(name: str, sel: dict[str, Any], train: TagData, seed: int,
+                progress: bool = False) -> TagModel:
+    """Refit the selected configuration on all training posts — or, for a model that does not
+    refit (``refit = False``), the early-stopped validation model at its best epoch."""
+    model = create(name, **sel["config"])
+    if sel.get("state") is None:
+        return model.fit(train, seed=seed, show_progress=progress)
+    model.n_users, model.n_items, model.n_tags = train.n_users, train.n_items, train.n_tags
+    model.load_state(sel["state"])
+    return model
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -126,13 +144,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         sel = select(name, val, tiebreak, metric, args.seed, overrides.get(name, {}),
                      progress=args.progress)
-        model = create(name, **sel["config"]).fit(s.train, seed=args.seed,
-                                                  show_progress=args.progress)
+        model = final_model(name, sel, s.train, args.seed, args.progress)
         train_s = time.perf_counter() - t0
         res, spent = measure(model, s, tiebreak, ks, progress=args.progress, desc=name)
         res.update(train_s=round(train_s, 3),
                    predict_ms_per_post=round(1000 * spent / max(len(s), 1), 4),
-                   config=model.config, **{k: v for k, v in sel.items() if k != "config"})
+                   config=model.config, refit=sel.get("state") is None,
+                   **{k: v for k, v in sel.items() if k not in ("config", "state")})
         out["results"][name] = res
         if cands is not None:
             out["results_sampled"][name] = measure(model, s, tiebreak, ks, cands)[0]

@@ -29,14 +29,16 @@ class PostTags:
     def __len__(self) -> int:
         return int(self.user.size)
 
-    def dense(self, posts: np.ndarray, n_tags: int) -> torch.Tensor:
-        y = torch.zeros((posts.size, n_tags))
+    def positions(self, posts: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(row in ``posts``, tag) of every tag of those posts, once each: the sparse target."""
         lens = self.indptr[posts + 1] - self.indptr[posts]
         rows = np.repeat(np.arange(posts.size), lens)
         cols = np.concatenate([self.tag[self.indptr[p]:self.indptr[p + 1]] for p in posts]) \
             if posts.size else np.empty(0, np.int64)
-        y[torch.from_numpy(rows), torch.from_numpy(cols.astype(np.int64))] = 1.0
-        return y
+        width = int(cols.max()) + 1 if cols.size else 1
+        pairs = np.unique(rows.astype(np.int64) * width + cols)  # a tag given twice counts once
+        rows, cols = pairs // width, pairs % width
+        return torch.from_numpy(rows.astype(np.int64)), torch.from_numpy(cols.astype(np.int64))
 
 
 def multi_hot(inputs: list[np.ndarray], n_tags: int) -> torch.Tensor:
@@ -48,7 +50,7 @@ def multi_hot(inputs: list[np.ndarray], n_tags: int) -> torch.Tensor:
 
 
 def to_numpy(module: torch.nn.Module) -> dict[str, np.ndarray]:
-    return {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+    return {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
 
 
 def from_numpy(module: torch.nn.Module, arrays: dict[str, np.ndarray]) -> None:
