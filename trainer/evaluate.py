@@ -97,7 +97,7 @@ def select(name: str, val: Split, tiebreak: np.ndarray, metric: str, seed: int,
             score = measure(model, val, tiebreak, (3, 5, 10))[0][metric]
             log.append({"config": model.config, metric: score})
             if score > best["score"]:
-                best = {"score": score, "config": dict(cfg)}
+                best.update(score=score, config=dict(cfg))
     return {"config": best["config"], f"val_{metric}": best["score"], "tried": log,
             "state": best.get("state")}
 

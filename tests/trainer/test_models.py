@@ -12,7 +12,7 @@ from trainer.models.popularity import BaseLevelLearning
 from trainer.protocols import split
 
 FAST = {"pitf": {"k": 8, "epochs": 3}, "dae_ptr": {"k": 8, "epochs": 3},
-        "served": {"k": 8, "epochs": 3}}
+        "served": {"k": 8, "epochs": 3}, "cnn_permlp": {"hidden": 8, "epochs": 3}}
 
 
 def _batch(s):
@@ -22,10 +22,13 @@ def _batch(s):
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_fit_score_save_load(tiny, name, tmp_path: Path):
     s = split(tiny, "last-tag", seed=0)
-    m = create(name, **FAST.get(name, {})).fit(s.train, seed=1)
+    # CNN-PerMLP ranks by content only: it gets (random, fixed) item features
+    extra = {"item_features": np.random.default_rng(0).normal(size=(tiny.n_items, 5))} \
+        if name == "cnn_permlp" else {}
+    m = create(name, **FAST.get(name, {}), **extra).fit(s.train, seed=1)
     scores = m.score(_batch(s))
     assert scores.shape == (len(s), tiny.n_tags) and np.isfinite(scores).all()
-    again = create(name, **FAST.get(name, {})).fit(s.train, seed=1).score(_batch(s))
+    again = create(name, **FAST.get(name, {}), **extra).fit(s.train, seed=1).score(_batch(s))
     assert np.array_equal(scores, again)  # same seed, same numbers
     m.save(tmp_path / name)
     assert not list((tmp_path / name).glob("*.pkl"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from trainer.models.base import Batch, ModelFitError, TagModel
+from trainer.models.cnn_permlp import CNNPerMLP
 from trainer.models.dae_ptr import DAEPTR
 from trainer.models.pitf import PITF
 from trainer.models.popularity import (
@@ -22,9 +23,9 @@ from trainer.models.served import Served
 
 REGISTRY: dict[str, type[TagModel]] = {m.name: m for m in (
     MostPopular, MostPopularUser, MostPopularItem, MostPopularUserItem, BaseLevelLearning,
-    BaseLevelLearningContent, PITF, DAEPTR, Served)}
-PLANNED = ("cnn_permlp", "wsabie", "awe", "tagspace", "csrw_d", "csrw_s", "csrw_t", "br",
-           "ar_1to1", "ar_1toM", "sog_1to1", "sog_1toM")
+    BaseLevelLearningContent, PITF, DAEPTR, CNNPerMLP, Served)}
+PLANNED = ("wsabie", "awe", "tagspace", "csrw_d", "csrw_s", "csrw_t", "br", "ar_1to1",
+           "ar_1toM", "sog_1to1", "sog_1toM")
 
 
 class UnknownModelError(ValueError):

@@ -8,8 +8,9 @@ from trainer.data import TagData
 
 
 def setup(seed: int) -> torch.Generator:
-    """Seed torch (and return a generator) with 2 threads: the machine is a shared 2-core box."""
-    torch.set_num_threads(2)
+    """Seed torch (and return a generator) with at most 2 threads (the 2-core machines); a
+    process that set 1 thread (the personal job: small models, a busy machine) keeps 1."""
+    torch.set_num_threads(min(2, torch.get_num_threads()))  # a caller may have chosen 1
     torch.manual_seed(seed)
     g = torch.Generator()
     g.manual_seed(seed)
