@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=10, metavar="N")
     p.add_argument("--models", metavar="DIR", help="models folder (default: the bundled one)")
 
+    p = sub.add_parser("train", parents=[common],
+                       help="train your personal model from your tagged photos (needs torch)")
+    p.add_argument("--models", metavar="DIR", help="models folder (default: the bundled one)")
+    p.add_argument("--no-progress", action="store_true")
+
     p = sub.add_parser("search", parents=[common], help='items matching e.g. "beach AND NOT night"')
     p.add_argument("expression")
 
@@ -271,6 +276,53 @@ def cmd_featurize(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    """Featurize what is missing, then train in a child process; progress on stderr."""
+    from tqdm import tqdm
+
+    from tagassist.suggest.featurize import Models, featurize_library
+    from tagassist.suggest.training import TrainingUnavailable, train_user
+
+    library, user_id, _ = _open(args)
+    show = not (args.json or args.no_progress)
+    with library:
+        _drive(featurize_library(library, Models(_models_dir(args)), threading.Event()),
+               show=show)
+        cancel = threading.Event()
+        bar = tqdm(total=0, desc="training", unit="epoch", disable=not show, file=sys.stderr)
+        job = train_user(library, user_id, cancel)
+        try:
+            while True:
+                event = next(job)
+                if event.get("epochs"):
+                    bar.set_description(f"{event.get('stage')} {event.get('model')}")
+                    bar.total = event["epochs"]
+                    bar.n = event.get("epoch", 0)
+                    bar.refresh()
+        except StopIteration as stop:
+            result = stop.value
+        except TrainingUnavailable as exc:
+            raise UserError(str(exc)) from None
+        except KeyboardInterrupt:
+            cancel.set()
+            result = next(job, None) or {"event": "cancelled"}
+            raise
+        finally:
+            bar.close()
+    kind = result.get("event")
+    if kind == "done":
+        val = result["metrics"]["validation"]
+        base = result["metrics"]["baseline_mp_u"]
+        text = (f"model {result['version']} ({result['model']}) is now active: on your "
+                f"{result['metrics']['validation_photos']} most recent photos P@5 "
+                f"{val['p@5']:.3f} R@5 {val['r@5']:.3f} (your most frequent tags: P@5 "
+                f"{base['p@5']:.3f} R@5 {base['r@5']:.3f}); {result['seconds']} s")
+    else:
+        text = f"no new model: {result.get('message', kind)}"
+    _emit(args, result, text)
+    return 0 if kind == "done" else (1 if kind == "skipped" else 2)
+
+
 def cmd_suggest(args) -> int:
     from tagassist.media.errors import MediaError
     from tagassist.suggest.featurize import Models
@@ -294,7 +346,7 @@ def cmd_suggest(args) -> int:
     text = "\n".join(
         f"{r['path']}:" + "".join(f"\n  {s['score']:.2f}  {s['tag']}  ({s['reason']})"
                                   for s in r["ranked"]) for r in rows)
-    unavailable = suggester.models_info().get("unavailable")
+    unavailable = suggester.models_info(user_id).get("unavailable")
     if unavailable and not args.json:
         text += "".join(f"\n(model {k} unavailable: {v})" for k, v in unavailable.items())
     _emit(args, rows, text)
@@ -364,6 +416,7 @@ COMMANDS = {
     "untag": cmd_untag,
     "featurize": cmd_featurize,
     "suggest": cmd_suggest,
+    "train": cmd_train,
     "search": cmd_search,
     "untagged": cmd_untagged,
     "tag-counts": cmd_tag_counts,

@@ -25,12 +25,17 @@ DEFAULT_TOP = 10
 MIN_SCORE = 0.01  # below this a suggestion is noise (e.g. the 20th image word)
 COLD = {"content": 1.0, "context": 0.5, "history": 0.25}
 WARM = {"content": 0.7, "context": 0.5, "history": 1.0}
+PERSONAL = 1.0
 
 
-def default_weights(tagged_items: int) -> dict[str, float]:
-    """Suggester weights for a user with ``tagged_items`` tagged items (see module doc)."""
+def default_weights(tagged_items: int, personal: bool = False) -> dict[str, float]:
+    """Suggester weights for a user with ``tagged_items`` tagged items (see module doc); with
+    a personal model its calibrated probabilities get ``PERSONAL`` on top."""
     h = max(0, tagged_items) / (max(0, tagged_items) + HISTORY_HALF)
-    return {k: round(COLD[k] + h * (WARM[k] - COLD[k]), 6) for k in COLD}
+    weights = {k: round(COLD[k] + h * (WARM[k] - COLD[k]), 6) for k in COLD}
+    if personal:
+        weights["personal"] = PERSONAL
+    return weights
 
 
 def _key(tag: str) -> str:

@@ -28,6 +28,9 @@ from tagassist.suggest.featurize import (
     Models,
     featurize_library,
 )
+from tagassist.suggest.model_store import PERSONAL_CONTENT, active_version
+from tagassist.suggest.personal import PersonalRanker
+from tagassist.suggest.runtime import ModelLoadError, ModelRunError
 from tagassist.suggest.suggesters import (
     Suggestion,
     content_suggestions,
@@ -67,22 +70,63 @@ def ensure_items(library: Library, paths: Sequence[str | os.PathLike[str]], *, u
 
 
 class ColdStartSuggester:
-    """Ranked tags for items from content, context and the user's history (no SOG/DAE yet)."""
+    """Ranked tags for items from content, context, the user's history and — once the user has
+    trained one (``tagassist train``) — the personal content ranker."""
 
     def __init__(self, library: Library, models: Models) -> None:
         self.library = library
         self.models = models
         self._vocab: dict[tuple[str, ...], TagVocabulary] = {}
+        self._personal: dict[int, tuple[str, PersonalRanker | None]] = {}
+        self.personal_unavailable: dict[int, str] = {}
+
+    def personal(self, user_id: int) -> PersonalRanker | None:
+        """The user's active personal model (reloaded when a new version is activated); a
+        broken one is reported in ``models_info`` and skipped, never raised."""
+        record = active_version(self.library, PERSONAL_CONTENT, user_id)
+        key = f"{record.version}@{record.path}" if record else ""
+        cached = self._personal.get(user_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        ranker = None
+        self.personal_unavailable.pop(user_id, None)
+        if record is not None:
+            try:
+                ranker = PersonalRanker.for_user(self.library, user_id)
+            except ModelLoadError as e:
+                self.personal_unavailable[user_id] = e.message
+        self._personal[user_id] = (key, ranker)
+        return ranker
+
+    def _personal_suggestions(self, item: Item, user_id: int, present: list[str]
+                              ) -> list[Suggestion]:
+        ranker = self.personal(user_id)
+        if ranker is None or item.kind != "photo":
+            return []
+        found = self.library.features([item.id], ranker.featurizer, ranker.feature_version)
+        if item.id not in found:
+            return []
+        try:
+            return ranker.suggest(found[item.id].vector, user_id, present)
+        except ModelRunError as e:
+            self.personal_unavailable[user_id] = str(e)
+            return []
 
     def featurize(self, items: Sequence[Item], cancel: threading.Event | None = None):
         """The featurize generator for just these items (those lacking current features)."""
         return featurize_library(self.library, self.models, cancel,
                                  item_ids=[it.id for it in items])
 
-    def models_info(self) -> dict[str, Any]:
+    def models_info(self, user_id: int | None = None) -> dict[str, Any]:
         info: dict[str, Any] = dict(self.models.versions)
-        if self.models.unavailable:
-            info["unavailable"] = dict(self.models.unavailable)
+        unavailable = dict(self.models.unavailable)
+        if user_id is not None:
+            ranker = self.personal(user_id)
+            info[PERSONAL_CONTENT] = ranker.version if ranker else None
+            if user_id in self.personal_unavailable:
+                unavailable[PERSONAL_CONTENT] = self.personal_unavailable[user_id]
+        if unavailable:
+            info["unavailable"] = unavailable
         return info
 
     def _vocabulary(self, tags: Sequence[Tag]) -> TagVocabulary | None:
@@ -123,7 +167,9 @@ class ColdStartSuggester:
         }
         tagged = len({h.item_id for h in history})
         present = [t.path for t in self.library.item_tags(item.id, user_id)]
-        return blend(parts, default_weights(tagged), exclude=present, top=top)
+        parts["personal"] = self._personal_suggestions(item, user_id, present)
+        weights = default_weights(tagged, personal=bool(parts["personal"]))
+        return blend(parts, weights, exclude=present, top=top)
 
     def suggest_json(self, path: str, item: Item, user_id: int, top: int = DEFAULT_TOP
                      ) -> dict[str, Any]:
@@ -135,5 +181,5 @@ class ColdStartSuggester:
                        for s in self.suggest(item, user_id, top)],
             "generated_set": [],
             "generated_set_note": GENERATED_SET_NOTE,
-            "models": self.models_info(),
+            "models": self.models_info(user_id),
         }

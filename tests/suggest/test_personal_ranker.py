@@ -1,0 +1,163 @@
+"""The personal content ranker end to end: real COCO photos in a real library, featurized with
+the real ONNX models, ``train`` in a child process (torch), served from the exported ONNX."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tagassist.cli import main as cli_main
+from tagassist.library import Library
+from tagassist.media.importer import import_folder
+from tagassist.suggest.featurize import Models, featurize_library
+from tagassist.suggest.model_store import PERSONAL_CONTENT, ModelStore, active_version
+from tagassist.suggest.personal import REASON, PersonalRanker
+from tagassist.suggest.service import ColdStartSuggester
+from tagassist.suggest.training import train_user
+from trainer.datasets import data_dir
+
+COCO = data_dir() / "coco-val2017-283"
+N_PHOTOS, N_TAGGED = 36, 28
+
+pytestmark = pytest.mark.skipif(not (COCO / "labels.csv").is_file(),
+                                reason=f"{COCO} not found (the shared data sets)")
+
+
+def drive(job):
+    events = []
+    try:
+        while True:
+            events.append(next(job))
+    except StopIteration as stop:
+        return stop.value, events
+
+
+def coco_photos(n: int) -> list[tuple[str, list[str]]]:
+    rows = []
+    with (COCO / "labels.csv").open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            tags = [t for t in (row["tags"] + "|" + row["supercategories"]).split("|") if t]
+            if tags:
+                rows.append((row["filename"], sorted(set(tags))))
+    return rows[:n]
+
+
+@pytest.fixture(scope="module")
+def trained(models_dir, tmp_path_factory):
+    """A library of 36 COCO photos, 28 tagged, with one trained personal model."""
+    root = tmp_path_factory.mktemp("personal")
+    photos = root / "photos"
+    photos.mkdir()
+    labels = coco_photos(N_PHOTOS)
+    for name, _ in labels:
+        shutil.copy(COCO / "images" / name, photos / name)
+    library = Library.open(root / "lib" / "tagassist.db")
+    user = library.get_or_create_user("ana").id
+    drive(import_folder(library, photos, user_id=user, thumbnails_dir=root / "thumbs"))
+    drive(featurize_library(library, Models(models_dir), threading.Event()))
+    for name, tags in labels[:N_TAGGED]:
+        library.assign(user, [library.item_by_path(photos / name).id], tags)
+    result, events = drive(train_user(library, user))
+    yield {"library": library, "user": user, "result": result, "events": events,
+           "photos": photos, "labels": labels, "root": root, "models": models_dir}
+    library.close()
+
+
+def test_training_publishes_and_activates_a_version(trained):
+    result, lib, user = trained["result"], trained["library"], trained["user"]
+    assert result["event"] == "done", result
+    assert result["version"] == "v0001" and result["model"] in ("dae_ptr", "cnn_permlp")
+    stages = {e.get("stage") for e in trained["events"]}
+    assert {"data", "select", "refit"} <= stages  # progress came through, line by line
+    record = active_version(lib, PERSONAL_CONTENT, user)
+    assert record is not None and record.version == "v0001"
+    folder = Path(record.path)
+    assert folder.parent == ModelStore.of(lib).folder(PERSONAL_CONTENT, user)
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["version"] == "v0001" and meta["featurizer"] == "image-lite0"
+    assert set(meta["calibration"]) == {"a", "b"}
+    assert meta["metrics"]["validation_photos"] >= 1
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".staging")]
+
+
+def test_the_served_model_suggests_probabilities_and_excludes_present_tags(trained):
+    lib, user = trained["library"], trained["user"]
+    ranker = PersonalRanker.for_user(lib, user)
+    item = lib.item_by_path(trained["photos"] / trained["labels"][0][0])  # a tagged photo
+    vector = lib.features([item.id], ranker.featurizer, ranker.feature_version)[item.id].vector
+    present = [t.path for t in lib.item_tags(item.id, user)]
+    suggestions = ranker.suggest(vector, user, present, limit=10)
+    assert len(suggestions) == 10
+    assert not {s.tag for s in suggestions} & set(present)
+    assert all(0.0 <= s.score <= 1.0 and s.reason == REASON for s in suggestions)
+    probs = ranker.probabilities(np.stack([vector, vector]), user)
+    assert probs.shape == (2, len(ranker.tags)) and np.all((probs >= 0) & (probs <= 1))
+    unknown = ranker.probabilities(vector, user_id=999)  # a user the model has not seen
+    assert unknown.shape == (1, len(ranker.tags)) and np.isfinite(unknown).all()
+
+
+def test_suggest_blends_the_personal_model_in(trained):
+    lib, user = trained["library"], trained["user"]
+    suggester = ColdStartSuggester(lib, Models(trained["models"]))
+    untagged = [lib.item_by_path(trained["photos"] / n) for n, _ in trained["labels"][N_TAGGED:]]
+    reasons = {s.reason for it in untagged for s in suggester.suggest(it, user, top=5)}
+    assert REASON in reasons
+    info = suggester.models_info(user)
+    assert info[PERSONAL_CONTENT] == "v0001" and "unavailable" not in info
+
+
+def test_a_corrupt_personal_model_is_reported_and_suggest_goes_on(trained, tmp_path):
+    lib, user = trained["library"], trained["user"]
+    record = active_version(lib, PERSONAL_CONTENT, user)
+    model = Path(record.path) / "model.onnx"
+    original = model.read_bytes()
+    try:
+        model.write_bytes(original[: len(original) // 2])
+        suggester = ColdStartSuggester(lib, Models(trained["models"]))
+        item = lib.item_by_path(trained["photos"] / trained["labels"][-1][0])
+        ranked = suggester.suggest(item, user, top=5)
+        assert ranked and REASON not in {s.reason for s in ranked}
+        reason = suggester.models_info(user)["unavailable"][PERSONAL_CONTENT]
+        assert "corrupt" in reason or "does not match" in reason
+    finally:
+        model.write_bytes(original)
+
+
+def test_cancel_keeps_the_previous_model(trained):
+    lib, user = trained["library"], trained["user"]
+    cancel = threading.Event()
+    job = train_user(lib, user, cancel)
+    first = next(job)
+    assert first["event"] == "progress"
+    cancel.set()
+    result, _ = drive(job)
+    assert result["event"] == "cancelled"
+    assert active_version(lib, PERSONAL_CONTENT, user).version == "v0001"
+    folder = ModelStore.of(lib).folder(PERSONAL_CONTENT, user)
+    assert not [p for p in folder.iterdir() if p.name.startswith(".staging")]
+
+
+def test_too_few_photos_is_a_clear_message_not_a_model(trained, capsys):
+    lib = trained["library"]
+    bob = lib.get_or_create_user("bob").id
+    photo = trained["photos"] / trained["labels"][0][0]
+    lib.assign(bob, [lib.item_by_path(photo).id], ["cat"])
+    result, _ = drive(train_user(lib, bob))
+    assert result["event"] == "skipped" and "at least" in result["message"]
+    assert active_version(lib, PERSONAL_CONTENT, bob) is None
+
+
+def test_cli_train_makes_a_new_active_version(trained, capsys):
+    lib, root = trained["library"], trained["root"]
+    code = cli_main(["train", "--library", str(root / "lib"), "--user", "ana", "--json",
+                     "--models", str(trained["models"])])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0, out
+    assert out["event"] == "done" and out["version"] == "v0002"
+    assert active_version(lib, PERSONAL_CONTENT, trained["user"]).version == "v0002"
