@@ -84,3 +84,21 @@ def test_vectorised_equals_list_definition():
         got = aggregate(truth_ranks(s, [truth], [np.array([], int)], tb), [truth.size])
         for key, val in ref.items():
             assert got[key] == pytest.approx(val), key
+
+
+def test_served_vectorized_hit_at_equals_truth_ranks():
+    """served.hit_at ranks all rows at once; it must agree with truth_ranks, ties included."""
+    from trainer.models.served import hit_at
+
+    rng = np.random.default_rng(3)
+    scores = rng.integers(0, 4, size=(200, 30)).astype(float)  # many ties
+    truth = rng.integers(0, 30, size=200)
+    inputs = [np.setdiff1d(rng.choice(30, size=rng.integers(0, 4), replace=False), [t])
+              for t in truth]
+    masked = np.zeros_like(scores, dtype=bool)
+    for r, t in enumerate(inputs):
+        masked[r, t] = True
+    tiebreak = rng.permutation(30)
+    ranks = truth_ranks(scores, [np.array([t]) for t in truth], inputs, tiebreak)
+    for k in (1, 3, 5):
+        assert hit_at(scores, truth, masked, tiebreak, k) == np.mean([r[0] <= k for r in ranks])

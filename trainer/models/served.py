@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from trainer.data import TagData
-from trainer.metrics import aggregate, truth_ranks
 from trainer.models.base import Batch, EpochCallback, TagModel
 from trainer.models.dae_ptr import DAEPTR
 from trainer.models.popularity import BaseLevelLearningContent
@@ -28,6 +27,19 @@ from trainer.models.popularity import BaseLevelLearningContent
 def _norm(p: np.ndarray) -> np.ndarray:
     s = p.sum(axis=1, keepdims=True)
     return np.divide(p, s, out=np.zeros_like(p), where=s > 0)
+
+
+def hit_at(scores: np.ndarray, truth: np.ndarray, masked: np.ndarray, tiebreak: np.ndarray,
+           k: int) -> float:
+    """Hit@k of one true tag per row, ranked as :func:`trainer.metrics.truth_ranks` ranks
+    (masked tags excluded, equal scores ordered by ``tiebreak``), for all rows at once: the
+    blend grid is scored 21 times per evaluation, and a per-row loop over 5,757 tags
+    (BibSonomy) took a minute each time."""
+    rows = np.arange(truth.size)
+    st = scores[rows, truth][:, None]
+    ahead = (scores > st) | ((scores == st) & (tiebreak[None, :] < tiebreak[truth][:, None]))
+    rank = (ahead & ~masked).sum(axis=1) + 1
+    return float(np.mean(rank <= k))
 
 
 class Served(TagModel):
@@ -57,6 +69,10 @@ class Served(TagModel):
             cap = epochs or self.config["epochs"]
             best = (-1.0, 0.5, 0.5, cap)  # (val Hit@3, w, item weight a, epochs)
             snapshot: dict[str, dict[str, np.ndarray]] = {}
+            truth = np.array([t[0] for t in val.truth])  # last-tag: one held-out tag per case
+            masked = np.zeros((len(val), self.n_tags), dtype=bool)  # input tags: not ranked
+            for r, t in enumerate(val.inputs):
+                masked[r, t] = True
 
             def score_blends(ep: int, model: TagModel) -> bool | None:
                 nonlocal best
@@ -66,8 +82,7 @@ class Served(TagModel):
                 for a in self.config["item_weight_grid"]:
                     pb = (1 - a) * p_user + a * p_item
                     for w in self.config["w_grid"]:
-                        r = truth_ranks(w * pd_ + (1 - w) * pb, val.truth, val.inputs, tb)
-                        hit3 = aggregate(r, [1] * len(r), (3,))["hit@3"]
+                        hit3 = hit_at(w * pd_ + (1 - w) * pb, truth, masked, tb, 3)
                         if hit3 > best[0]:
                             best = (hit3, w, a, ep)
                             snapshot["dae"] = model.state()
