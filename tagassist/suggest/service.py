@@ -21,7 +21,7 @@ from tagassist.library.repository import Library
 from tagassist.media.errors import MediaError
 from tagassist.media.hashing import content_hash
 from tagassist.media.importer import import_file
-from tagassist.suggest.blend import DEFAULT_TOP, blend, default_weights
+from tagassist.suggest.blend import DEFAULT_TOP, PERSONAL, blend, default_weights
 from tagassist.suggest.featurize import (
     IMAGE_MODEL,
     TEXT_MODEL,
@@ -78,6 +78,7 @@ class ColdStartSuggester:
         self.models = models
         self._vocab: dict[tuple[str, ...], TagVocabulary] = {}
         self._personal: dict[int, tuple[str, PersonalRanker | None]] = {}
+        self.personal_weight = PERSONAL  # blend weight of the personal ranker (see blend.py)
         self.personal_unavailable: dict[int, str] = {}
 
     def personal(self, user_id: int) -> PersonalRanker | None:
@@ -168,7 +169,9 @@ class ColdStartSuggester:
         tagged = len({h.item_id for h in history})
         present = [t.path for t in self.library.item_tags(item.id, user_id)]
         parts["personal"] = self._personal_suggestions(item, user_id, present)
-        weights = default_weights(tagged, personal=bool(parts["personal"]))
+        weights = default_weights(tagged)
+        if parts["personal"]:
+            weights["personal"] = self.personal_weight
         return blend(parts, weights, exclude=present, top=top)
 
     def suggest_json(self, path: str, item: Item, user_id: int, top: int = DEFAULT_TOP
