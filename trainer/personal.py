@@ -191,7 +191,7 @@ def _fit_select(name: str, train: TagData, posts: LibraryPosts, user: int, val: 
             met = measure(s, truth, seed)
             curve.append((ep, met["f1@5"], met, s))
 
-    model.fit(train, seed=seed, callback=callback)
+    model.fit(train, seed=seed, epochs=cap, callback=callback)  # the config's cap, as is
     ep, _, met, scores = max(curve, key=lambda c: (c[1], -c[0]))
     return {"model": name, "epochs": ep, "validation": met, "scores": scores,
             "curve": [(c[0], c[1]) for c in curve]}

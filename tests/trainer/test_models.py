@@ -101,3 +101,14 @@ def test_unknown_and_planned_names_fail_clearly():
 def test_torch_threads_pinned(tiny):
     create("pitf", k=4, epochs=1).fit(split(tiny, "last-tag").train)
     assert torch.get_num_threads() == 2
+
+
+def test_dae_ptr_epoch_cap_guarantees_min_steps(tiny):
+    from trainer.models.dae_ptr import DAEPTR
+
+    posts = np.unique(tiny.user * tiny.n_items + tiny.item).size
+    need = -(-DAEPTR.MIN_STEPS // -(-posts // 4))  # epochs of batch 4 for MIN_STEPS steps
+    assert create("dae_ptr", epochs=5, batch_size=4).epoch_cap(tiny) == 10  # at most doubled
+    assert create("dae_ptr", epochs=need - 1, batch_size=4).epoch_cap(tiny) == need
+    big = create("dae_ptr", epochs=10**6)
+    assert big.epoch_cap(tiny) == 10**6  # never lowers the configured cap

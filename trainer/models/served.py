@@ -66,7 +66,7 @@ class Served(TagModel):
             b = Batch(val.user, val.item, val.time, val.inputs)
             p_user, p_item = bll.activation(b), bll.items_.dense(b.item, normalize=True)
             tb = np.random.default_rng(seed).permutation(self.n_tags)
-            cap = epochs or self.config["epochs"]
+            cap = epochs or dae.epoch_cap(val.train)
             best = (-1.0, 0.5, 0.5, cap)  # (val Hit@3, w, item weight a, epochs)
             snapshot: dict[str, dict[str, np.ndarray]] = {}
             truth = np.array([t[0] for t in val.truth])  # last-tag: one held-out tag per case
