@@ -21,7 +21,7 @@ from tqdm import tqdm
 from trainer import datasets
 from trainer.data import TagData, p_core
 from trainer.metrics import KS, aggregate, truth_ranks
-from trainer.models import REGISTRY, Batch, TagModel, UnknownModelError, create
+from trainer.models import REGISTRY, Batch, ModelFitError, TagModel, UnknownModelError, create
 from trainer.protocols import PROTOCOLS, Split, sample_candidates, split, validation_split
 
 SELECT_BY = {"last-tag": "hit@3", "last-post": "f1@5", "random-post": "f1@5", "per-tag": "mrr"}
@@ -67,16 +67,17 @@ def select(name: str, val: Split, tiebreak: np.ndarray, metric: str, seed: int,
         return {"config": grid[0], f"val_{metric}": None, "tried": []}
     for cfg in grid:
         model = create(name, **cfg)
+        keep = not model.config.get("refit", True)  # no refit: keep the best model itself
         if cls.iterative:
             curve: list[tuple[int, float]] = []
 
             def cb(ep: int, m: TagModel, curve: list[tuple[int, float]] = curve,
-                   cfg: dict[str, Any] = cfg) -> bool | None:
+                   cfg: dict[str, Any] = cfg, keep: bool = keep) -> bool | None:
                 if ep % eval_every:
                     return None
                 score = measure(m, val, tiebreak, (3, 5, 10))[0][metric]
                 curve.append((ep, score))
-                if not cls.refit and score > best["score"]:  # keep the best model itself
+                if keep and score > best["score"]:
                     best.update(score=score, config=dict(cfg, epochs=ep), state=m.state())
                 best_ep = max(curve, key=lambda x: x[1])[0]
                 if ep < cls.min_epochs:
@@ -89,9 +90,9 @@ def select(name: str, val: Split, tiebreak: np.ndarray, metric: str, seed: int,
                               measure(model, val, tiebreak, (3, 5, 10))[0][metric]))
             ep, score = max(curve, key=lambda x: x[1])
             log.append({"config": model.config, "curve": curve})
-            if score > best["score"] or (not cls.refit and "state" not in best):
+            if score > best["score"] or (keep and "state" not in best):
                 best.update(score=score, config=dict(cfg, epochs=ep),
-                            state=model.state() if not cls.refit else None)
+                            state=model.state() if keep else None)
         else:
             model.fit(val.train, seed=seed)
             score = measure(model, val, tiebreak, (3, 5, 10))[0][metric]
@@ -105,7 +106,7 @@ def select(name: str, val: Split, tiebreak: np.ndarray, metric: str, seed: int,
 def final_model(name: str, sel: dict[str, Any], train: TagData, seed: int,
                 progress: bool = False) -> TagModel:
     """Refit the selected configuration on all training posts — or, for a model that does not
-    refit (``refit = False``), the early-stopped validation model at its best epoch."""
+    refit (config ``refit: false``), the early-stopped validation model at its best epoch."""
     model = create(name, **sel["config"])
     if sel.get("state") is None:
         return model.fit(train, seed=seed, show_progress=progress)
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     except UnknownModelError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, ModelFitError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     text = json.dumps(out, indent=1, sort_keys=False, default=float)

@@ -58,6 +58,14 @@ def test_generic_tsv_end_to_end(tmp_path: Path):
 def test_unknown_model_is_a_clear_error(tmp_path: Path):
     posts = tmp_path / "posts.tsv"
     _write_tsv(posts)
-    p = _run("--data", str(posts), "--protocol", "last-post", "--models", "mp,cnn_permlp")
+    p = _run("--data", str(posts), "--protocol", "last-post", "--models", "mp,wsabie")
     assert p.returncode == 2
-    assert "cnn_permlp" in p.stderr and "dae_ptr" in p.stderr and "Traceback" not in p.stderr
+    assert "wsabie" in p.stderr and "dae_ptr" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_model_that_needs_content_features_is_a_clear_error(tmp_path: Path):
+    posts = tmp_path / "posts.tsv"
+    _write_tsv(posts)
+    p = _run("--data", str(posts), "--protocol", "last-post", "--models", "cnn_permlp")
+    assert p.returncode == 2
+    assert "needs item features" in p.stderr and "Traceback" not in p.stderr

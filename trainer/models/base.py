@@ -48,9 +48,6 @@ class TagModel:
     grid: ClassVar[list[dict[str, Any]]] = [{}]
     iterative: ClassVar[bool] = False  # has epochs (the evaluator selects their number)
     min_epochs: ClassVar[int] = 0  # never stop early before this many epochs
-    # refit on all training posts after selection (False: the early-stopped validation model
-    # at its best epoch is the final one; see the evaluator)
-    refit: ClassVar[bool] = True
 
     def __init__(self, **config: Any) -> None:
         unknown = set(config) - set(self.defaults)
