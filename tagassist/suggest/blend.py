@@ -11,8 +11,9 @@ calibrated probabilities) adds with weight ``PERSONAL`` = 4: on two tuning split
 bench (seeds 100-101, not the reported ones) P@5 was 0.462 / 0.479 / 0.480 / 0.486 at weights
 1 / 2 / 4 / 8 (std 0.04): a plateau from 2 on; 4 keeps the displayed scores less saturated.
 The blended scores are a ranking, not calibrated probabilities.  Tags already on the item for
-this user are dropped (by full path, and by leaf name for new-word suggestions); each tag keeps the reason of the suggester that contributed
-most to it; blended scores under ``MIN_SCORE`` are dropped.
+this user are dropped (by full path, and by leaf name for new-word suggestions); each tag
+keeps the reason of the suggester that contributed most to it; blended scores under
+``MIN_SCORE`` are dropped.
 """
 
 from __future__ import annotations
