@@ -341,12 +341,12 @@ def cmd_suggest(args) -> int:
         report = _drive(suggester.featurize(items), show=False)
         rows = [suggester.suggest_json(p, it, user_id, args.top)
                 for p, it in zip(args.paths, items, strict=True)]
+        unavailable = suggester.models_info(user_id).get("unavailable")  # reads the library
     for row, problem in ((r, p) for r in rows for p in report.failed if p.item_id == r["item"]):
         row["problem"] = problem.reason
     text = "\n".join(
         f"{r['path']}:" + "".join(f"\n  {s['score']:.2f}  {s['tag']}  ({s['reason']})"
                                   for s in r["ranked"]) for r in rows)
-    unavailable = suggester.models_info(user_id).get("unavailable")
     if unavailable and not args.json:
         text += "".join(f"\n(model {k} unavailable: {v})" for k, v in unavailable.items())
     _emit(args, rows, text)

@@ -123,7 +123,8 @@ class ColdStartSuggester:
         unavailable = dict(self.models.unavailable)
         if user_id is not None:
             ranker = self.personal(user_id)
-            info[PERSONAL_CONTENT] = ranker.version if ranker else None
+            if ranker is not None:  # listed once trained (`tagassist train`)
+                info[PERSONAL_CONTENT] = ranker.version
             if user_id in self.personal_unavailable:
                 unavailable[PERSONAL_CONTENT] = self.personal_unavailable[user_id]
         if unavailable:
