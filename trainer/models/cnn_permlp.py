@@ -32,8 +32,15 @@ import torch
 from tqdm import tqdm
 
 from trainer.data import TagData
-from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel, check_finite
-from trainer.models.torch_util import PostTags, from_numpy, setup, to_numpy
+from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel
+from trainer.models.torch_util import (
+    PostTags,
+    end_epoch,
+    from_numpy,
+    setup,
+    to_numpy,
+    train_only_rows,
+)
 
 
 class _PerMLP(torch.nn.Module):
@@ -163,13 +170,8 @@ class CNNPerMLP(TagModel):
                 loss.backward()
                 opt.step()
                 total += float(loss.detach()) * b.size
-            check_finite(total, f"{self.name} loss at epoch {ep}")
-            if callback is not None:
-                self.net.eval()
-                stop = callback(ep, self) is False
-                self.net.train()
-                if stop:
-                    break
+            if end_epoch(self, self.net, ep, total, callback):
+                break
         self.net.eval()
 
     def _negatives(self, rows: torch.Tensor, cols: torch.Tensor, n_posts: int,
@@ -188,19 +190,8 @@ class CNNPerMLP(TagModel):
         sub = posts.subset(np.isin(posts.user, users))
         if len(sub) == 0:
             return self
-        before = self.net.v.weight.detach().clone()
-        for p in self.net.parameters():
-            p.requires_grad_(False)
-        self.net.v.weight.requires_grad_(True)
-        try:
+        with train_only_rows(self.net, self.net.v.weight, users):
             self._train(sub, epochs, seed, None, False, [self.net.v.weight])
-        finally:
-            with torch.no_grad():  # Adam's weight decay moves every row: restore the others
-                mask = torch.ones(self.n_users, dtype=torch.bool)
-                mask[torch.from_numpy(np.asarray(users, np.int64))] = False
-                self.net.v.weight[mask] = before[mask]
-            for p in self.net.parameters():
-                p.requires_grad_(True)
         return self
 
     @torch.no_grad()

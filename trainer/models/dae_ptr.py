@@ -22,8 +22,15 @@ import torch
 from tqdm import tqdm
 
 from trainer.data import TagData
-from trainer.models.base import Batch, EpochCallback, TagModel, check_finite
-from trainer.models.torch_util import PostTags, from_numpy, setup, to_numpy
+from trainer.models.base import Batch, EpochCallback, TagModel
+from trainer.models.torch_util import (
+    PostTags,
+    end_epoch,
+    from_numpy,
+    setup,
+    to_numpy,
+    train_only_rows,
+)
 
 
 def _bag(lists: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,30 +148,16 @@ class DAEPTR(TagModel):
                 loss.backward()
                 opt.step()
                 total += float(loss.detach()) * b.size
-            check_finite(total, f"{self.name} loss at epoch {ep}")
-            if callback is not None:
-                self.net.eval()
-                stop = callback(ep, self) is False
-                self.net.train()
-                if stop:
-                    break
+            if end_epoch(self, self.net, ep, total, callback):
+                break
         self.net.eval()
 
     def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int = 10,
                           seed: int = 0) -> DAEPTR:
         """Re-train only the user embeddings P of ``users`` on their posts."""
         sub = posts.subset(np.isin(posts.user, users))
-        before = self.net.p.weight.detach().clone()
-        for p in self.net.parameters():
-            p.requires_grad_(False)
-        self.net.p.weight.requires_grad_(True)
-        self._train(sub, epochs, seed, setup(seed), None, False, [self.net.p.weight])
-        with torch.no_grad():
-            mask = torch.ones(self.n_users, dtype=torch.bool)
-            mask[torch.from_numpy(users.astype(np.int64))] = False
-            self.net.p.weight[mask] = before[mask]
-        for p in self.net.parameters():
-            p.requires_grad_(True)
+        with train_only_rows(self.net, self.net.p.weight, users):
+            self._train(sub, epochs, seed, setup(seed), None, False, [self.net.p.weight])
         return self
 
     @torch.no_grad()

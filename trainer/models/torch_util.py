@@ -1,10 +1,15 @@
 """Shared torch helpers: seeded 2-thread CPU setup, post->tag CSR, state dict <-> numpy."""
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
 import numpy as np
 import torch
 
 from trainer.data import TagData
+from trainer.models.base import check_finite
 
 
 def setup(seed: int) -> torch.Generator:
@@ -56,3 +61,36 @@ def to_numpy(module: torch.nn.Module) -> dict[str, np.ndarray]:
 
 def from_numpy(module: torch.nn.Module, arrays: dict[str, np.ndarray]) -> None:
     module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()})
+
+
+def end_epoch(model: Any, net: torch.nn.Module, ep: int, total: float,
+              callback: Any) -> bool:
+    """After an epoch: NaN check (ModelFitError), then ``callback(ep, model)`` in eval mode;
+    True when the callback asks to stop."""
+    check_finite(total, f"{model.name} loss at epoch {ep}")
+    if callback is None:
+        return False
+    net.eval()
+    stop = callback(ep, model) is False
+    net.train()
+    return stop
+
+
+@contextlib.contextmanager
+def train_only_rows(net: torch.nn.Module, weight: torch.nn.Parameter,
+                    rows: Sequence[int] | np.ndarray) -> Iterator[None]:
+    """Freeze ``net`` except ``weight``; afterwards put back every row of ``weight`` outside
+    ``rows`` (Adam's weight decay moves all rows) — partial_fit_users of one user's rows."""
+    before = weight.detach().clone()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    weight.requires_grad_(True)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            mask = torch.ones(weight.shape[0], dtype=torch.bool)
+            mask[torch.from_numpy(np.asarray(rows, np.int64))] = False
+            weight[mask] = before[mask]
+        for p in net.parameters():
+            p.requires_grad_(True)
