@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +28,33 @@ from .errors import LibraryCorruptError, translate, translated
 DEFAULT_BUSY_TIMEOUT = 5.0
 _MAGIC = b"SQLite format 3\x00"
 _HEADER_SIZE = 100
+
+
+class _TrackedConnection(sqlite3.Connection):
+    """A connection that remembers whether it was closed (see :func:`_open_in_process`)."""
+
+    is_closed = False
+
+    def close(self) -> None:
+        self.is_closed = True
+        super().close()
+
+
+_live: dict[str, weakref.WeakSet[_TrackedConnection]] = {}
+_live_lock = threading.Lock()
+
+
+def _open_in_process(key: str) -> bool:
+    """Whether this process holds an open connection to the file ``key``.
+
+    SQLite's locks are POSIX advisory locks, which belong to the process and are all dropped
+    when *any* descriptor of the file is closed — so :func:`check_file` must not open and
+    close the file while another connection of ours uses it.  Doing so let a trainer child
+    process believe it was the last user and delete the WAL under the window's feet (the
+    library then read as malformed).  A file already open here was checked when first opened.
+    """
+    with _live_lock:
+        return any(not c.is_closed for c in _live.get(key, ()))
 
 
 def check_file(path: Path) -> None:
@@ -71,7 +100,9 @@ def connect(
     path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, read_only: bool = False
 ) -> sqlite3.Connection:
     """Open ``path`` in autocommit mode; pragmas that write are applied by :func:`configure`."""
-    check_file(path)
+    key = os.path.realpath(path)
+    if not _open_in_process(key):
+        check_file(path)
     with translated(str(path)):
         # isolation_level=None: we issue BEGIN/COMMIT ourselves (see transaction()).
         conn = sqlite3.connect(
@@ -80,6 +111,7 @@ def connect(
             timeout=busy_timeout,
             isolation_level=None,
             check_same_thread=False,
+            factory=_TrackedConnection,
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
@@ -90,6 +122,8 @@ def connect(
         except BaseException:
             conn.close()
             raise
+    with _live_lock:
+        _live.setdefault(key, weakref.WeakSet()).add(conn)
     return conn
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -39,3 +41,30 @@ def test_exclusive_lock_gives_locked_error_and_loses_nothing(lib_path: Path) -> 
     with Library.open(lib_path) as again:
         assert sorted(t.name for t in again.item_tags(item)) == ["beach", "sunset"]
         assert again.integrity_check() == "ok"
+
+
+def test_a_second_connection_keeps_the_wal_safe_from_another_process(lib_path: Path) -> None:
+    """Opening a second Library in one process (the window's worker threads do) must not drop
+    the process's SQLite locks: another process closing its connection would then believe it
+    was the last user, checkpoint and delete the WAL under us (the trainer child did that and
+    the library read as malformed)."""
+    window = Library.open(lib_path)
+    user = window.add_user("ann")
+    items = add_items(window, 3)
+    window.assign(user.id, items[:1], ["beach"])
+    worker = Library.open(lib_path)  # the second connection in this process
+    wal = lib_path.with_name(lib_path.name + "-wal")
+    code = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+            "print(c.execute('SELECT count(*) FROM assignments').fetchone()[0]); c.close()")
+    seen = subprocess.run([sys.executable, "-c", code, str(lib_path)], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert seen == "1"
+    assert wal.exists(), "another process deleted the WAL while this one had it open"
+    window.assign(user.id, items[1:], ["sunset"])
+    worker.assign(user.id, items[:1], ["sea"])
+    worker.close()
+    assert window.integrity_check() == "ok"
+    window.close()
+    with Library.open(lib_path) as again:
+        assert len(again.assignments(items[0])) == 2
+        assert [t.name for t in again.item_tags(items[2])] == ["sunset"]
