@@ -152,6 +152,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                    predict_ms_per_post=round(1000 * spent / max(len(s), 1), 4),
                    config=model.config, refit=sel.get("state") is None,
                    **{k: v for k, v in sel.items() if k not in ("config", "state")})
+        if getattr(model, "fit_info_", None):  # e.g. served: time per phase, ensemble size
+            res["fit_info"] = model.fit_info_
         out["results"][name] = res
         if cands is not None:
             out["results_sampled"][name] = measure(model, s, tiebreak, ks, cands)[0]

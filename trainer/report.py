@@ -104,7 +104,8 @@ def write_report(out: dict[str, Any], path: Path) -> None:
     md += ["", "Selected on the validation split (carved from training posts):", ""]
     for name, r in res.items():
         sel = {k: v for k, v in r.items() if k.startswith("val_")}
-        md.append(f"- `{name}`: config `{r.get('config')}`, {sel}")
+        info = f", fit {r['fit_info']}" if r.get("fit_info") else ""
+        md.append(f"- `{name}`: config `{r.get('config')}`, {sel}{info}")
     ks = sorted(int(k[2:]) for k in next(iter(res.values())) if k.startswith("r@"))
     line_plot({n: [(k, r[f"r@{k}"]) for k in ks] for n, r in res.items()},
               Path(f"{stem}-recall.png"), f"recall@K, {out['data']} {out['protocol']}", "K",
