@@ -1,8 +1,9 @@
 """Entry point of the window: ``run_gui`` (called by ``tagassist gui``).
 
-With ``screenshot`` it runs unattended: it waits until the import (if any) has finished and the
-grid's visible thumbnails are loaded, saves ``window.grab()`` and exits, so CI and reviewers can
-see the window without a display (``QT_QPA_PLATFORM=offscreen``).
+With ``screenshot`` it runs unattended: it waits until the import (if any) has finished, the
+grid's visible thumbnails are loaded and the selection's suggestions are shown, saves
+``window.grab()`` and exits, so CI and reviewers can see the window without a display
+(``QT_QPA_PLATFORM=offscreen``).
 """
 
 from __future__ import annotations
@@ -37,13 +38,14 @@ def _fatal(message: str, interactive: bool) -> None:
         QMessageBox.critical(None, "TagAssist cannot open the library", message)
 
 
-def open_window(paths: LibraryPaths, user: str) -> MainWindow:
-    """Open the library and build the window (raises ``LibraryError``)."""
+def open_window(paths: LibraryPaths, user: str, models_dir: Path | None = None) -> MainWindow:
+    """Open the library and build the window (raises ``LibraryError``); ``models_dir``
+    defaults to the bundled models."""
     from tagassist.library.repository import Library
 
     library = Library.open(paths.database)
     try:
-        controller = LibraryController(library, paths, user)
+        controller = LibraryController(library, paths, user, models_dir=models_dir)
         return MainWindow(controller)
     except BaseException:
         library.close()
@@ -71,12 +73,14 @@ def run_gui(paths: LibraryPaths, open_folder: Path | None = None, user: str = "m
 
 
 def _schedule_screenshot(app: QApplication, window: MainWindow, job, target: Path) -> None:
-    """Poll until the window is settled (job done, thumbnails in), then grab and quit."""
+    """Poll until the window is settled (job done, thumbnails and suggestions in), then grab
+    and quit."""
     deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
     state = {"quiet": 0}
 
     def settled() -> bool:
-        busy = (job is not None and job.running) or window.thumbs.pending() > 0
+        busy = ((job is not None and job.running) or window.thumbs.pending() > 0
+                or window.controller.suggest.pending())
         state["quiet"] = 0 if busy else state["quiet"] + 1
         return state["quiet"] >= 3  # a few quiet polls: late repaints have been requested
 

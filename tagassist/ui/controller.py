@@ -3,6 +3,11 @@
 Views (sidebar, grid, detail panel) never touch the ``Library``; they emit intent signals that
 the main window routes here, and re-read state when this emits ``tags_changed`` or
 ``library_changed``.  Errors become ``notify`` messages instead of exceptions in Qt slots.
+Suggestions and training live in ``self.suggest`` (:mod:`tagassist.ui.suggest_controller`).
+
+Undo is per window operation: accepting a suggestion for a multi-selection is one library
+operation per item (``record_decisions`` takes one item), so the controller remembers how
+many library operations each of its writes made and undoes/redoes them together.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from tagassist.library.errors import LibraryError
-from tagassist.paths import LibraryPaths
+from tagassist.paths import LibraryPaths, bundled_models_dir
+from tagassist.ui.suggest_controller import SuggestController
 from tagassist.ui.workers import JobHandle, JobRunner
 
 # Import problems listed in the notification; the rest are counted.
@@ -60,13 +66,17 @@ class LibraryController(QObject):
     job_started = Signal(object)     # JobHandle
 
     def __init__(self, library, paths: LibraryPaths, user_name: str,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, models_dir: Path | None = None) -> None:
         super().__init__(parent)
         self.library = library
         self.paths = paths
         self.user = library.get_or_create_user(user_name)
         self.jobs = JobRunner(self)
         self.jobs.job_started.connect(self.job_started)
+        # Library operations per undoable write of this window, newest last (see module doc).
+        self._undo_steps: list[int] = []
+        self._redo_steps: list[int] = []
+        self.suggest = SuggestController(self, Path(models_dir or bundled_models_dir()))
 
     @property
     def user_id(self) -> int:
@@ -115,31 +125,81 @@ class LibraryController(QObject):
         names = [n.strip() for n in names if n.strip()]
         if not item_ids or not names:
             return False
-        ok = self._safely(lambda: (self.library.assign(self.user_id, item_ids, names), True)[1],
-                          False)
-        if ok:
+        added = self._safely(lambda: self.library.assign(self.user_id, item_ids, names), None)
+        if added is not None:
+            self._did(1 if added else 0)
             self.status.emit(f"Tagged {len(item_ids)} item(s) with {', '.join(names)}")
             self.tags_changed.emit()
-        return ok
+        return added is not None
 
     def remove_tags(self, item_ids: list[int], names: list[str]) -> bool:
         if not item_ids or not names:
             return False
-        ok = self._safely(lambda: (self.library.unassign(self.user_id, item_ids, names), True)[1],
-                          False)
-        if ok:
+        removed = self._safely(lambda: self.library.unassign(self.user_id, item_ids, names),
+                               None)
+        if removed is not None:
+            self._did(1 if removed else 0)
             self.status.emit(f"Removed {', '.join(names)} from {len(item_ids)} item(s)")
             self.tags_changed.emit()
-        return ok
+        return removed is not None
+
+    def review(self, item_ids: list[int], decisions: list[tuple[str, bool, int, float]],
+               model_version: str) -> bool:
+        """Log accepted/rejected suggestions ``(tag, accepted, rank, score)`` for every item;
+        accepted ones become assignments (source 'suggestion').  One undo step in all.
+
+        An item that already has an accepted tag gets no decision for it: it decided nothing.
+        """
+        ops = 0
+
+        def write() -> None:
+            nonlocal ops
+            for item_id in item_ids:
+                have = {t.path for t in self.library.item_tags(item_id, self.user_id)}
+                rows = [(tag, ok, rank, score, model_version)
+                        for tag, ok, rank, score in decisions if not (ok and tag in have)]
+                if rows:
+                    self.library.record_decisions(self.user_id, item_id, rows)
+                    ops += 1
+
+        done = self._safely(lambda: (write(), True)[1], False)
+        self._did(ops)  # a failure half way still leaves these to undo together
+        accepted = [d[0] for d in decisions if d[1]]
+        rejected = [d[0] for d in decisions if not d[1]]
+        if done:
+            what = (f"Accepted {', '.join(accepted)}" if accepted else
+                    f"Rejected {', '.join(rejected)}")
+            self.status.emit(f"{what} for {len(item_ids)} item(s)")
+        if accepted and ops:
+            self.tags_changed.emit()
+        return done
 
     def undo(self) -> str | None:
-        return self._history(self.library.undo, "Undo", "Nothing to undo")
+        return self._history(self.library.undo, self._undo_steps, self._redo_steps,
+                             "Undo", "Nothing to undo")
 
     def redo(self) -> str | None:
-        return self._history(self.library.redo, "Redo", "Nothing to redo")
+        return self._history(self.library.redo, self._redo_steps, self._undo_steps,
+                             "Redo", "Nothing to redo")
 
-    def _history(self, op, verb: str, nothing: str) -> str | None:
-        what = self._safely(op, None)
+    def _did(self, ops: int) -> None:
+        if ops:
+            self._undo_steps.append(ops)
+            self._redo_steps.clear()  # the library drops its redo stack on a new operation
+
+    def _history(self, op, steps: list[int], opposite: list[int], verb: str,
+                 nothing: str) -> str | None:
+        # Operations from before this window (or another process) count one step each.
+        wanted = steps.pop() if steps else 1
+        done: list[str] = []
+        for _ in range(wanted):
+            what = self._safely(op, None)
+            if not what:
+                break
+            done.append(what)
+        if done:
+            opposite.append(len(done))
+        what = done[0] + (f" and {len(done) - 1} more" if len(done) > 1 else "") if done else None
         self.status.emit(f"{verb}: {what}" if what else nothing)
         if what:
             self.tags_changed.emit()
@@ -166,6 +226,7 @@ class LibraryController(QObject):
 
     def shutdown(self) -> None:
         self.jobs.shutdown()
+        self.suggest.shutdown()  # after the jobs: training featurizes with its engine
 
     def _safely(self, fn, default):
         """Run a library call; a ``LibraryError`` becomes a visible notification."""

@@ -25,6 +25,7 @@ from tagassist.ui.flow_layout import FlowLayout
 from tagassist.ui.item_model import display_name
 
 PREVIEW = 280
+PREVIEW_HEIGHT = 180  # leaves the suggestion panel below room for its nine rows
 
 
 class TagEdit(QLineEdit):
@@ -57,7 +58,7 @@ class DetailPanel(QWidget):
         self.preview = QLabel(self)
         self.preview.setObjectName("preview")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setFixedHeight(PREVIEW)
+        self.preview.setFixedHeight(PREVIEW_HEIGHT)
         self.preview.setStyleSheet("background: #f2f3f5; border-radius: 4px;")
         self.title = QLabel(self)
         self.title.setObjectName("title")
@@ -139,7 +140,8 @@ class DetailPanel(QWidget):
         if pm is None:
             self.preview.clear()
             return
-        self.preview.setPixmap(pm.scaled(PREVIEW, PREVIEW, Qt.AspectRatioMode.KeepAspectRatio,
+        self.preview.setPixmap(pm.scaled(PREVIEW, PREVIEW_HEIGHT,
+                                         Qt.AspectRatioMode.KeepAspectRatio,
                                          Qt.TransformationMode.SmoothTransformation))
 
     def _set_chips(self, tags: dict[str, tuple[str, int]], count: int) -> None:

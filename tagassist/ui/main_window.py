@@ -1,9 +1,9 @@
 """The main window: composes the small views and routes their signals to the controller.
 
-Layout: sidebar (tags) | [search bar / notifications / thumbnail grid] | detail panel, with a
-status bar that shows the running job.  This module wires things together and owns the "what
-is the grid showing" state; the widgets know nothing of the library, the controller knows
-nothing of widgets.
+Layout: sidebar (tags) | [search bar / notifications / thumbnail grid] | [detail panel /
+suggestion panel], with a status bar that shows the running job.  This module wires things
+together and owns the "what is the grid showing" state; the widgets know nothing of the
+library, the controller knows nothing of widgets.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QSplitter,
@@ -30,6 +31,8 @@ from tagassist.ui.job_status import JobStatus
 from tagassist.ui.notifications import NotificationArea
 from tagassist.ui.search_bar import SearchBar
 from tagassist.ui.sidebar import TagSidebar, quote_term
+from tagassist.ui.suggest_controller import ACCEPT_ALL_THRESHOLD
+from tagassist.ui.suggestion_panel import SuggestionPanel
 from tagassist.ui.thumbs import ThumbnailLoader, placeholder
 from tagassist.ui.workers import JobHandle
 
@@ -49,6 +52,7 @@ class MainWindow(QMainWindow):
         self.grid = ThumbnailGrid(self)
         self.grid.setModel(self.model)
         self.detail = DetailPanel(self)
+        self.suggestions = SuggestionPanel(self, threshold=ACCEPT_ALL_THRESHOLD)
         self.job_status = JobStatus(self)
         self.count_label = QLabel(self)
 
@@ -61,9 +65,9 @@ class MainWindow(QMainWindow):
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.sidebar)
         split.addWidget(center)
-        split.addWidget(self.detail)
+        split.addWidget(self._right_column())
         split.setStretchFactor(1, 1)
-        split.setSizes([220, 740, 320])
+        split.setSizes([200, 720, 360])
         split.setChildrenCollapsible(False)
         self.setCentralWidget(split)
         self.statusBar().addWidget(self.count_label)
@@ -75,6 +79,20 @@ class MainWindow(QMainWindow):
         self._connect()
         self.refresh_tags()
         self.show_all()
+
+    def _right_column(self) -> QWidget:
+        """The selection's details on top, its suggestions filling the rest below."""
+        column = QWidget(self)
+        rule = QFrame(column)
+        rule.setFrameShape(QFrame.Shape.HLine)
+        rule.setStyleSheet("color: #d9dce1;")
+        box = QVBoxLayout(column)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.detail)
+        box.addWidget(rule)
+        box.addWidget(self.suggestions, 1)
+        return column
 
     # -- wiring --------------------------------------------------------------------------------
     def _action(self, text: str, slot, *keys, menu=None) -> QAction:
@@ -104,6 +122,23 @@ class MainWindow(QMainWindow):
         self._action("&Previous item", lambda: self.grid.step(-1), "Left", "K", menu=go_menu)
         self._action("&All items", self.show_all, "Ctrl+1", menu=go_menu)
         self._action("&Untagged items", self.show_untagged, "Ctrl+2", menu=go_menu)
+        self._suggestion_actions(bar.addMenu("&Suggestions"))
+
+    def _suggestion_actions(self, menu) -> None:
+        # Plain digits and letters: a focused text field types them instead (QLineEdit claims
+        # printable keys), so these never fire while a tag or a search is being typed.
+        s = self.controller.suggest
+        for n in range(1, 10):
+            self._action(f"Accept suggestion {n}", lambda _=False, i=n - 1: s.accept(i), str(n))
+            self._action(f"Reject suggestion {n}", lambda _=False, i=n - 1: s.reject(i),
+                         f"Alt+{n}")
+        keys = menu.addAction("Keys: 1–9 accept, Alt+1–9 reject the n-th suggestion")
+        keys.setEnabled(False)  # a label: the window-wide actions above do the work
+        self._action(f"Accept all ≥ {ACCEPT_ALL_THRESHOLD:.0%}", s.accept_likely, "A", menu=menu)
+        self._action("Reject the rest", s.reject_rest, "X", menu=menu)
+        menu.addSeparator()
+        self.train_action = self._action("&Train my suggestions", s.start_training,
+                                         "Ctrl+Shift+T", menu=menu)
 
     def _connect(self) -> None:
         c = self.controller
@@ -121,6 +156,11 @@ class MainWindow(QMainWindow):
         self.thumbs.ready.connect(self._thumb_ready)
         self.detail.add_tag.connect(lambda name: c.add_tags(self._selected, [name]))
         self.detail.remove_tag.connect(lambda path: c.remove_tags(self._selected, [path]))
+        c.suggest.changed.connect(self.suggestions.show_result)
+        c.suggest.busy.connect(self.suggestions.set_busy)
+        self.suggestions.accept_requested.connect(c.suggest.accept)
+        self.suggestions.reject_requested.connect(c.suggest.reject)
+        self.suggestions.train_requested.connect(c.suggest.start_training)
 
     # -- what the grid shows -------------------------------------------------------------------
     def show_all(self) -> None:
@@ -182,8 +222,11 @@ class MainWindow(QMainWindow):
         self.detail.set_completions(c.tag_names())
 
     def _selection_changed(self, ids: list[int]) -> None:
+        changed = ids != self._selected
         self._selected = ids
         self._refresh_detail()
+        if changed:  # same selection (a model reset): tags_changed refreshes if needed
+            self.controller.suggest.request(ids)
 
     def _refresh_detail(self) -> None:
         ids = self._selected

@@ -12,6 +12,9 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from tagassist.paths import LibraryPaths, sample_library_dir  # noqa: E402
+from tests.suggest import conftest as suggest_fixtures  # noqa: E402
+
+models_dir = suggest_fixtures.models_dir  # the default ONNX models, built once per session
 
 # The sample's licence notes are a document too; the tests want just the 8 photos + 4 documents.
 SAMPLE_SKIP = {"ATTRIBUTION.md"}
@@ -59,3 +62,24 @@ def imported(qtbot, window, sample_folder):
     report = run_import(qtbot, window, sample_folder)
     qtbot.waitUntil(lambda: window.model.rowCount() == 12)
     return report
+
+
+@pytest.fixture
+def suggest_window(qtbot, paths, models_dir):
+    """A window whose suggester uses the freshly built default models."""
+    from tagassist.ui.app import open_window
+
+    win = open_window(paths, "tester", models_dir=models_dir)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+    win.controller.library.close()
+
+
+@pytest.fixture
+def suggest_sample(qtbot, suggest_window, sample_folder):
+    """``suggest_window`` with the sample library imported."""
+    run_import(qtbot, suggest_window, sample_folder)
+    qtbot.waitUntil(lambda: suggest_window.model.rowCount() == 12)
+    return suggest_window

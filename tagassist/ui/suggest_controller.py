@@ -1,0 +1,166 @@
+"""Suggestions and training for the window: background requests, accept/reject, train.
+
+Owned by :class:`~tagassist.ui.controller.LibraryController` (``controller.suggest``).  A
+request runs :func:`suggest_job` on a private one-thread pool (never in the status bar: it is
+per selection and quick); the newest request wins — older ones are cancelled and their late
+results dropped.  Decisions are written through the library controller, so they are undoable
+like typed tags; the rows they act on are taken out of the shown list at once, so a key
+pressed before the refresh arrives acts on what the person sees.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from tagassist.suggest.training import trainer_available
+from tagassist.ui.suggest_jobs import SuggestEngine, SuggestResult, suggest_job, train_job
+from tagassist.ui.workers import JobHandle, JobRunner
+
+ACCEPT_ALL_THRESHOLD = 0.5  # "accept all": the tags more likely kept than not
+NO_TRAINER = ("Training needs the trainer's packages (PyTorch), which are not installed: "
+              "pip install torch==2.13.0 -e '.[train]'")
+
+
+class SuggestController(QObject):
+    changed = Signal(object, str)  # SuggestResult or None, and a message for the empty panel
+    busy = Signal(str)             # what a running request is doing ("" when idle)
+
+    def __init__(self, host, models_dir: Path) -> None:
+        super().__init__(host)
+        self.host = host  # the LibraryController: user, notify/status, undoable writes
+        self.engine = SuggestEngine(host.paths.database, models_dir)
+        self.jobs = JobRunner(self, max_threads=1)
+        self.result: SuggestResult | None = None
+        self.train_handle: JobHandle | None = None
+        self._ids: list[int] = []
+        self._seq = 0
+        self._handle: JobHandle | None = None
+        host.tags_changed.connect(self.refresh)
+
+    # -- requests ------------------------------------------------------------------------------
+    def request(self, item_ids: list[int]) -> None:
+        """Suggest for a new selection (the old rows go at once: they are another item's)."""
+        self._ids = list(item_ids)
+        self.result = None
+        self.changed.emit(None, "" if self._ids else
+                          "Select a photo or document to see suggestions.")
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute for the current selection, keeping the shown rows until the new ones."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if not self._ids:
+            self.busy.emit("")
+            return
+        self._seq += 1
+        seq, ids, user = self._seq, list(self._ids), self.host.user_id
+        handle = self.jobs.start("Suggestions",
+                                 lambda cancel: suggest_job(self.engine, ids, user, cancel))
+        handle.progress.connect(lambda _d, _t, text, s=seq: self._progress(s, text))
+        handle.finished.connect(lambda result, s=seq: self._finished(s, result))
+        handle.failed.connect(lambda message, s=seq: self._failed(s, message))
+        self._handle = handle
+        self.busy.emit("Finding suggestions…")
+
+    @property
+    def handle(self) -> JobHandle | None:
+        """The newest request's job (None once its result is shown)."""
+        return self._handle
+
+    def pending(self) -> bool:
+        return self._handle is not None and self._handle.running
+
+    def _progress(self, seq: int, text: str) -> None:
+        if seq == self._seq and text:
+            self.busy.emit(text if text.endswith("…") else f"Reading {Path(text).name}…")
+
+    def _finished(self, seq: int, result: SuggestResult | None) -> None:
+        if seq != self._seq or result is None:  # a newer selection won
+            return
+        self._handle = None
+        self.result = result
+        self.busy.emit("")
+        self.changed.emit(result, "")
+
+    def _failed(self, seq: int, message: str) -> None:
+        self.host.notify.emit("error", message)  # even a stale failure is a real one
+        if seq == self._seq:
+            self._handle = None
+            self.busy.emit("")
+            self.changed.emit(None, "No suggestions: computing them failed (see the message "
+                                    "above).")
+
+    # -- decisions -----------------------------------------------------------------------------
+    def accept(self, index: int) -> bool:
+        return self._review([index], accepted=True)
+
+    def reject(self, index: int) -> bool:
+        return self._review([index], accepted=False)
+
+    def accept_likely(self) -> bool:
+        """Accept every shown suggestion at ``ACCEPT_ALL_THRESHOLD`` or more."""
+        rows = self.result.rows if self.result else []
+        picked = [n for n, s in enumerate(rows) if s.score >= ACCEPT_ALL_THRESHOLD]
+        if rows and not picked:
+            self.host.status.emit(f"No suggestion is at {ACCEPT_ALL_THRESHOLD:.0%} or more")
+        return self._review(picked, accepted=True)
+
+    def reject_rest(self) -> bool:
+        return self._review(list(range(len(self.result.rows) if self.result else 0)),
+                            accepted=False)
+
+    def _review(self, indices: list[int], accepted: bool) -> bool:
+        r = self.result
+        indices = [n for n in indices if r is not None and 0 <= n < len(r.rows)]
+        if r is None or not indices:
+            return False
+        picked = [r.rows[n] for n in indices]
+        r.rows = [s for s in r.rows if s not in picked]
+        self.changed.emit(r, "")  # before the write: an accept's refresh starts from here
+        ok = self.host.review(list(r.item_ids),
+                              [(s.tag, accepted, s.rank, round(s.score, 6)) for s in picked],
+                              r.model_version)
+        if not ok:
+            self.refresh()  # nothing was written: show the real state again
+        return ok
+
+    # -- training ------------------------------------------------------------------------------
+    def start_training(self) -> JobHandle | None:
+        if not trainer_available():
+            self.host.notify.emit("warning", NO_TRAINER)
+            return None
+        if self.train_handle is not None and self.train_handle.running:
+            self.host.status.emit("Your model is already being trained")
+            return self.train_handle
+        user = self.host.user_id
+        handle = self.host.jobs.start("Training your suggestions",
+                                      lambda cancel: train_job(self.engine, user, cancel))
+        handle.finished.connect(self._trained)
+        handle.failed.connect(lambda message: self.host.notify.emit("error", message))
+        self.train_handle = handle
+        return handle
+
+    def _trained(self, result: dict) -> None:
+        kind = result.get("event")
+        message = result.get("message") or kind
+        if kind == "done":
+            self.host.notify.emit("info", f"Personal model {result.get('version')} trained "
+                                          "(model updated)")
+            self.refresh()
+        elif kind == "skipped":
+            self.host.notify.emit("warning", f"No personal model trained: {message}")
+        elif kind == "cancelled":
+            self.host.status.emit("Training cancelled; the previous model stays")
+        else:
+            self.host.notify.emit("error", f"Training failed: {message}")
+
+    def shutdown(self) -> None:
+        """Stop requests and close the engine's connection (after the host's jobs ended)."""
+        if self._handle is not None:
+            self._handle.cancel()
+        self.jobs.shutdown()
+        self.engine.close()

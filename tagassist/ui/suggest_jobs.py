@@ -1,0 +1,183 @@
+"""The window's suggestion and training jobs: plain generators for :class:`JobRunner` (no Qt).
+
+:class:`SuggestEngine` keeps one :class:`ColdStartSuggester` (ONNX sessions, vocabulary
+embeddings, the personal model) alive across requests, because loading the models costs
+seconds and a selection change must not.  It has its own ``Library`` connection, opened in
+the first worker that needs it, and a lock: whichever pool thread runs a job uses it alone.
+
+:func:`suggest_job` suggests for a selection: each item is featurized if needed and gets its
+blended suggestions; a multi-selection averages the scores over its items (absent = 0), so a
+tag fits the selection as a whole.  Tags the user rejected on an item are left out for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tagassist.suggest.featurize import Models, featurize_library
+from tagassist.suggest.service import ColdStartSuggester
+from tagassist.suggest.training import TrainingUnavailable, train_user, trainer_available
+
+SHOWN = 9  # one per number key
+PER_ITEM = 20  # suggestions fetched per item before averaging
+MAX_ITEMS = 50  # a huge selection is judged on its first items (reading all would take minutes)
+
+
+@dataclass(frozen=True)
+class Suggested:
+    tag: str  # full tag path, or a new word
+    score: float  # probability in [0, 1] (mean over the selection)
+    reason: str
+    rank: int = 0  # 1-based rank in the list as first computed (logged with decisions)
+
+
+@dataclass
+class SuggestResult:
+    item_ids: tuple[int, ...]  # the selection it was computed for (decisions go to all)
+    rows: list[Suggested]
+    models: dict[str, Any]  # ColdStartSuggester.models_info
+    considered: int  # items the scores were averaged over
+    problems: list[str] = field(default_factory=list)  # items whose content could not be read
+
+    @property
+    def model_version(self) -> str:
+        """What produced these suggestions, logged with each decision."""
+        return ";".join(f"{k}={v}" for k, v in sorted(self.models.items())
+                        if k != "unavailable" and v)
+
+
+class SuggestEngine:
+    """One long-lived suggester, used by one worker at a time (see module doc)."""
+
+    def __init__(self, database: Path, models_dir: Path) -> None:
+        self.database = Path(database)
+        self.models_dir = Path(models_dir)
+        self.lock = threading.Lock()
+        self._suggester: ColdStartSuggester | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._suggester is not None
+
+    def suggester(self) -> ColdStartSuggester:
+        """The suggester, loading models on first use (call with ``lock`` held)."""
+        if self._suggester is None:
+            from tagassist.library.repository import Library
+
+            library = Library.open(self.database)
+            try:
+                self._suggester = ColdStartSuggester(library, Models(self.models_dir))
+            except BaseException:
+                library.close()
+                raise
+        return self._suggester
+
+    def featurize_missing(self, cancel: threading.Event):
+        """Featurize the whole library, taking the lock per batch so suggestions interleave."""
+        job = None
+        while True:
+            with self.lock:
+                s = self.suggester()
+                job = job or featurize_library(s.library, s.models, cancel)
+                try:
+                    tick = next(job)
+                except StopIteration as stop:
+                    return stop.value
+            yield tick
+
+    def close(self) -> None:
+        with self.lock:
+            if self._suggester is not None:
+                self._suggester.library.close()
+                self._suggester = None
+
+
+def _rejected(library, user_id: int, item_ids: Sequence[int]) -> dict[int, set[str]]:
+    """Tag paths the user rejected (and did not undo) per item."""
+    wanted = set(item_ids)
+    paths = {t.id: t.path for t in library.tags()}
+    out: dict[int, set[str]] = {}
+    for d in library.decisions(user_id):
+        if not d.accepted and d.item_id in wanted:
+            out.setdefault(d.item_id, set()).add(paths.get(d.tag_id, ""))
+    return out
+
+
+def average(per_item: Sequence[Sequence[Suggested]], shown: int = SHOWN) -> list[Suggested]:
+    """Mean score per tag over the items (0 where absent), best first; the reason of the
+    item that scored it highest, with how many items it was suggested for."""
+    n = len(per_item)
+    total: dict[str, float] = {}
+    best: dict[str, Suggested] = {}
+    count: dict[str, int] = {}
+    for rows in per_item:
+        for s in rows:
+            total[s.tag] = total.get(s.tag, 0.0) + s.score
+            count[s.tag] = count.get(s.tag, 0) + 1
+            if s.tag not in best or s.score > best[s.tag].score:
+                best[s.tag] = s
+    ranked = sorted(total, key=lambda t: (-total[t], t))[:shown]
+    return [Suggested(t, total[t] / n, best[t].reason if n == 1
+                      else f"{best[t].reason} · {count[t]} of {n} items", rank)
+            for rank, t in enumerate(ranked, 1)]
+
+
+def suggest_job(engine: SuggestEngine, item_ids: Sequence[int], user_id: int,
+                cancel: threading.Event) -> Generator[tuple[int, int, str], None,
+                                                      SuggestResult | None]:
+    """Suggestions for a selection; ``None`` when cancelled (a newer selection won)."""
+    ids = list(item_ids)[:MAX_ITEMS]
+    if cancel.is_set():
+        return None
+    with engine.lock:
+        if not engine.loaded:
+            yield 0, 0, "Loading the models…"
+        s = engine.suggester()
+        items = s.library.items(ids)
+        report = yield from s.featurize(items, cancel)
+        if cancel.is_set():
+            return None
+        rejected = _rejected(s.library, user_id, ids)
+        per_item = []
+        for item in items:
+            no = rejected.get(item.id, set())
+            per_item.append([Suggested(x.tag, x.score, x.reason)
+                             for x in s.suggest(item, user_id, top=PER_ITEM) if x.tag not in no])
+        problems = [f"{Path(p.path).name if p.path else p.item_id}: {p.reason}"
+                    for p in report.failed]
+        return SuggestResult(tuple(item_ids), average(per_item) if per_item else [],
+                             s.models_info(user_id), len(items), problems)
+
+
+def _train_tick(event: dict[str, Any]) -> tuple[int, int, str]:
+    """A trainer event as a status-bar tick: epochs when it counts them."""
+    stage = {"data": "reading your tags", "select": "choosing a model",
+             "refit": "final fit"}.get(event.get("stage", ""), event.get("event", ""))
+    return int(event.get("epoch", 0)), int(event.get("epochs", 0)), str(stage)
+
+
+def train_job(engine: SuggestEngine, user_id: int, cancel: threading.Event
+              ) -> Generator[Any, None, dict[str, Any]]:
+    """Featurize what is missing, then train in a child process (``train_user``)."""
+    if not trainer_available():  # also checked before starting; the job must not guess
+        raise TrainingUnavailable("training needs the trainer's packages (torch)")
+    yield from engine.featurize_missing(cancel)
+    if cancel.is_set():
+        return {"event": "cancelled", "message": "training cancelled; the previous model stays"}
+    from tagassist.library.repository import Library
+
+    library = Library.open(engine.database)  # this thread's own connection
+    try:
+        job = train_user(library, user_id, cancel)
+        while True:
+            try:
+                event = next(job)
+            except StopIteration as stop:
+                return stop.value
+            yield _train_tick(event)
+    finally:
+        library.close()

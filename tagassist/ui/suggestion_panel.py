@@ -1,0 +1,265 @@
+"""The suggestion panel: ranked tags for the selection, the (empty) generated set, the models.
+
+A thin view: it shows a :class:`~tagassist.ui.suggest_jobs.SuggestResult` (or a message) and
+emits intent — accept/reject the n-th row, train — that the main window routes to the
+controller.  Row n answers to number key n (the window owns the shortcuts).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tagassist.suggest.model_store import PERSONAL_CONTENT
+from tagassist.suggest.service import GENERATED_SET_NOTE
+from tagassist.ui.suggest_jobs import Suggested, SuggestResult
+
+KEYS_HELP = "1–9 accept · Alt+1–9 reject · A all ≥ {threshold} % · X reject the rest"
+SET_EXPLAINED = ("The generated tag set needs its own model (SOG), which TagAssist does not "
+                 "have yet; the panel stays empty rather than show made-up tags.")
+_MUTED = "color: #6b7280;"
+
+
+class ElidedLabel(QLabel):
+    """One line of text, elided with … when too narrow; the full text is the tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setToolTip(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+        super().setText(text)
+        self.setToolTip(text)
+
+    def minimumSizeHint(self):  # noqa: N802 - Qt API: may shrink below the text's width
+        hint = super().minimumSizeHint()
+        hint.setWidth(16)
+        return hint
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                             self.contentsRect().width())
+        painter.drawText(self.contentsRect(), int(self.alignment()), text)
+
+
+def _score_text(score: float) -> str:
+    pct = score * 100
+    return "<1 %" if 0 < pct < 1 else f"{pct:.0f} %"
+
+
+class SuggestionRow(QFrame):
+    """Key hint, tag, score bar and accept/reject buttons; the reason below the tag."""
+
+    accept = Signal()
+    reject = Signal()
+
+    def __init__(self, position: int, s: Suggested, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("suggestionRow")
+        self.suggestion = s
+        key = QLabel(str(position) if position <= 9 else "", self)
+        key.setObjectName("keyHint")
+        key.setFixedSize(18, 18)
+        key.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        key.setStyleSheet("border: 1px solid #c5cad3; border-radius: 3px; background: #f6f7f9;"
+                          " color: #4b5563; font-size: 11px;")
+        key.setToolTip(f"{position}: accept · Alt+{position}: reject")
+        leaf = s.tag.rsplit("|", 1)[-1]
+        self.name = ElidedLabel(leaf, self)
+        self.name.setObjectName("tagName")
+        self.name.setToolTip(f"{s.tag}\n{s.reason}" if leaf != s.tag else s.reason)
+        self.bar = QProgressBar(self)
+        self.bar.setObjectName("scoreBar")
+        self.bar.setRange(0, 100)
+        self.bar.setValue(round(s.score * 100))
+        self.bar.setTextVisible(False)
+        self.bar.setFixedSize(52, 7)
+        self.bar.setStyleSheet("QProgressBar { border: none; border-radius: 3px;"
+                               " background: #e5e8ee; }"
+                               "QProgressBar::chunk { border-radius: 3px; background: #4a7fd4; }")
+        score = QLabel(_score_text(s.score), self)
+        score.setObjectName("score")
+        score.setFixedWidth(36)
+        score.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        score.setStyleSheet(_MUTED + " font-size: 11px;")
+        score.setToolTip("Estimated probability that you keep this tag")
+        self.reason = ElidedLabel(s.reason, self)
+        self.reason.setObjectName("reason")
+        self.reason.setStyleSheet(_MUTED + " font-size: 11px;")
+        self.accept_button = self._button("✓", f"Accept ({position})", "#1f7a3a")
+        self.reject_button = self._button("✕", f"Reject (Alt+{position})", "#9b1c1c")
+        self.accept_button.clicked.connect(self.accept)
+        self.reject_button.clicked.connect(self.reject)
+
+        grid = QGridLayout(self)
+        grid.setContentsMargins(2, 2, 2, 2)
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(0)
+        grid.addWidget(key, 0, 0, 2, 1, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.name, 0, 1)
+        grid.addWidget(self.bar, 0, 2)
+        grid.addWidget(score, 0, 3)
+        grid.addWidget(self.accept_button, 0, 4, 2, 1, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.reject_button, 0, 5, 2, 1, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.reason, 1, 1, 1, 3)
+        grid.setColumnStretch(1, 1)
+
+    def _button(self, text: str, tip: str, colour: str) -> QToolButton:
+        b = QToolButton(self)
+        b.setText(text)
+        b.setToolTip(tip)
+        b.setAutoRaise(True)
+        b.setFixedSize(22, 22)
+        b.setCursor(Qt.CursorShape.PointingHandCursor)
+        b.setStyleSheet(f"QToolButton {{ color: {colour}; font-weight: bold; }}")
+        return b
+
+
+class SuggestionPanel(QWidget):
+    accept_requested = Signal(int)  # row index (0-based)
+    reject_requested = Signal(int)
+    train_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None, threshold: float = 0.5) -> None:
+        super().__init__(parent)
+        self.setObjectName("suggestionPanel")
+        keys = KEYS_HELP.format(threshold=round(threshold * 100))
+        self.setToolTip("Keyboard: " + keys)
+        header = self._heading("Suggested for you", margin=2)
+        self.busy = QLabel(self)
+        self.busy.setObjectName("suggestBusy")
+        self.busy.setStyleSheet(_MUTED + " font-size: 11px;")
+        self.message = QLabel(self)
+        self.message.setObjectName("suggestMessage")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet(_MUTED)
+
+        self._rows_box = QWidget(self)
+        self._rows = QVBoxLayout(self._rows_box)
+        self._rows.setContentsMargins(0, 0, 0, 0)
+        self._rows.setSpacing(0)
+        self._rows.addStretch(1)
+        scroll = QScrollArea(self)
+        scroll.setWidget(self._rows_box)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.keys_hint = ElidedLabel(keys, self)
+        self.keys_hint.setObjectName("keysHint")
+        self.keys_hint.setStyleSheet(_MUTED + " font-size: 11px;")
+
+        self.set_note = QLabel(GENERATED_SET_NOTE, self)
+        self.set_note.setObjectName("generatedSetNote")
+        self.set_note.setWordWrap(True)
+        self.set_note.setToolTip(SET_EXPLAINED)
+        self.set_note.setStyleSheet(_MUTED + " font-style: italic;")
+        self.models = ElidedLabel("", self)
+        self.models.setObjectName("modelsLine")
+        self.personal = ElidedLabel("", self)
+        self.personal.setObjectName("personalLine")
+        self.train_button = QPushButton("Train my suggestions", self)
+        self.train_button.setObjectName("trainButton")
+        self.train_button.setToolTip("Train your personal model from the photos you tagged")
+        self.train_button.clicked.connect(self.train_requested)
+
+        top = QHBoxLayout()
+        top.addWidget(header)
+        top.addStretch(1)
+        top.addWidget(self.busy)
+        set_row = QHBoxLayout()
+        set_row.addWidget(self._heading("Suggested set", margin=0))
+        set_row.addWidget(self.set_note, 1)
+        foot = QHBoxLayout()
+        foot.addWidget(self.personal, 1)
+        foot.addWidget(self.train_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 6)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.keys_hint)
+        layout.addSpacing(4)
+        layout.addLayout(set_row)
+        layout.addWidget(self.models)
+        layout.addLayout(foot)
+        self._row_widgets: list[SuggestionRow] = []
+        self.show_result(None, "Select a photo or document to see suggestions.")
+        self.models.setText("Content models: not loaded yet")
+        self.personal.setText("Personal model: —")
+        for label in (self.models, self.personal):
+            label.setStyleSheet(_MUTED + " font-size: 11px;")
+
+    def _heading(self, text: str, margin: int = 4) -> QLabel:
+        label = QLabel(text, self)
+        label.setStyleSheet(f"font-weight: bold; margin-top: {margin}px;")
+        return label
+
+    # -- display -------------------------------------------------------------------------------
+    def set_busy(self, text: str) -> None:
+        self.busy.setText(text)
+
+    def show_result(self, result: SuggestResult | None, message: str = "") -> None:
+        """Rows of ``result``; without rows, ``message`` (or why there are none)."""
+        for row in self._row_widgets:
+            row.setParent(None)
+            row.deleteLater()
+        self._row_widgets = []
+        rows = result.rows if result is not None else []
+        for n, s in enumerate(rows):
+            row = SuggestionRow(n + 1, s, self._rows_box)
+            row.accept.connect(lambda n=n: self.accept_requested.emit(n))
+            row.reject.connect(lambda n=n: self.reject_requested.emit(n))
+            self._rows.insertWidget(n, row)
+            self._row_widgets.append(row)
+        if result is not None and not rows and not message:
+            message = "No (more) suggestions for this selection."
+        if result is not None and result.problems:
+            message = (message + "\n" if message else "") + "Could not read: " + "; ".join(
+                result.problems)
+        if result is not None and result.considered < len(result.item_ids):
+            message = (message + "\n" if message else "") + (
+                f"Based on the first {result.considered} of {len(result.item_ids)} items.")
+        self.message.setText(message)
+        self.message.setVisible(bool(message))
+        if result is not None:
+            self.set_models(result.models)
+
+    def set_models(self, info: dict) -> None:
+        """The content models, the personal model, and (in red) what could not load."""
+        unavailable = info.get("unavailable") or {}
+        content = ", ".join(f"{k} {v}" for k, v in info.items()
+                            if k not in ("unavailable", PERSONAL_CONTENT) and v)
+        text = f"Content models: {content or 'none'}"
+        if unavailable:
+            text = f"Unavailable: {', '.join(unavailable)} · " + text
+        why = "".join(f"\n{k}: {reason}" for k, reason in unavailable.items())
+        self.models.setText(text)
+        self.models.setToolTip(text + why)
+        personal = info.get(PERSONAL_CONTENT)
+        self.personal.setText(f"Personal model: {personal or 'not trained yet'}"
+                              + (" (unavailable)" if PERSONAL_CONTENT in unavailable else ""))
+        self.personal.setToolTip(self.personal.text() + why)
+        for label, bad in ((self.models, bool(unavailable)),
+                           (self.personal, PERSONAL_CONTENT in unavailable)):
+            label.setStyleSheet(("color: #b00020;" if bad else _MUTED) + " font-size: 11px;")
+
+    def rows(self) -> list[SuggestionRow]:
+        return list(self._row_widgets)
+
+    def tags(self) -> list[str]:
+        return [r.suggestion.tag for r in self._row_widgets]

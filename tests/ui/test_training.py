@@ -1,0 +1,133 @@
+""""Train my suggestions" from the window: a real trainer child process, progress, cancel, the
+skipped and unavailable cases, and the new model showing up in the panel."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import sys
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tagassist.suggest.training import trainer_available
+from tests.ui.conftest import run_import
+from tests.ui.test_suggestions import select
+
+needs_trainer = pytest.mark.skipif(not trainer_available(), reason="training needs torch")
+TRAIN_WAIT = 180_000
+
+
+def _ended(qtbot, handle, timeout: int = TRAIN_WAIT) -> dict:
+    qtbot.waitUntil(lambda: not handle.running, timeout=timeout)
+    assert handle.error is None, handle.error
+    return handle.result
+
+
+@needs_trainer
+def test_too_few_tagged_photos_is_a_clear_skip(qtbot, suggest_sample):
+    window = suggest_sample  # 4 photos carry file keywords; the trainer needs 10
+    window.train_action.trigger()
+    handle = window.controller.suggest.train_handle
+    qtbot.waitUntil(lambda: window.job_status.handle is handle)
+    assert _ended(qtbot, handle)["event"] == "skipped"
+    [message] = window.notifications.messages()
+    assert message.startswith("No personal model trained:") and "at least 10" in message
+    assert not window.job_status.isVisible()
+    assert window.controller.library.integrity_check() == "ok"
+
+
+@needs_trainer
+def test_cancel_from_the_status_bar(qtbot, suggest_sample):
+    window = suggest_sample
+    qtbot.mouseClick(window.suggestions.train_button, Qt.MouseButton.LeftButton)
+    handle = window.controller.suggest.train_handle
+    assert window.job_status.handle is handle
+    qtbot.mouseClick(window.job_status.cancel_button, Qt.MouseButton.LeftButton)
+    assert _ended(qtbot, handle)["event"] == "cancelled"
+    assert "cancelled" in window.statusBar().currentMessage()
+    assert not window.notifications.messages()
+    assert "not trained yet" in window.suggestions.personal.text()
+    assert window.controller.library.integrity_check() == "ok"
+
+
+def test_without_torch_the_action_explains(qtbot, suggest_window, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
+    assert not trainer_available()
+    window = suggest_window
+    window.train_action.trigger()
+    assert window.controller.suggest.train_handle is None
+    [message] = window.notifications.messages()
+    assert "PyTorch" in message and "pip install" in message
+
+
+def _coco_library(folder, n_photos: int = 36) -> list[tuple[str, list[str]]]:
+    """``n_photos`` COCO val2017 photos copied into ``folder``, with their labels."""
+    from trainer.datasets import data_dir
+
+    coco = data_dir() / "coco-val2017-283"
+    if not (coco / "labels.csv").is_file():
+        pytest.skip(f"{coco} not found (the shared data sets)")
+    rows = []
+    with (coco / "labels.csv").open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            tags = sorted({t for t in (row["tags"] + "|" + row["supercategories"]).split("|")
+                           if t})
+            if tags:
+                rows.append((row["filename"], tags))
+    folder.mkdir()
+    for name, _ in rows[:n_photos]:
+        shutil.copy(coco / "images" / name, folder / name)
+    return rows[:n_photos]
+
+
+def _tagged_coco(qtbot, window, folder) -> list[tuple[str, list[str]]]:
+    """36 COCO photos imported through the window, 28 tagged (as test_personal_ranker)."""
+    c = window.controller
+    labels = _coco_library(folder)
+    run_import(qtbot, window, folder)
+    for name, tags in labels[:28]:
+        c.library.assign(c.user_id, [c.library.item_by_path(folder / name).id], tags)
+    return labels
+
+
+@needs_trainer
+@pytest.mark.slow
+def test_training_publishes_a_model_and_suggestions_use_it(qtbot, suggest_window, tmp_path):
+    window = suggest_window
+    c = window.controller
+    labels = _tagged_coco(qtbot, window, tmp_path / "coco")
+    window.train_action.trigger()
+    handle = c.suggest.train_handle
+    progress: list[tuple[int, int, str]] = []
+    handle.progress.connect(lambda *tick: progress.append(tick))
+    result = _ended(qtbot, handle)
+    assert result["event"] == "done", result
+    assert any(text == "choosing a model" and total > 0 for _d, total, text in progress)
+    assert f"Personal model {result['version']} trained (model updated)" in \
+        window.notifications.messages()
+    select(qtbot, window, labels[-1][0])  # an untagged photo
+    assert window.suggestions.personal.text() == f"Personal model: {result['version']}"
+    assert any("learned from your tagged photos" in r.suggestion.reason
+               for r in window.suggestions.rows())
+
+
+# Regression: Library.open's header check used to open and close the database file, which on
+# POSIX drops every lock of this process's other SQLite connections; the trainer child then
+# deleted the WAL under the window and the second run corrupted the library.
+@needs_trainer
+@pytest.mark.slow
+def test_cancel_while_training_then_train_again(qtbot, suggest_window, tmp_path):
+    window = suggest_window
+    c = window.controller
+    _tagged_coco(qtbot, window, tmp_path / "coco")
+    # Cancelled while the trainer runs: the child process stops, no model is published.
+    handle = c.suggest.start_training()
+    handle.progress.connect(lambda _d, _t, text: handle.cancel() if text == "choosing a model"
+                            else None)
+    assert _ended(qtbot, handle)["event"] == "cancelled"
+    assert c.library.models() == []
+    result = _ended(qtbot, c.suggest.start_training())
+    assert result["event"] == "done", result
+    assert c.library.integrity_check() == "ok"
+    assert len(c.library.models()) == 1
