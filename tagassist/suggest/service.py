@@ -21,7 +21,7 @@ from tagassist.library.repository import Library
 from tagassist.media.errors import MediaError
 from tagassist.media.hashing import content_hash
 from tagassist.media.importer import import_file
-from tagassist.suggest.blend import DEFAULT_TOP, PERSONAL, blend, default_weights
+from tagassist.suggest.blend import CALIBRATION, DEFAULT_TOP, PERSONAL, blend, default_weights
 from tagassist.suggest.featurize import (
     IMAGE_MODEL,
     TEXT_MODEL,
@@ -79,6 +79,7 @@ class ColdStartSuggester:
         self._vocab: dict[tuple[str, ...], TagVocabulary] = {}
         self._personal: dict[int, tuple[str, PersonalRanker | None]] = {}
         self.personal_weight = PERSONAL  # blend weight of the personal ranker (see blend.py)
+        self.calibration = dict(CALIBRATION)  # raw blend -> P(kept), per regime (blend.py)
         self.personal_unavailable: dict[int, str] = {}
 
     def personal(self, user_id: int) -> PersonalRanker | None:
@@ -171,9 +172,12 @@ class ColdStartSuggester:
         present = [t.path for t in self.library.item_tags(item.id, user_id)]
         parts["personal"] = self._personal_suggestions(item, user_id, present)
         weights = default_weights(tagged)
+        regime = "base"
         if parts["personal"]:
             weights["personal"] = self.personal_weight
-        return blend(parts, weights, exclude=present, top=top)
+            regime = "personal"
+        return blend(parts, weights, exclude=present, top=top,
+                     calibration=self.calibration[regime])
 
     def suggest_json(self, path: str, item: Item, user_id: int, top: int = DEFAULT_TOP
                      ) -> dict[str, Any]:

@@ -11,8 +11,11 @@ export, activation), and on every tagged photo of the other half compare P@5 / R
 - ``personal``: the personal content ranker alone;
 - ``mp``: the user's 5 most frequent tags (MP-u) of the tagged half;
 
-and the calibration of the personal ranker's probabilities (expected calibration error over
-10 bins, all tags of the test photos).  Mean ± std over the splits.
+and the calibration of the scores shown: the personal ranker's probabilities (expected
+calibration error over 10 bins, all tags of the test photos) and the blended scores of the
+shown top 10 before and after training (label: the tag is in the photo's truth).  Mean ± std
+over the splits.  ``--fit-calibration`` also fits blend.CALIBRATION's Platt constants on these
+splits' raw blended scores (run it on the tuning splits, seeds 100+, never the reported ones).
 
     python -m tests.bench.bench_coco_personal [--splits 5] [--json FILE]
 """
@@ -35,7 +38,7 @@ import numpy as np
 
 from tagassist.library import Library
 from tagassist.media.importer import import_folder
-from tagassist.suggest.blend import PERSONAL
+from tagassist.suggest.blend import CALIBRATION, PERSONAL, Platt
 from tagassist.suggest.featurize import Models, featurize_library
 from tagassist.suggest.model_store import PERSONAL_CONTENT, active_version
 from tagassist.suggest.personal import PersonalRanker
@@ -46,6 +49,7 @@ from trainer.datasets import data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 K = 5
+SHOWN = 10  # the window's list: what the calibration is measured (and fitted) on
 
 
 def drive(job):
@@ -89,6 +93,32 @@ def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
     return float(total)
 
 
+def fit_platt(raw: np.ndarray, labels: np.ndarray, steps: int = 50) -> Platt:
+    """Logistic regression of labels on ln raw (Newton's method, a tiny ridge for stability)."""
+    x = np.stack([np.log(np.maximum(raw, 1e-12)), np.ones_like(raw)], axis=1)
+    theta = np.zeros(2)
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-x @ theta))
+        grad = x.T @ (p - labels) + 1e-6 * theta
+        hess = (x * (p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(2)
+        theta -= np.linalg.solve(hess, grad)
+    return Platt(round(float(theta[0]), 4), round(float(theta[1]), 4))
+
+
+def shown_scores(suggester: ColdStartSuggester, items: list, truths: list[set[str]], user: int,
+                 raw: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(score, in truth) of every shown suggestion; ``raw``: the blend before calibration."""
+    saved = suggester.calibration
+    if raw:
+        suggester.calibration = {k: (lambda r: r) for k in saved}
+    try:
+        pairs = [(s.score, s.tag in t) for it, t in zip(items, truths, strict=True)
+                 for s in suggester.suggest(it, user, top=SHOWN)]
+    finally:
+        suggester.calibration = saved
+    return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs], dtype=float)
+
+
 def one_split(base_db: Path, truth: dict[str, set[str]], seed: int, work: Path,
               weights: tuple[float, ...] = (PERSONAL,)) -> dict:
     db = copy_library(base_db, work / f"split{seed}")
@@ -107,6 +137,10 @@ def one_split(base_db: Path, truth: dict[str, set[str]], seed: int, work: Path,
         suggester = ColdStartSuggester(lib, Models(ROOT / "models"))
         ranked = [[s.tag for s in suggester.suggest(it, user, top=K)] for it in test_items]
         out["before_training"] = p_r(ranked, truths)
+        out["before_training_ece"] = round(ece(*shown_scores(suggester, test_items, truths,
+                                                              user)), 4)
+        out["raw_base"] = [a.tolist() for a in shown_scores(suggester, test_items, truths,
+                                                             user, raw=True)]
         counts = Counter(t for p in train_paths for t in truth[p])
         mp = [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:K]]
         out["mp"] = p_r([mp] * len(test_items), truths)
@@ -122,6 +156,10 @@ def one_split(base_db: Path, truth: dict[str, set[str]], seed: int, work: Path,
             ranked = [[s.tag for s in suggester.suggest(it, user, top=K)] for it in test_items]
             out[f"blended_w{w:g}"] = p_r(ranked, truths)
         out["blended"] = out[f"blended_w{weights[0]:g}"]
+        suggester.personal_weight = weights[0]
+        out["blended_ece"] = round(ece(*shown_scores(suggester, test_items, truths, user)), 4)
+        out["raw_personal"] = [a.tolist() for a in shown_scores(suggester, test_items, truths,
+                                                                 user, raw=True)]
         ranker = PersonalRanker.for_user(lib, user)
         feats = lib.features([it.id for it in test_items], ranker.featurizer,
                              ranker.feature_version)
@@ -146,7 +184,8 @@ def summarize(splits: list[dict]) -> dict:
             summary[key][metric] = {"mean": round(statistics.mean(values), 4),
                                     "std": round(statistics.stdev(values), 4)
                                     if len(values) > 1 else 0.0}
-    summary["personal_ece_mean"] = round(statistics.mean(s["personal_ece"] for s in splits), 4)
+    for key in ("personal_ece", "before_training_ece", "blended_ece"):
+        summary[f"{key}_mean"] = round(statistics.mean(s[key] for s in splits), 4)
     summary["models_chosen"] = dict(Counter(s["model"] for s in splits))
     summary["train_s_median"] = statistics.median(s["train_s"] for s in splits)
     return summary
@@ -160,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", default=None,
                         help="comma-separated personal blend weights to compare (first = "
                              "'blended'); default: the app's blend.PERSONAL")
+    parser.add_argument("--fit-calibration", action="store_true",
+                        help="fit blend.CALIBRATION on these splits (use the tuning splits)")
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -178,7 +219,15 @@ def main(argv: list[str] | None = None) -> int:
                   for seed in range(args.first_seed, args.first_seed + args.splits)]
         out = {"data": SET, "tagged_photos": len(truth), "k": K,
                "prepare_s": round(prepare_s, 1), "summary": summarize(splits),
-               "splits": splits}
+               "calibration_used": {k: vars(v) for k, v in CALIBRATION.items()}}
+        if args.fit_calibration:
+            out["calibration_fitted"] = {
+                regime: vars(fit_platt(*(np.concatenate([np.array(s[f"raw_{regime}"][i])
+                                                         for s in splits]) for i in (0, 1))))
+                for regime in ("base", "personal")}
+        for s in splits:  # the raw pairs are only for fitting
+            s.pop("raw_base"), s.pop("raw_personal")
+        out["splits"] = splits
     finally:
         shutil.rmtree(work, ignore_errors=True)
     text = json.dumps(out, indent=1)

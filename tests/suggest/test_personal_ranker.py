@@ -23,7 +23,9 @@ from tagassist.suggest.training import train_user
 from trainer.datasets import data_dir
 
 COCO = data_dir() / "coco-val2017-283"
-N_PHOTOS, N_TAGGED = 36, 28
+N_PHOTOS, N_TAGGED, EXTRA_CATS = 36, 28, 5
+OWN_WORD = {"cat": "moggy"}  # this user's word: MiniLM puts "moggy" far from "cat" (0.32)
+UNTAGGED_CAT = "000000119828.jpg"  # photo 36 of the set
 
 pytestmark = pytest.mark.skipif(not (COCO / "labels.csv").is_file(),
                                 reason=f"{COCO} not found (the shared data sets)")
@@ -39,18 +41,23 @@ def drive(job):
 
 
 def coco_photos(n: int) -> list[tuple[str, list[str]]]:
+    """The first ``n`` tagged photos, the first ``N_TAGGED`` of them followed by the next
+    ``EXTRA_CATS`` cat photos of the set (a user with 7 tagged cats, 2 of them in the first
+    28), so ``labels[:N_TAGGED + EXTRA_CATS]`` is what gets tagged."""
     rows = []
     with (COCO / "labels.csv").open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             tags = [t for t in (row["tags"] + "|" + row["supercategories"]).split("|") if t]
             if tags:
                 rows.append((row["filename"], sorted(set(tags))))
-    return rows[:n]
+    cats = [r for r in rows[n:] if "cat" in r[1]][:EXTRA_CATS]
+    return rows[:N_TAGGED] + cats + rows[N_TAGGED:n]
 
 
 @pytest.fixture(scope="module")
 def trained(models_dir, tmp_path_factory):
-    """A library of 36 COCO photos, 28 tagged, with one trained personal model."""
+    """A library of 41 COCO photos, 33 tagged (7 cats, tagged "moggy"), with one trained
+    personal model."""
     root = tmp_path_factory.mktemp("personal")
     photos = root / "photos"
     photos.mkdir()
@@ -61,8 +68,9 @@ def trained(models_dir, tmp_path_factory):
     user = library.get_or_create_user("ana").id
     drive(import_folder(library, photos, user_id=user, thumbnails_dir=root / "thumbs"))
     drive(featurize_library(library, Models(models_dir), threading.Event()))
-    for name, tags in labels[:N_TAGGED]:
-        library.assign(user, [library.item_by_path(photos / name).id], tags)
+    for name, tags in labels[:N_TAGGED + EXTRA_CATS]:
+        library.assign(user, [library.item_by_path(photos / name).id],
+                       [OWN_WORD.get(t, t) for t in tags])
     result, events = drive(train_user(library, user))
     yield {"library": library, "user": user, "result": result, "events": events,
            "photos": photos, "labels": labels, "root": root, "models": models_dir}
@@ -105,11 +113,34 @@ def test_the_served_model_suggests_probabilities_and_excludes_present_tags(train
 def test_suggest_blends_the_personal_model_in(trained):
     lib, user = trained["library"], trained["user"]
     suggester = ColdStartSuggester(lib, Models(trained["models"]))
-    untagged = [lib.item_by_path(trained["photos"] / n) for n, _ in trained["labels"][N_TAGGED:]]
+    untagged = [lib.item_by_path(trained["photos"] / n)
+                for n, _ in trained["labels"][N_TAGGED + EXTRA_CATS:]]
     reasons = {s.reason for it in untagged for s in suggester.suggest(it, user, top=5)}
     assert REASON in reasons
     info = suggester.models_info(user)
     assert info[PERSONAL_CONTENT] == "v0001" and "unavailable" not in info
+
+
+def test_the_users_own_word_comes_from_the_personal_model(trained):
+    """Content matching cannot reach "moggy" (the vocabulary's threshold keeps it out); the
+    user's 7 tagged cats teach the personal model the word for an untagged cat photo."""
+    lib, user = trained["library"], trained["user"]
+    assert "cat" in dict(trained["labels"])[UNTAGGED_CAT]
+    cat = lib.item_by_path(trained["photos"] / UNTAGGED_CAT)
+    suggester = ColdStartSuggester(lib, Models(trained["models"]))
+    top = {s.tag: s for s in suggester.suggest(cat, user, top=9)}  # the window's list
+    assert "moggy" in top, list(top)
+    assert top["moggy"].reason == REASON
+    ranker = PersonalRanker.for_user(lib, user)
+    vector = lib.features([cat.id], ranker.featurizer, ranker.feature_version)[cat.id].vector
+    probs = ranker.probabilities(vector, user)[0]
+    plain = lib.item_by_path(trained["photos"] / trained["labels"][0][0])  # no cat on it
+    assert "cat" not in trained["labels"][0][1]
+    other = ranker.probabilities(
+        lib.features([plain.id], ranker.featurizer, ranker.feature_version)[plain.id].vector,
+        user)[0]
+    i = ranker.tags.index("moggy")
+    assert probs[i] > 2 * other[i]
 
 
 def test_a_corrupt_personal_model_is_reported_and_suggest_goes_on(trained, tmp_path):
