@@ -46,12 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--open", metavar="DIR", help="import this folder when the window opens")
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="render the main window to FILE.png and exit")
+    parser.add_argument("--select", metavar="NAME",
+                        help="with --screenshot: select the item whose file is called NAME")
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("gui", parents=[common], help="open the window (the default)")
     p.add_argument("--sample", action="store_true")
     p.add_argument("--open", metavar="DIR")
     p.add_argument("--screenshot", metavar="FILE.png")
+    p.add_argument("--select", metavar="NAME")
 
     p = sub.add_parser("import", parents=[common], help="import a folder (recursive, incremental)")
     p.add_argument("folder")
@@ -184,7 +187,8 @@ def _gui(args) -> int:
             args.library = str(user_data_dir() / "sample-library")
     return run_gui(_paths(args), open_folder=open_folder,
                    user=args.user or getpass.getuser(),
-                   screenshot=Path(args.screenshot) if args.screenshot else None)
+                   screenshot=Path(args.screenshot) if args.screenshot else None,
+                   select=args.select)
 
 
 def cmd_import(args) -> int:

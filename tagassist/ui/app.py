@@ -1,7 +1,8 @@
 """Entry point of the window: ``run_gui`` (called by ``tagassist gui``).
 
 With ``screenshot`` it runs unattended: it waits until the import (if any) has finished, the
-grid's visible thumbnails are loaded and the selection's suggestions are shown, saves
+grid's visible thumbnails are loaded and the selection's suggestions are shown (after
+selecting the file named by ``select``, if given), saves
 ``window.grab()`` and exits, so CI and reviewers can see the window without a display
 (``QT_QPA_PLATFORM=offscreen``).
 """
@@ -53,7 +54,7 @@ def open_window(paths: LibraryPaths, user: str, models_dir: Path | None = None) 
 
 
 def run_gui(paths: LibraryPaths, open_folder: Path | None = None, user: str = "me",
-            screenshot: Path | None = None) -> int:
+            screenshot: Path | None = None, select: str | None = None) -> int:
     app = _application()
     try:
         window = open_window(paths, user)
@@ -63,7 +64,7 @@ def run_gui(paths: LibraryPaths, open_folder: Path | None = None, user: str = "m
     window.show()
     job = window.start_import(Path(open_folder)) if open_folder else None
     if screenshot is not None:
-        _schedule_screenshot(app, window, job, Path(screenshot))
+        _schedule_screenshot(app, window, job, Path(screenshot), select)
     try:
         return app.exec()
     finally:
@@ -72,19 +73,29 @@ def run_gui(paths: LibraryPaths, open_folder: Path | None = None, user: str = "m
         window.deleteLater()
 
 
-def _schedule_screenshot(app: QApplication, window: MainWindow, job, target: Path) -> None:
-    """Poll until the window is settled (job done, thumbnails and suggestions in), then grab
-    and quit."""
+def _schedule_screenshot(app: QApplication, window: MainWindow, job, target: Path,
+                         select: str | None = None) -> None:
+    """Poll until the window is settled (job done, ``select`` selected, thumbnails and
+    suggestions in), then grab and quit."""
     deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
-    state = {"quiet": 0}
+    state = {"quiet": 0, "select": select}
+
+    def importing() -> bool:
+        return job is not None and job.running
 
     def settled() -> bool:
-        busy = ((job is not None and job.running) or window.thumbs.pending() > 0
-                or window.controller.suggest.pending())
+        busy = importing() or window.thumbs.pending() > 0 or window.controller.suggest.pending()
         state["quiet"] = 0 if busy else state["quiet"] + 1
         return state["quiet"] >= 3  # a few quiet polls: late repaints have been requested
 
     def poll() -> None:
+        if state["select"] and not importing():  # before that the file may not be shown yet
+            name, state["select"] = state["select"], None
+            if not window.select_file(name):
+                timer.stop()
+                print(f"tagassist: no item called {name} to select", file=sys.stderr)
+                app.exit(1)
+                return
         if not settled() and time.monotonic() < deadline:
             return
         timer.stop()

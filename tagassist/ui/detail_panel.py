@@ -148,6 +148,7 @@ class DetailPanel(QWidget):
         while self.chips.count():
             w = self.chips.takeAt(0).widget()
             if w is not None:
+                w.hide()  # deleteLater waits for the event loop; until then it would still paint
                 w.deleteLater()
         self._chip_buttons = {}
         for path in sorted(tags, key=str.casefold):

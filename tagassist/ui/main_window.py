@@ -26,6 +26,7 @@ from tagassist.library.errors import LibraryError
 from tagassist.ui.controller import LibraryController
 from tagassist.ui.detail_panel import DetailPanel
 from tagassist.ui.grid_view import ThumbnailGrid
+from tagassist.ui.help_overlay import HelpOverlay
 from tagassist.ui.item_model import ItemListModel, doc_label
 from tagassist.ui.job_status import JobStatus
 from tagassist.ui.notifications import NotificationArea
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
 
         self._query: str | None = None  # None: all items; "\0untagged": untagged; else expression
         self._selected: list[int] = []
+        self.help = HelpOverlay(self)
         self._make_actions()
         self._connect()
         self.refresh_tags()
@@ -118,11 +120,17 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         self._action("&Add tag to selection", self.detail.focus_tag_edit, "T", menu=edit_menu)
         self._action("&Find", self.focus_search, "Ctrl+F", menu=go_menu)
+        # Esc is not claimed by a line edit, so it leaves the tag or search field for the grid,
+        # where the letter and digit keys work again.
+        self._action("&Back to the items", self.focus_grid, "Esc", menu=go_menu)
         self._action("&Next item", lambda: self.grid.step(1), "Right", "J", menu=go_menu)
         self._action("&Previous item", lambda: self.grid.step(-1), "Left", "K", menu=go_menu)
         self._action("&All items", self.show_all, "Ctrl+1", menu=go_menu)
         self._action("&Untagged items", self.show_untagged, "Ctrl+2", menu=go_menu)
         self._suggestion_actions(bar.addMenu("&Suggestions"))
+        # "?" is a plain key like "T": a focused text field types it instead.
+        self._action("&Keyboard shortcuts", self.help.toggle, "F1", "?",
+                     menu=bar.addMenu("&Help"))
 
     def _suggestion_actions(self, menu) -> None:
         # Plain digits and letters: a focused text field types them instead (QLineEdit claims
@@ -246,6 +254,18 @@ class MainWindow(QMainWindow):
     def focus_search(self) -> None:
         self.search.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.edit.selectAll()
+
+    def select_file(self, name: str) -> bool:
+        """Select the first shown item with a file called ``name`` (screenshot mode)."""
+        for row in range(self.model.rowCount()):
+            item = self.model.item_at(row)
+            if item is not None and any(Path(p).name == name for p in item.paths):
+                self.grid.select_rows([row])
+                return True
+        return False
+
+    def focus_grid(self) -> None:
+        self.grid.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def choose_import_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Import folder")
