@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
         self._action("&Back to the items", self.focus_grid, "Esc", menu=go_menu)
         self._action("&Next item", lambda: self.grid.step(1), "Right", "J", menu=go_menu)
         self._action("&Previous item", lambda: self.grid.step(-1), "Left", "K", menu=go_menu)
+        self._action("Next &untagged item", self.next_untagged, "N", menu=go_menu)
         self._action("&All items", self.show_all, "Ctrl+1", menu=go_menu)
         self._action("&Untagged items", self.show_untagged, "Ctrl+2", menu=go_menu)
         self._suggestion_actions(bar.addMenu("&Suggestions"))
@@ -266,6 +267,18 @@ class MainWindow(QMainWindow):
 
     def focus_grid(self) -> None:
         self.grid.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def next_untagged(self) -> None:
+        """Select the next item in the grid's order (wrapping) that has none of your tags."""
+        untagged = set(self.controller.untagged_ids())
+        ids = self.model.ids()
+        start = self.grid.currentIndex().row()
+        for step in range(1, len(ids) + 1):
+            row = (start + step) % len(ids)
+            if ids[row] in untagged:
+                self.grid.select_rows([row])
+                return
+        self.statusBar().showMessage("Every item shown has your tags", 3000)
 
     def choose_import_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Import folder")

@@ -167,6 +167,25 @@ def test_keyboard_navigation_and_add_tag_shortcut(qtbot, window, imported):
     assert window.grid.selected_ids() == [first]
 
 
+def test_n_jumps_to_the_next_untagged_item_and_wraps(qtbot, window, imported):
+    untagged = set(window.controller.untagged_ids())
+    ids = window.model.ids()
+    rows = [r for r, i in enumerate(ids) if i in untagged]
+    assert 1 < len(rows) < len(ids)  # the sample has tagged and untagged items
+    window.grid.setFocus()
+    window.grid.select_rows([rows[0]])
+    qtbot.keyClick(window.grid, Qt.Key.Key_N)
+    assert window.grid.selected_ids() == [ids[rows[1]]]
+    window.grid.select_rows([rows[-1]])
+    qtbot.keyClick(window.grid, Qt.Key.Key_N)
+    assert window.grid.selected_ids() == [ids[rows[0]]]  # wraps past the end
+    window.controller.add_tags(list(untagged), ["done"])
+    qtbot.waitUntil(lambda: not window.controller.untagged_ids())
+    qtbot.keyClick(window.grid, Qt.Key.Key_N)  # nothing left: selection stays, a message says so
+    assert window.grid.selected_ids() == [ids[rows[0]]]
+    assert "Every item shown has your tags" in window.statusBar().currentMessage()
+
+
 def test_reimport_is_incremental(qtbot, window, imported, sample_folder):
     report = run_import(qtbot, window, sample_folder)
     assert report.added == 0 and report.unchanged == 12
