@@ -225,6 +225,7 @@ class SuggestionPanel(QWidget):
             row.accept.connect(lambda n=n: self.accept_requested.emit(n))
             row.reject.connect(lambda n=n: self.reject_requested.emit(n))
             self._rows.insertWidget(n, row)
+            row.show()  # a layout only queues the show: without this a row is briefly hidden
             self._row_widgets.append(row)
         if result is not None and not rows and not message:
             message = "No (more) suggestions for this selection."
