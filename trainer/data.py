@@ -47,6 +47,10 @@ class TagData:
     def __len__(self) -> int:
         return int(self.user.shape[0])
 
+    def n_posts(self) -> int:
+        """Number of distinct (user, item) posts."""
+        return int(np.unique(self.user.astype(np.int64) * max(self.n_items, 1) + self.item).size)
+
     def post_ids(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return (post id per assignment, user per post, item per post); posts sorted by (u, i)."""
         key = self.user.astype(np.int64) * max(self.n_items, 1) + self.item

@@ -97,7 +97,7 @@ class DAEPTR(TagModel):
 
     def epoch_cap(self, train: TagData) -> int:
         """``epochs``, raised (at most doubled) so that training runs ``MIN_STEPS`` batches."""
-        posts = np.unique(train.user.astype(np.int64) * max(train.n_items, 1) + train.item).size
+        posts = train.n_posts()
         batches = max(1, -(-posts // self.config["batch_size"]))
         epochs = int(self.config["epochs"])
         return max(epochs, min(-(-self.MIN_STEPS // batches), 2 * epochs))

@@ -130,7 +130,7 @@ class Served(TagModel):
         return self
 
     def refits_in_budget(self, train: TagData) -> int:
-        posts = np.unique(train.user.astype(np.int64) * max(train.n_items, 1) + train.item).size
+        posts = train.n_posts()
         cost = float(self.config["epochs"]) * posts * self.n_tags * self.config["k"]
         return int(max(1, min(self.MAX_SEEDS, self.REFIT_BUDGET // max(cost, 1.0))))
 
