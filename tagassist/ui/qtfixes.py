@@ -1,10 +1,13 @@
 """Work-arounds for bugs in the Qt bindings, applied once when ``tagassist.ui`` is imported.
 
-PySide6 6.12's ``SignalInstance.emit`` returns ``True`` *without* taking a reference to it.
-Every ``signal.emit(...)`` from Python therefore drops one reference to ``True``; CPython < 3.12
-(no immortal objects) aborts with "Fatal Python error: bool_dealloc" after a few thousand emits,
-i.e. a few minutes into an import.  We detect the bug with a probe emit (so a fixed PySide is left
-alone) and wrap ``emit`` to give the missing reference back.
+PySide6 6.12.0 drops references to singletons it returns without taking them: every
+``Signal.emit`` from Python costs one reference to ``True``, and every call of a method that
+returns nothing (``QLabel.setText``, ``setToolTip``, ``QTreeWidgetItem.addChild`` …) costs one
+to ``None``.  CPython < 3.12 has no immortal objects, so after a few thousand such calls (a
+sidebar rebuild on a big library, a few minutes of importing) it aborts with "Fatal Python
+error: none_dealloc" / "bool_dealloc".  pyproject.toml excludes 6.12; for an environment that
+has it anyway, probes detect the bug and ``install`` gives ``None``, ``True`` and ``False`` a
+reference count no session can use up — what Python 3.12 does for every singleton.
 """
 
 from __future__ import annotations
@@ -12,42 +15,47 @@ from __future__ import annotations
 import ctypes
 import sys
 
-from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtCore import QObject, Signal
 
-_incref = ctypes.pythonapi.Py_IncRef
-_incref.argtypes = [ctypes.py_object]
-_incref.restype = None
+PINNED = 1 << 40  # a trillion calls: unreachable in any session
 
 
 class _Probe(QObject):
     signal = Signal()
 
 
+def _lost(singleton, call, times: int = 100) -> bool:
+    before = sys.getrefcount(singleton)
+    for _ in range(times):
+        call()
+    return sys.getrefcount(singleton) < before - times // 2
+
+
 def emit_steals_bool() -> bool:
-    """True if an ``emit()`` from Python costs one reference to ``True`` (the bug)."""
+    """True if an ``emit()`` from Python costs a reference to ``True`` (the 6.12 bug)."""
     probe = _Probe()
-    before = sys.getrefcount(True)
-    probe.signal.emit()
-    lost = before - sys.getrefcount(True)
-    for _ in range(max(0, lost)):  # give back what the probe itself lost
-        _incref(True)
-    return lost > 0
+    return _lost(True, probe.signal.emit)
+
+
+def void_call_steals_none() -> bool:
+    """True if a Qt method returning nothing costs a reference to ``None`` (the 6.12 bug)."""
+    probe = _Probe()
+    return _lost(None, lambda: probe.setObjectName("probe"))
+
+
+def _pin(singleton) -> None:
+    """Add ``PINNED`` references (CPython < 3.12: ``ob_refcnt`` is the object's first field)."""
+    ctypes.c_ssize_t.from_address(id(singleton)).value += PINNED
 
 
 def install() -> bool:
-    """Patch ``SignalInstance.emit`` if needed; returns whether the patch is active."""
-    if getattr(SignalInstance.emit, "_tagassist_fixed", False):
-        return True
-    if not emit_steals_bool():
+    """Pin the singletons if this PySide leaks them; returns whether the fix is active."""
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return False  # immortal singletons: the leak is harmless
+    if sys.getrefcount(None) > PINNED:
+        return True  # already installed
+    if not (void_call_steals_none() or emit_steals_bool()):
         return False
-    original = SignalInstance.emit
-
-    def emit(self, *args):
-        result = original(self, *args)
-        if result is True or result is False:
-            _incref(result)  # the reference PySide should have taken
-        return result
-
-    emit._tagassist_fixed = True  # type: ignore[attr-defined]
-    SignalInstance.emit = emit
+    for singleton in (None, True, False):
+        _pin(singleton)
     return True
