@@ -56,6 +56,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(4, "# changes: features table (item, featurizer, version, vector, words)",
               schema.V4_FEATURES),
+    Migration(5, "# changes: item_paths.folder (generated) + index; saved_searches table",
+              schema.V5_FOLDERS_AND_SAVED_SEARCHES),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

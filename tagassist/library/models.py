@@ -114,3 +114,16 @@ class HistoryEntry:
 class Cooccurrence:
     tag: str  # full path of the co-occurring tag
     count: int
+
+
+@dataclass(frozen=True)
+class FolderCount:
+    folder: str  # a folder's full path as stored (no trailing separator), e.g. "/photos/2019"
+    count: int  # distinct items with a file directly in it (subfolders not included)
+
+
+@dataclass(frozen=True)
+class SavedSearch:
+    name: str
+    expression: str  # a valid search expression (checked when saved)
+    created: str

@@ -24,9 +24,11 @@ from .models import (
     Assignment,
     Cooccurrence,
     Decision,
+    FolderCount,
     HistoryEntry,
     Item,
     ModelRecord,
+    SavedSearch,
     Tag,
     TagCount,
     User,
@@ -79,6 +81,8 @@ _UNDO_COLUMNS = {
         "created",
     ),
 }
+# The grid's order: undated items last; id breaks ties so paging is stable.
+_CAPTURE_ORDER = "capture_time IS NULL, capture_time, id"
 _TREE_CTE = (
     "tree(id, npath) AS (SELECT id, normalized FROM tags WHERE parent_id IS NULL "
     "UNION ALL SELECT t.id, tree.npath || '|' || t.normalized "
@@ -332,8 +336,7 @@ class Library(FeatureStore):
         self, order: str = "capture_time", offset: int = 0, limit: int | None = None
     ) -> list[int]:
         if order == "capture_time":
-            # Undated items last; id breaks ties so paging is stable.
-            order_by = "capture_time IS NULL, capture_time, id"
+            order_by = _CAPTURE_ORDER
         elif order == "added":
             order_by = "id"
         else:
@@ -362,6 +365,31 @@ class Library(FeatureStore):
     def item_count(self) -> int:
         with self._read() as conn:
             return int(conn.execute("SELECT count(*) FROM items").fetchone()[0])
+
+    # --- folders -----------------------------------------------------------------------
+
+    def folder_counts(self) -> list[FolderCount]:
+        """Every folder that directly holds a file of an item, with its distinct items."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT folder, count(DISTINCT item_id) FROM item_paths GROUP BY folder"
+            ).fetchall()
+        # The column keeps the trailing separator; drop it, except for the root folder "/".
+        return [FolderCount(f[:-1] if len(f) > 1 else f, n) for f, n in rows]
+
+    def items_in_folder(self, folder: str | Path, recursive: bool = True) -> list[int]:
+        """Ids of the items with a file in ``folder`` (or its subfolders), in capture order."""
+        prefix = str(folder).rstrip("/\\") + os.sep
+        # Recursive: a range scan like paths_under(), no LIKE, so '%' and '_' in names are not
+        # wildcards, and "/photos/" .. "/photos0" never takes in "/photos2".
+        where = "path >= :lo AND path < :hi" if recursive else "folder = :lo"
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT id FROM items WHERE id IN (SELECT item_id FROM item_paths WHERE {where}) "
+                f"ORDER BY {_CAPTURE_ORDER}",
+                {"lo": prefix, "hi": prefix[:-1] + chr(ord(os.sep) + 1)},
+            )
+            return [r[0] for r in rows]
 
     # --- tags --------------------------------------------------------------------------
 
@@ -904,6 +932,45 @@ class Library(FeatureStore):
                 {"uid": user_id},
             )
             return [r[0] for r in rows]
+
+    # --- saved searches ----------------------------------------------------------------
+
+    def save_search(self, user_id: int, name: str, expression: str) -> SavedSearch:
+        """Save ``expression`` under ``name`` for the user, replacing one of that name.
+
+        Raises QuerySyntaxError for an expression that would not run, so none is ever stored.
+        """
+        name, expression = clean(name), expression.strip()
+        if not name:
+            raise LibraryError("A saved search needs a name.")
+        parse(expression)
+        saved = SavedSearch(name, expression, _now())
+        with self._write() as conn:
+            self._check_refs(conn, user_id, [])
+            conn.execute(
+                "INSERT INTO saved_searches (user_id, name, expression, created) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE SET "
+                "expression = excluded.expression, created = excluded.created",
+                (user_id, name, expression, saved.created),
+            )
+        return saved
+
+    def saved_searches(self, user_id: int) -> list[SavedSearch]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT name, expression, created FROM saved_searches WHERE user_id = ? "
+                "ORDER BY name COLLATE NOCASE, name",
+                (user_id,),
+            ).fetchall()
+        return [SavedSearch(*r) for r in rows]
+
+    def delete_saved_search(self, user_id: int, name: str) -> bool:
+        """Forget the named search; False if the user had none of that name."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "DELETE FROM saved_searches WHERE user_id = ? AND name = ?", (user_id, clean(name))
+            )
+            return cur.rowcount > 0
 
     # --- model registry ----------------------------------------------------------------
 

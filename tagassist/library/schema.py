@@ -6,6 +6,8 @@ would COMMIT behind our back and break the one-transaction-per-migration rule).
 
 from __future__ import annotations
 
+import os
+
 # v1: the folksonomy itself.
 V1_BASE: tuple[str, ...] = (
     """CREATE TABLE users (
@@ -132,4 +134,24 @@ V4_FEATURES: tuple[str, ...] = (
         PRIMARY KEY (item_id, featurizer)
     )""",
     "CREATE INDEX features_featurizer_version ON features (featurizer, version)",
+)
+
+# v5: the sidebar's folders and saved searches.
+# ``folder`` is a path's folder with its trailing separator: rtrim() with the set of the path's
+# other characters strips the file name back to the last separator.  Computing that per row
+# takes ~1 s on 100k paths; indexed, counting items per folder is a fast index scan.  The
+# separator is fixed when the column is made (paths are stored in this OS's form anyway).
+V5_FOLDERS_AND_SAVED_SEARCHES: tuple[str, ...] = (
+    "ALTER TABLE item_paths ADD COLUMN folder TEXT "
+    f"GENERATED ALWAYS AS (rtrim(path, replace(path, '{os.sep}', ''))) VIRTUAL",
+    "CREATE INDEX item_paths_folder ON item_paths (folder, item_id)",
+    # Saving a search again under its name replaces it.
+    """CREATE TABLE saved_searches (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        expression TEXT NOT NULL,
+        created TEXT NOT NULL,
+        UNIQUE (user_id, name)
+    )""",
 )
