@@ -186,7 +186,7 @@ def _gui(args) -> int:
         if not args.library:
             args.library = str(user_data_dir() / "sample-library")
     return run_gui(_paths(args), open_folder=open_folder,
-                   user=args.user or getpass.getuser(),
+                   user=args.user,  # None: the person last tagging this library
                    screenshot=Path(args.screenshot) if args.screenshot else None,
                    select=args.select)
 

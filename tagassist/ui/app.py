@@ -9,6 +9,7 @@ selecting the file named by ``select``, if given), saves
 
 from __future__ import annotations
 
+import getpass
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from tagassist.library.errors import LibraryError
 from tagassist.paths import LibraryPaths
 from tagassist.ui.controller import LibraryController
 from tagassist.ui.main_window import MainWindow
+from tagassist.ui.settings import remembered_user
 
 EXIT_LIBRARY_ERROR = 2
 SCREENSHOT_TIMEOUT_S = 120.0
@@ -53,24 +55,55 @@ def open_window(paths: LibraryPaths, user: str, models_dir: Path | None = None) 
         raise
 
 
-def run_gui(paths: LibraryPaths, open_folder: Path | None = None, user: str = "me",
+def close_window(window: MainWindow) -> None:
+    window.close()  # cancels and waits for workers
+    window.controller.library.close()
+    window.deleteLater()
+
+
+class WindowHost:
+    """Holds the open window and swaps it for another library's ("Open another library…")."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        window.open_library_requested.connect(self.open_library)
+
+    def open_library(self, folder: Path) -> bool:
+        old = self.window
+        paths = LibraryPaths.resolve(folder, old.controller.paths.cache)
+        user = remembered_user(paths.root) or old.controller.user.name
+        try:
+            new = open_window(paths, user)
+        except LibraryError as exc:  # the current library stays open and usable
+            old.controller.notify.emit("error", f"Could not open the library in {folder}: {exc}")
+            return False
+        new.setGeometry(old.geometry())
+        new.show()
+        self.window = new
+        new.open_library_requested.connect(self.open_library)
+        close_window(old)
+        return True
+
+
+def run_gui(paths: LibraryPaths, open_folder: Path | None = None, user: str | None = None,
             screenshot: Path | None = None, select: str | None = None) -> int:
+    """``user`` defaults to the person last tagging this library, else the login name."""
     app = _application()
+    user = user or remembered_user(paths.root) or getpass.getuser()
     try:
         window = open_window(paths, user)
     except LibraryError as exc:
         _fatal(str(exc), interactive=screenshot is None)
         return EXIT_LIBRARY_ERROR
     window.show()
+    host = WindowHost(window)
     job = window.start_import(Path(open_folder)) if open_folder else None
     if screenshot is not None:
         _schedule_screenshot(app, window, job, Path(screenshot), select)
     try:
         return app.exec()
     finally:
-        window.close()  # cancels and waits for workers
-        window.controller.library.close()
-        window.deleteLater()
+        close_window(host.window)
 
 
 def _schedule_screenshot(app: QApplication, window: MainWindow, job, target: Path,

@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from tagassist.library.errors import LibraryError
+from tagassist.library.query import QuerySyntaxError
 from tagassist.paths import LibraryPaths, bundled_models_dir
 from tagassist.ui.suggest_controller import SuggestController
 from tagassist.ui.workers import JobHandle, JobRunner
@@ -64,6 +65,7 @@ class LibraryController(QObject):
     notify = Signal(str, str)        # level ('error'|'warning'|'info'), text
     status = Signal(str)             # transient status-bar text
     job_started = Signal(object)     # JobHandle
+    user_changed = Signal(str)       # another person is tagging now
 
     def __init__(self, library, paths: LibraryPaths, user_name: str,
                  parent: QObject | None = None, models_dir: Path | None = None) -> None:
@@ -77,10 +79,31 @@ class LibraryController(QObject):
         self._undo_steps: list[int] = []
         self._redo_steps: list[int] = []
         self.suggest = SuggestController(self, Path(models_dir or bundled_models_dir()))
+        self.analyse_after_import = True  # featurize new items in the background (a setting)
 
     @property
     def user_id(self) -> int:
         return self.user.id
+
+    def user_names(self) -> list[str]:
+        return [u.name for u in self._safely(self.library.users, [])]
+
+    def set_user(self, name: str) -> bool:
+        """Tag as ``name`` from now on (a new name adds that person to the library)."""
+        name = name.strip()
+        if not name or name == self.user.name:
+            return False
+        user = self._safely(lambda: self.library.get_or_create_user(name), None)
+        if user is None:
+            return False
+        self.user = user
+        # This window's undo grouping belongs to the previous person's writes.
+        self._undo_steps.clear()
+        self._redo_steps.clear()
+        self.user_changed.emit(user.name)
+        self.status.emit(f"Tagging as {user.name}")
+        self.tags_changed.emit()  # their tags, counts and suggestions
+        return True
 
     # -- reads ---------------------------------------------------------------------------------
     def all_item_ids(self) -> list[int]:
@@ -108,8 +131,14 @@ class LibraryController(QObject):
             lambda: self.library.tag_counts(user_id=self.user_id, hierarchical=True), [])
 
     def tag_names(self) -> list[str]:
-        tags = self._safely(self.library.tags, [])
-        return sorted({t.path for t in tags} | {t.name for t in tags}, key=str.casefold)
+        """Completions for the tag field: full paths, leaf names and "alias → path"."""
+        from tagassist.ui.detail_panel import ALIAS_ARROW
+
+        names: set[str] = set()
+        for t in self._safely(self.library.tags, []):
+            names.update((t.path, t.name))
+            names.update(f"{alias}{ALIAS_ARROW}{t.path}" for alias in t.aliases)
+        return sorted(names, key=str.casefold)
 
     def tags_of(self, item_ids: list[int]) -> dict[str, tuple[str, int]]:
         """Union of the items' tags: ``path -> (name, how many of the items have it)``."""
@@ -120,7 +149,36 @@ class LibraryController(QObject):
                 out[tag.path] = (name, n + 1)
         return out
 
-    # -- writes --------------------------------------------------------------------------------
+    # -- folders and saved searches (the sidebar's other sections) ----------------------------
+    def folder_counts(self) -> list:
+        return self._safely(self.library.folder_counts, [])
+
+    def items_in_folder(self, folder: str) -> list[int]:
+        return self._safely(lambda: self.library.items_in_folder(folder), [])
+
+    def saved_searches(self) -> list:
+        return self._safely(lambda: self.library.saved_searches(self.user_id), [])
+
+    def save_search(self, name: str, expression: str) -> bool:
+        """False (and a notification saying why) for an empty name or a bad expression."""
+        def save():
+            try:
+                return self.library.save_search(self.user_id, name, expression)
+            except QuerySyntaxError as exc:  # its caret diagram needs a fixed-width font
+                raise LibraryError(f"The search was not saved: {str(exc).splitlines()[0]}") from exc
+
+        saved = self._safely(save, None)
+        if saved is not None:
+            self.status.emit(f"Saved the search “{saved.name}”")
+        return saved is not None
+
+    def delete_saved_search(self, name: str) -> bool:
+        deleted = self._safely(lambda: self.library.delete_saved_search(self.user_id, name),
+                               False)
+        if deleted:
+            self.status.emit(f"Deleted the saved search “{name}”")
+        return deleted
+
     def add_tags(self, item_ids: list[int], names: list[str]) -> bool:
         names = [n.strip() for n in names if n.strip()]
         if not item_ids or not names:
@@ -223,6 +281,10 @@ class LibraryController(QObject):
         if problems:
             self.notify.emit("warning", problems)
         self.tags_changed.emit()  # file keywords became tags
+        # Not after a cancel: the person asked for the machine back.
+        if self.analyse_after_import and not report.cancelled and (
+                report.added or report.updated or report.moved):
+            self.suggest.start_analysis()
 
     def shutdown(self) -> None:
         self.jobs.shutdown()

@@ -25,6 +25,7 @@ from tagassist.ui.flow_layout import FlowLayout
 from tagassist.ui.item_model import display_name
 
 PREVIEW = 280
+ALIAS_ARROW = " → "  # completions "alias → tag path": typing the alias finds the tag
 PREVIEW_HEIGHT = 180  # leaves the suggestion panel below room for its nine rows
 
 
@@ -180,6 +181,8 @@ class DetailPanel(QWidget):
 
     def _submit(self) -> None:
         text = self.tag_edit.text().strip()
+        if ALIAS_ARROW in text:  # a chosen alias completion: the tag it stands for
+            text = text.rsplit(ALIAS_ARROW, 1)[1].strip()
         if text:
             self.tag_edit.setText("")  # setText (unlike clear) also drops the edit's undo history
             self.add_tag.emit(text)

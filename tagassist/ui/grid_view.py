@@ -20,13 +20,17 @@ class ThumbnailGrid(QListView):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.setIconSize(QSize(ICON, ICON))
-        self.setGridSize(QSize(ICON + 28, ICON + 40))
+        self.set_thumbnail_size(ICON)
         # Uniform sizes let the view lay out 100k rows without asking the model for each one.
         self.setUniformItemSizes(True)
         self.setWordWrap(False)
         self.setTextElideMode(self.textElideMode().ElideMiddle)
         self.setSpacing(4)
+
+    def set_thumbnail_size(self, size: int) -> None:
+        """Icon edge in pixels (the cached thumbnails are 256 px, so up to that is sharp)."""
+        self.setIconSize(QSize(size, size))
+        self.setGridSize(QSize(size + 28, size + 40))  # room for the name below the icon
 
     def setModel(self, model) -> None:  # noqa: N802 - Qt API
         super().setModel(model)

@@ -10,19 +10,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from tagassist.library.errors import LibraryError
+from tagassist.suggest.model_store import PERSONAL_CONTENT
+from tagassist.ui import settings
 from tagassist.ui.controller import LibraryController
 from tagassist.ui.detail_panel import DetailPanel
 from tagassist.ui.grid_view import ThumbnailGrid
@@ -31,18 +35,26 @@ from tagassist.ui.item_model import ItemListModel, doc_label
 from tagassist.ui.job_status import JobStatus
 from tagassist.ui.notifications import NotificationArea
 from tagassist.ui.search_bar import SearchBar
+from tagassist.ui.settings_dialog import SettingsChoice, SettingsDialog, SettingsState
 from tagassist.ui.sidebar import TagSidebar, quote_term
 from tagassist.ui.suggest_controller import ACCEPT_ALL_THRESHOLD
 from tagassist.ui.suggestion_panel import SuggestionPanel
 from tagassist.ui.thumbs import ThumbnailLoader, placeholder
+from tagassist.ui.viewer import PhotoViewer
 from tagassist.ui.workers import JobHandle
+
+# What the grid shows when a sidebar folder was clicked: this prefix + the folder's path.
+FOLDER_QUERY = "\0folder:"
 
 
 class MainWindow(QMainWindow):
+    open_library_requested = Signal(object)  # Path of another library folder (the app opens it)
+
     def __init__(self, controller: LibraryController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
-        self.setWindowTitle(f"TagAssist — {controller.paths.root.name} ({controller.user.name})")
+        controller.analyse_after_import = settings.analyse_after_import()
+        self._set_title()
         self.resize(1280, 800)
 
         self.thumbs = ThumbnailLoader(controller.paths.thumbnails, parent=self)
@@ -51,7 +63,12 @@ class MainWindow(QMainWindow):
         self.search = SearchBar(self)
         self.notifications = NotificationArea(self)
         self.grid = ThumbnailGrid(self)
+        self.grid.set_thumbnail_size(settings.thumbnail_size())
         self.grid.setModel(self.model)
+        self.viewer = PhotoViewer(self)
+        self.pages = QStackedWidget(self)  # the grid, or one photo large
+        self.pages.addWidget(self.grid)
+        self.pages.addWidget(self.viewer)
         self.detail = DetailPanel(self)
         self.suggestions = SuggestionPanel(self, threshold=ACCEPT_ALL_THRESHOLD)
         self.job_status = JobStatus(self)
@@ -62,7 +79,7 @@ class MainWindow(QMainWindow):
         col.setContentsMargins(6, 6, 6, 0)
         col.addWidget(self.search)
         col.addWidget(self.notifications)
-        col.addWidget(self.grid, 1)
+        col.addWidget(self.pages, 1)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.sidebar)
         split.addWidget(center)
@@ -74,12 +91,14 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.job_status)
 
-        self._query: str | None = None  # None: all items; "\0untagged": untagged; else expression
+        # None: all items; "\0untagged": untagged; FOLDER_QUERY + path: a folder; else a search
+        self._query: str | None = None
         self._selected: list[int] = []
         self.help = HelpOverlay(self)
         self._make_actions()
         self._connect()
         self.refresh_tags()
+        self.refresh_folders()
         self.show_all()
 
     def _right_column(self) -> QWidget:
@@ -112,6 +131,7 @@ class MainWindow(QMainWindow):
         go_menu = bar.addMenu("&Go")
         self.import_action = self._action("&Import folder…", self.choose_import_folder,
                                           "Ctrl+O", menu=file_menu)
+        self._action("&Settings…", self.open_settings, "Ctrl+,", menu=file_menu)
         file_menu.addSeparator()
         self._action("&Quit", self.close, "Ctrl+Q", menu=file_menu)
         self.undo_action = self._action("&Undo", self.controller.undo, "Ctrl+Z", menu=edit_menu)
@@ -120,6 +140,10 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         self._action("&Add tag to selection", self.detail.focus_tag_edit, "T", menu=edit_menu)
         self._action("&Find", self.focus_search, "Ctrl+F", menu=go_menu)
+        self.save_search_action = self._action("&Save search…", self.save_search, "Ctrl+S",
+                                               menu=go_menu)
+        self._action("&View large / back to the grid", self.toggle_viewer, "Space",
+                     menu=go_menu)
         # Esc is not claimed by a line edit, so it leaves the tag or search field for the grid,
         # where the letter and digit keys work again.
         self._action("&Back to the items", self.focus_grid, "Esc", menu=go_menu)
@@ -157,11 +181,16 @@ class MainWindow(QMainWindow):
         c.tags_changed.connect(self._refresh_detail)
         c.library_changed.connect(self.reload)
         c.job_started.connect(self.job_status.track)
+        c.user_changed.connect(self._user_changed)
         self.sidebar.show_all.connect(self.show_all)
         self.sidebar.show_untagged.connect(self.show_untagged)
         self.sidebar.tag_clicked.connect(lambda path: self.search.set_query(quote_term(path)))
+        self.sidebar.folder_clicked.connect(self.show_folder)
+        self.sidebar.saved_search_clicked.connect(self.search.set_query)
+        self.sidebar.delete_saved_search.connect(self.delete_saved_search)
         self.search.search_requested.connect(self.run_search)
         self.grid.selection_changed.connect(self._selection_changed)
+        self.grid.activated.connect(lambda _index: self.open_viewer())  # Enter, double-click
         self.thumbs.ready.connect(self._thumb_ready)
         self.detail.add_tag.connect(lambda name: c.add_tags(self._selected, [name]))
         self.detail.remove_tag.connect(lambda path: c.remove_tags(self._selected, [path]))
@@ -182,6 +211,12 @@ class MainWindow(QMainWindow):
         self.search.clear_error()
         self._show("\0untagged", self.controller.untagged_ids())
 
+    def show_folder(self, folder: str) -> None:
+        """The items in ``folder`` and its subfolders."""
+        self.search.set_query("", submit=False)
+        self.search.clear_error()
+        self._show(FOLDER_QUERY + folder, self.controller.items_in_folder(folder))
+
     def run_search(self, expression: str) -> bool:
         """Show the items matching ``expression``; a bad one is explained inline."""
         if not expression.strip():
@@ -200,10 +235,14 @@ class MainWindow(QMainWindow):
         """Re-run whatever is shown (after an import), keeping the selection where possible."""
         keep = list(self._selected)
         self.model.invalidate()
+        self.refresh_folders()
         if self._query is None:
             self._show(None, self.controller.all_item_ids(), keep)
         elif self._query == "\0untagged":
             self._show(self._query, self.controller.untagged_ids(), keep)
+        elif self._query.startswith(FOLDER_QUERY):
+            folder = self._query[len(FOLDER_QUERY):]
+            self._show(self._query, self.controller.items_in_folder(folder), keep)
         else:
             try:
                 ids = self.controller.in_display_order(self.controller.search(self._query))
@@ -221,6 +260,8 @@ class MainWindow(QMainWindow):
             rows = [0]  # a current item makes the keyboard (J/K, T) work straight away
         self.grid.select_rows(rows)
         what = "items" if query is None else "untagged" if query == "\0untagged" else "matching"
+        if query is not None and query.startswith(FOLDER_QUERY):
+            what = f"in {Path(query[len(FOLDER_QUERY):]).name}"
         self.count_label.setText(f"{len(ids)} {what}")
 
     # -- tags and selection --------------------------------------------------------------------
@@ -228,12 +269,20 @@ class MainWindow(QMainWindow):
         c = self.controller
         self.sidebar.set_counts(c.tag_counts(), total=self.controller.item_count(),
                                 untagged=len(c.untagged_ids()))
+        self.sidebar.set_saved_searches(c.saved_searches())  # they are per person, like tags
         self.detail.set_completions(c.tag_names())
+
+    def refresh_folders(self) -> None:
+        # Not part of refresh_tags: folders change only with an import (see reload), and
+        # counting them on every tag change would cost time on a large library.
+        self.sidebar.set_folders(self.controller.folder_counts())
 
     def _selection_changed(self, ids: list[int]) -> None:
         changed = ids != self._selected
         self._selected = ids
         self._refresh_detail()
+        if self.viewing():
+            self._show_in_viewer()
         if changed:  # same selection (a model reset): tags_changed refreshes if needed
             self.controller.suggest.request(ids)
 
@@ -245,16 +294,77 @@ class MainWindow(QMainWindow):
         ph = None
         if item is not None and pixmap is None:
             ph = placeholder(doc_label(item) if item.kind != "photo" else "…", 256)
+            if item.kind == "photo" and self.thumbs.wanted(item.id):
+                # The grid asks for thumbnails it paints; a hidden grid (viewer) paints none.
+                source = next((p for p in item.paths if Path(p).exists()), None)
+                self.thumbs.request(item.id, source, item.content_hash)
         self.detail.show_items(len(ids), item, self.controller.tags_of(ids), pixmap, ph)
 
     def _thumb_ready(self, item_id: int) -> None:
         if self._selected[:1] == [item_id]:
             self._refresh_detail()
 
+    # -- settings ------------------------------------------------------------------------------
+    def _set_title(self) -> None:
+        c = self.controller
+        self.setWindowTitle(f"TagAssist — {c.paths.root.name} ({c.user.name})")
+
+    def _user_changed(self, name: str) -> None:
+        settings.remember_user(self.controller.paths.root, name)
+        self._set_title()
+        self.reload()  # "Untagged" and searches are per person
+
+    def settings_state(self) -> SettingsState:
+        c = self.controller
+        device, models = c.suggest.engine.describe()
+        personal = (c.suggest.result.models.get(PERSONAL_CONTENT)
+                    if c.suggest.result is not None else None)
+        models["your personal model"] = (f"version {personal}" if personal else
+                                         "not trained yet (Suggestions ▸ Train my suggestions)")
+        return SettingsState(
+            users=c.user_names(), user=c.user.name, library=c.paths.root,
+            database=c.paths.database, cache=c.paths.cache,
+            models_dir=c.suggest.engine.models_dir, device=device, models=models,
+            thumbnail_size=self.grid.iconSize().width(),
+            analyse_after_import=c.analyse_after_import)
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.settings_state(), self)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.choice()))
+        dialog.open()  # window-modal, non-blocking: tests and the event loop keep running
+        return dialog
+
+    def apply_settings(self, choice: SettingsChoice) -> None:
+        self.grid.set_thumbnail_size(choice.thumbnail_size)
+        settings.set_thumbnail_size(choice.thumbnail_size)
+        self.controller.analyse_after_import = choice.analyse_after_import
+        settings.set_analyse_after_import(choice.analyse_after_import)
+        self.controller.set_user(choice.user)
+        if choice.open_library is not None:
+            self.open_library_requested.emit(choice.open_library)
+
     # -- actions -------------------------------------------------------------------------------
     def focus_search(self) -> None:
         self.search.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.edit.selectAll()
+
+    def save_search(self) -> bool:
+        """Ctrl+S: save the search in the search field under a name the user gives."""
+        expression = self.search.text()
+        if not expression:
+            self.statusBar().showMessage("Type a search first, then save it", 5000)
+            return False
+        name, ok = QInputDialog.getText(self, "Save search", f"Save “{expression}” as:",
+                                        text=expression)
+        # A bad name or expression is refused with a notification that says why.
+        if not ok or not self.controller.save_search(name, expression):
+            return False
+        self.sidebar.set_saved_searches(self.controller.saved_searches())
+        return True
+
+    def delete_saved_search(self, name: str) -> None:
+        if self.controller.delete_saved_search(name):
+            self.sidebar.set_saved_searches(self.controller.saved_searches())
 
     def select_file(self, name: str) -> bool:
         """Select the first shown item with a file called ``name`` (screenshot mode)."""
@@ -266,7 +376,41 @@ class MainWindow(QMainWindow):
         return False
 
     def focus_grid(self) -> None:
+        """Esc: out of a text field, or out of the large viewer, back to the grid."""
+        if self.viewing() and self.focusWidget() in (self.viewer, None):  # not from a field
+            self.close_viewer()
         self.grid.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # -- the large viewer ----------------------------------------------------------------------
+    def viewing(self) -> bool:
+        return self.pages.currentWidget() is self.viewer
+
+    def open_viewer(self) -> None:
+        if self.model.rowCount() == 0:
+            return
+        if self.grid.currentIndex().row() < 0:
+            self.grid.select_rows([0])
+        self.pages.setCurrentWidget(self.viewer)
+        self._show_in_viewer()
+        # The hidden grid cannot keep the focus; the window's keys (J/K, 1–9, T) act on its
+        # selection all the same.
+        self.viewer.setFocus()
+
+    def close_viewer(self) -> None:
+        self.pages.setCurrentWidget(self.grid)
+        self.grid.scrollTo(self.grid.currentIndex())
+        self.grid.setFocus()
+
+    def toggle_viewer(self) -> None:
+        if self.viewing():
+            self.close_viewer()
+        else:
+            self.open_viewer()
+
+    def _show_in_viewer(self) -> None:
+        row = self.grid.currentIndex().row()
+        item = self.model.item_at(row) if row >= 0 else None
+        self.viewer.show_item(item, f"{row + 1} of {self.model.rowCount()}" if row >= 0 else "")
 
     def next_untagged(self) -> None:
         """Select the next item in the grid's order (wrapping) that has none of your tags."""
@@ -292,4 +436,5 @@ class MainWindow(QMainWindow):
         # Cancel and wait, so no worker outlives the window (or writes after the DB closes).
         self.controller.shutdown()
         self.thumbs.shutdown()
+        self.viewer.shutdown()
         super().closeEvent(event)

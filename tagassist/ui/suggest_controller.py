@@ -34,6 +34,8 @@ class SuggestController(QObject):
         self.jobs = JobRunner(self, max_threads=1)
         self.result: SuggestResult | None = None
         self.train_handle: JobHandle | None = None
+        self.analyse_handle: JobHandle | None = None
+        self._analyse_again = False
         self._ids: list[int] = []
         self._seq = 0
         self._handle: JobHandle | None = None
@@ -127,6 +129,44 @@ class SuggestController(QObject):
         if not ok:
             self.refresh()  # nothing was written: show the real state again
         return ok
+
+    # -- analysis (featurizing new items) ------------------------------------------------------
+    def start_analysis(self) -> JobHandle:
+        """Featurize every item that lacks features, so their suggestions come at once.
+
+        Runs after each import.  One at a time: a request while one runs makes it run again
+        when it ends (the running one chose its items before the newest import's were in).
+        """
+        if self.analyse_handle is not None and self.analyse_handle.running:
+            self._analyse_again = True
+            return self.analyse_handle
+        handle = self.host.jobs.start("Analysing new items",
+                                      lambda cancel: self.engine.featurize_missing(cancel))
+        handle.finished.connect(self._analysed)
+        handle.failed.connect(lambda message: self.host.notify.emit("error", message))
+        handle.ended.connect(self._analysis_ended)
+        self.analyse_handle = handle
+        return handle
+
+    def _analysed(self, report) -> None:
+        if report is None:
+            return
+        if report.cancelled:
+            self.host.status.emit("Analysis cancelled; the rest is analysed when suggested")
+            self._analyse_again = False
+        elif report.featurized:
+            self.host.status.emit(f"Analysed {report.featurized} new item(s) in "
+                                  f"{report.seconds:.1f} s")
+        if report.failed:
+            shown = "; ".join(f"{Path(p.path).name if p.path else p.item_id}: {p.reason}"
+                              for p in report.failed[:3])
+            self.host.notify.emit("warning", f"{len(report.failed)} item(s) could not be "
+                                             f"analysed — {shown}")
+
+    def _analysis_ended(self) -> None:
+        if self._analyse_again:
+            self._analyse_again = False
+            self.start_analysis()
 
     # -- training ------------------------------------------------------------------------------
     def start_training(self) -> JobHandle | None:

@@ -89,6 +89,27 @@ class SuggestEngine:
                     return stop.value
             yield tick
 
+    def describe(self) -> tuple[str, dict[str, str]]:
+        """(device, model -> version or why it is missing) for the settings dialog.
+
+        Reads without the lock (a job may hold it for minutes): only plain attributes of the
+        loaded models are touched.  Before the first suggestion nothing is loaded, so the
+        device is the one onnxruntime would choose.
+        """
+        from tagassist.suggest.runtime import CUDA, choose_providers
+
+        s = self._suggester
+        if s is None:  # onnxruntime-gpu lists CUDA even without a GPU: only a session knows
+            wanted = "CUDA if the GPU works, else CPU" if CUDA in choose_providers() else "CPU"
+            return f"not loaded yet ({wanted}); they load with the first suggestion", {}
+        used = {e.device for e in (s.models.image, s.models.text) if e is not None}
+        device = " and ".join(sorted(used)) or "nothing (no model could be loaded)"
+        if "CPU" in used and CUDA in choose_providers():
+            device += " (CUDA is available but failed; see the log)"
+        models = {k: f"version {v}" for k, v in s.models.versions.items() if v}
+        models.update({k: f"unavailable: {why}" for k, why in s.models.unavailable.items()})
+        return device, models
+
     def close(self) -> None:
         with self.lock:
             if self._suggester is not None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# QSettings (thumbnail size, last person) go to a throwaway folder, never the tester's own.
+import tempfile  # noqa: E402
+
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="tagassist-settings-")
 
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -18,6 +22,16 @@ models_dir = suggest_fixtures.models_dir  # the default ONNX models, built once 
 
 # The sample's licence notes are a document too; the tests want just the 8 photos + 4 documents.
 SAMPLE_SKIP = {"ATTRIBUTION.md"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Each test starts from the default preferences."""
+    from PySide6.QtCore import QSettings
+
+    QSettings("TagAssist", "TagAssist").clear()
+    yield
+    QSettings("TagAssist", "TagAssist").clear()
 
 
 @pytest.fixture
@@ -54,6 +68,11 @@ def run_import(qtbot, window, folder: Path, timeout: int = 60_000):
     with qtbot.waitSignal(handle.ended, timeout=timeout):
         pass
     assert handle.error is None, handle.error
+    # The analysis the import starts (featurizing new items) is part of importing here: the
+    # tests after it expect a quiet window.
+    analysis = window.controller.suggest.analyse_handle
+    if analysis is not None:
+        qtbot.waitUntil(lambda: not analysis.running, timeout=timeout)
     return handle.result
 
 

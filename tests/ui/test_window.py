@@ -29,6 +29,10 @@ def test_import_sample_fills_grid_and_hides_progress(qtbot, window, sample_folde
     assert handle.error is None
     qtbot.waitUntil(lambda: window.model.rowCount() == 12)
     assert handle.result.added == 12 and not handle.result.cancelled
+    # Then the new items are analysed, with their own progress, and the bar goes away.
+    analysis = window.controller.suggest.analyse_handle
+    assert analysis is not None and window.job_status.handle is analysis
+    qtbot.waitUntil(lambda: not analysis.running, timeout=60_000)
     assert not window.job_status.isVisible()
     assert "12 items" in window.count_label.text()
     # Items render: a name for every row, and the documents get a placeholder icon.
@@ -200,3 +204,42 @@ def test_sidebar_opens_new_top_level_tags_and_keeps_user_state(qtbot, window, im
     _type_tag(qtbot, window, "brand new")
     assert window.sidebar.entry("brand new") is not None
     assert not window.sidebar.entry("animals").isExpanded()  # the user's collapse survives
+
+
+def test_type_a_tag_with_autocomplete_of_hierarchy_and_aliases(qtbot, window, imported):
+    c = window.controller
+    c.add_tags([window.model.item_id(0)], ["animals|pets|cat"])
+    c.library.add_alias("cat", "kitty")
+    window.refresh_tags()
+    window.grid.setFocus()
+    window.grid.select_rows([1])
+    target = window.model.item_id(1)
+    edit = window.detail.tag_edit
+    completer = edit.completer()
+
+    def choose(typed: str, expected: str) -> None:
+        qtbot.keyClick(window.grid, Qt.Key.Key_T)
+        qtbot.keyClicks(edit, typed)
+        qtbot.waitUntil(lambda: completer.popup().isVisible())
+        shown = [completer.completionModel().index(r, 0).data()
+                 for r in range(completer.completionCount())]
+        assert expected in shown
+        row = shown.index(expected)
+        popup = completer.popup()
+        # Offscreen there is no keyboard grab, so the keys go to the popup as a grab would.
+        for _ in range(row + 1):  # the popup starts with nothing highlighted
+            qtbot.keyClick(popup, Qt.Key.Key_Down)
+        assert edit.text() == expected  # the highlighted completion is in the field
+        rect = popup.visualRect(popup.currentIndex())
+        qtbot.mouseClick(popup.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        assert edit.text() == expected and not popup.isVisible()
+        qtbot.keyClick(edit, Qt.Key.Key_Return)  # add it
+        window.focus_grid()
+
+    choose("pets", "animals|pets|cat")  # a middle level finds the full path
+    assert "animals|pets|cat" in c.tags_of([target])
+    c.undo()
+    assert "animals|pets|cat" not in c.tags_of([target])
+    choose("kit", "kitty → animals|pets|cat")  # an alias finds its tag
+    assert list(c.tags_of([target])).count("animals|pets|cat") == 1
+    assert not any("kitty" in path for path in c.tags_of([target]))

@@ -1,0 +1,128 @@
+"""Render the window's main states into docs/screenshots/, with the app's own widgets.
+
+Run from the repository root: ``QT_QPA_PLATFORM=offscreen python docs/screenshots/make_states.py``
+(``tagassist --sample --select NAME --screenshot FILE`` renders the plain selection; these
+states need key presses, a second folder or a dialog first).  It imports a copy of the
+bundled sample into a throwaway library and writes:
+
+- ``help.png``: the keyboard help (F1) over the window;
+- ``viewer.png``: the large viewer (Space) with the suggestions beside it;
+- ``batch.png``: three photos selected, suggestions averaged over them;
+- ``search.png``: a boolean search, with a saved search in the sidebar;
+- ``import-error.png``: an import with a damaged file, reported in the notification area;
+- ``training.png``: the personal model training, with progress and Cancel in the status bar;
+- ``settings.png``: the settings dialog.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp()  # default settings, not the maker's own
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from tagassist.paths import LibraryPaths, sample_library_dir  # noqa: E402
+from tagassist.ui.app import open_window  # noqa: E402
+
+OUT = Path(__file__).parent
+
+
+def settle(app: QApplication, busy, timeout: float = 120.0) -> None:
+    """Process events until ``busy()`` is false (and a few more, for late repaints)."""
+    end = time.monotonic() + timeout
+    while busy() and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.05)
+    for _ in range(5):
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def quiet(window) -> bool:
+    s = window.controller.suggest
+    analysing = s.analyse_handle is not None and s.analyse_handle.running
+    return not (window.thumbs.pending() or s.pending() or analysing or window.viewer.loading())
+
+
+def save(window, name: str) -> None:
+    target = OUT / name
+    if not window.grab().save(str(target)):
+        raise SystemExit(f"could not write {target}")
+    print(target)
+
+
+def main() -> int:
+    app = QApplication(sys.argv[:1])
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = LibraryPaths.resolve(Path(tmp) / "library", Path(tmp) / "cache")
+        window = open_window(paths, "me")
+        window.show()
+        photos = Path(shutil.copytree(sample_library_dir(), Path(tmp) / "sample"))
+        job = window.start_import(photos)  # a copy, as ``tagassist --sample`` does
+        settle(app, lambda: job.running)
+        window.select_file("chelsea-the-cat.jpg")
+        settle(app, lambda: not quiet(window))
+
+        window.grid.setFocus()
+        QTest.keyClick(window.grid, Qt.Key.Key_F1)
+        settle(app, lambda: False)
+        save(window, "help.png")
+        QTest.keyClick(window.grid, Qt.Key.Key_Escape)
+
+        window.open_viewer()
+        settle(app, lambda: not quiet(window))
+        save(window, "viewer.png")
+        window.close_viewer()
+
+        window.show_all()
+        rows = [r for r in range(window.model.rowCount())
+                if window.model.item_at(r).kind == "photo"][:3]
+        window.grid.select_rows(rows)
+        settle(app, lambda: not quiet(window))
+        save(window, "batch.png")
+
+        window.search.set_query("animals OR nature")
+        window.controller.save_search("Animals and nature", "animals OR nature")
+        window.refresh_tags()
+        settle(app, lambda: not quiet(window))
+        save(window, "search.png")
+        window.show_all()
+
+        broken = Path(tmp) / "new-card"
+        broken.mkdir()
+        shutil.copy(photos / "chelsea-the-cat.jpg", broken / "IMG_0001.jpg")
+        (broken / "IMG_0002.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00damaged" * 64)
+        job = window.start_import(broken)
+        settle(app, lambda: job.running or not quiet(window))
+        save(window, "import-error.png")
+        window.notifications.clear()
+
+        training = window.controller.suggest.start_training()
+        if training is not None:  # without torch the action explains itself instead
+            settle(app, lambda: training.running and window.job_status.bar.value() <= 0, 300)
+            save(window, "training.png")
+            training.cancel()
+            settle(app, lambda: training.running, 120)
+
+        dialog = window.open_settings()
+        settle(app, lambda: False)
+        target = OUT / "settings.png"
+        dialog.grab().save(str(target))
+        print(target)
+        dialog.reject()
+        window.close()
+        window.controller.library.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

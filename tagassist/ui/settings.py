@@ -1,0 +1,52 @@
+"""The window's remembered preferences, kept with QSettings (per machine, not in the library).
+
+Per library: the person last working in it.  Global: the thumbnail size and whether new items
+are analysed right after an import.  The library file holds only the folksonomy, so a library
+folder copied to another machine carries no one's display preferences with it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+THUMB_MIN, THUMB_MAX, THUMB_DEFAULT = 64, 256, 128
+
+
+def _store() -> QSettings:
+    return QSettings("TagAssist", "TagAssist")
+
+
+def _library_key(root: Path) -> str:
+    # QSettings treats "/" as a group separator; a resolved path keeps one library one key.
+    return "libraries/" + str(Path(root).resolve()).replace("/", "|")
+
+
+def remembered_user(root: Path) -> str | None:
+    value = _store().value(_library_key(root) + "/user")
+    return str(value) if value else None
+
+
+def remember_user(root: Path, name: str) -> None:
+    _store().setValue(_library_key(root) + "/user", name)
+
+
+def thumbnail_size() -> int:
+    try:
+        size = int(_store().value("display/thumbnail_size", THUMB_DEFAULT))
+    except (TypeError, ValueError):  # a hand-edited settings file must not stop the window
+        return THUMB_DEFAULT
+    return max(THUMB_MIN, min(THUMB_MAX, size))
+
+
+def set_thumbnail_size(size: int) -> None:
+    _store().setValue("display/thumbnail_size", max(THUMB_MIN, min(THUMB_MAX, int(size))))
+
+
+def analyse_after_import() -> bool:
+    return str(_store().value("jobs/analyse_after_import", "true")).lower() == "true"
+
+
+def set_analyse_after_import(on: bool) -> None:
+    _store().setValue("jobs/analyse_after_import", "true" if on else "false")

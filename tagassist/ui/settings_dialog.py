@@ -1,0 +1,153 @@
+"""The settings dialog: who is tagging, where the library is, which models run on what
+device, and the thumbnail size.
+
+It shows a :class:`SettingsState` and returns a :class:`SettingsChoice`; applying the choice
+(switching person, reopening a library, persisting) is the main window's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tagassist.ui.settings import THUMB_MAX, THUMB_MIN
+
+
+@dataclass(frozen=True)
+class SettingsState:
+    users: list[str]
+    user: str
+    library: Path
+    database: Path
+    cache: Path
+    models_dir: Path
+    device: str  # what the loaded models run on, or what they will run on
+    models: dict[str, str] = field(default_factory=dict)  # model -> version (or why missing)
+    thumbnail_size: int = 128
+    analyse_after_import: bool = True
+
+
+@dataclass(frozen=True)
+class SettingsChoice:
+    user: str
+    thumbnail_size: int
+    analyse_after_import: bool
+    open_library: Path | None = None  # another library folder to open instead of this one
+
+
+def _path_label(path: Path, parent: QWidget) -> QLabel:
+    label = QLabel(str(path), parent)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
+    label.setToolTip(str(path))
+    return label
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, state: SettingsState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(520)
+        self._state = state
+        self._open_library: Path | None = None
+
+        self.person = QComboBox(self)
+        self.person.setObjectName("person")
+        self.person.setEditable(True)  # typing a new name adds a person to this library
+        self.person.addItems(state.users)
+        self.person.setCurrentText(state.user)
+
+        self.thumbs = QSlider(Qt.Orientation.Horizontal, self)
+        self.thumbs.setObjectName("thumbnailSize")
+        self.thumbs.setRange(THUMB_MIN, THUMB_MAX)
+        self.thumbs.setSingleStep(16)
+        self.thumbs.setPageStep(32)
+        self.thumbs.setValue(state.thumbnail_size)
+        thumb_value = QLabel(f"{state.thumbnail_size} px", self)
+        thumb_value.setMinimumWidth(56)
+        self.thumbs.valueChanged.connect(lambda v: thumb_value.setText(f"{v} px"))
+        thumb_row = QHBoxLayout()
+        thumb_row.addWidget(self.thumbs, 1)
+        thumb_row.addWidget(thumb_value)
+
+        self.analyse = QCheckBox("Analyse new items right after an import", self)
+        self.analyse.setChecked(state.analyse_after_import)
+        self.analyse.setToolTip("Computes what the models need in the background, so "
+                                "suggestions for new photos appear at once.")
+
+        other = QPushButton("Open another library…", self)
+        other.setObjectName("openLibrary")
+        other.clicked.connect(self._choose_library)
+
+        hint = QLabel("Each person has their own tags, decisions and personal model. "
+                      "Type a new name to add someone.", self)
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #666;")
+        person_box = self._group("Person", [("Tagging as", self.person), ("", hint)])
+        library_box = self._group("Library", [
+            ("Folder", _path_label(state.library, self)),
+            ("Database", _path_label(state.database, self)),
+            ("Thumbnail cache", _path_label(state.cache, self)),
+            ("", other),
+            ("", self.analyse),
+        ])
+        model_rows: list[tuple[str, QWidget]] = [
+            ("Folder", _path_label(state.models_dir, self)),
+            ("Runs on", self._device_label(state.device)),
+        ]
+        model_rows += [(name, QLabel(version, self)) for name, version in state.models.items()]
+        models_box = self._group("Models", model_rows)
+        display_box = self._group("Display", [("Thumbnail size", thumb_row)])
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        column = QVBoxLayout(self)
+        for box in (person_box, library_box, models_box, display_box):
+            column.addWidget(box)
+        column.addWidget(buttons)
+
+    def _group(self, title: str, rows) -> QGroupBox:
+        box = QGroupBox(title, self)
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for label, widget in rows:  # a widget or a layout
+            form.addRow(label, widget)
+        return box
+
+    def _device_label(self, device: str) -> QLabel:
+        label = QLabel(device, self)
+        label.setObjectName("device")
+        label.setWordWrap(True)
+        return label
+
+    def _choose_library(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open library folder",
+                                                  str(self._state.library.parent))
+        if folder:
+            self._open_library = Path(folder)
+            self.accept()
+
+    def choice(self) -> SettingsChoice:
+        return SettingsChoice(user=self.person.currentText().strip() or self._state.user,
+                              thumbnail_size=self.thumbs.value(),
+                              analyse_after_import=self.analyse.isChecked(),
+                              open_library=self._open_library)
