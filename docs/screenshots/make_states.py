@@ -50,7 +50,8 @@ def settle(app: QApplication, busy, timeout: float = 120.0) -> None:
 def quiet(window) -> bool:
     s = window.controller.suggest
     analysing = s.analyse_handle is not None and s.analyse_handle.running
-    return not (window.thumbs.pending() or s.pending() or analysing or window.viewer.loading())
+    return window.sidebar_settled() and not (
+        window.thumbs.pending() or s.pending() or analysing or window.viewer.loading())
 
 
 def save(window, name: str) -> None:
@@ -99,7 +100,8 @@ def main() -> int:
 
         broken = Path(tmp) / "new-card"
         broken.mkdir()
-        shutil.copy(photos / "chelsea-the-cat.jpg", broken / "IMG_0001.jpg")
+        cat = next(photos.rglob("chelsea-the-cat.jpg")).read_bytes()
+        (broken / "IMG_0001.jpg").write_bytes(cat + b"new")  # another file: another hash
         (broken / "IMG_0002.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00damaged" * 64)
         job = window.start_import(broken)
         settle(app, lambda: job.running or not quiet(window))

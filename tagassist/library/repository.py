@@ -335,18 +335,20 @@ class Library(FeatureStore):
     def item_ids(
         self, order: str = "capture_time", offset: int = 0, limit: int | None = None
     ) -> list[int]:
-        if order == "capture_time":
-            order_by = _CAPTURE_ORDER
-        elif order == "added":
-            order_by = "id"
-        else:
+        if order not in ("capture_time", "added"):
             raise LibraryError(f"Unknown item order {order!r}; use 'capture_time' or 'added'.")
         with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT id FROM items ORDER BY {order_by} LIMIT ? OFFSET ?",
-                (-1 if limit is None else int(limit), int(offset)),
-            )
-            return [r[0] for r in rows]
+            if order == "added":
+                ids = [r[0] for r in conn.execute("SELECT id FROM items ORDER BY id")]
+            else:
+                # Dated items, then undated ones (``_CAPTURE_ORDER``), as two queries that walk
+                # indexes: one ORDER BY over the whole table sorts in a temp B-tree (2x slower).
+                ids = [r[0] for r in conn.execute(
+                    "SELECT id FROM items WHERE capture_time IS NOT NULL "
+                    "ORDER BY capture_time, id")]
+                ids += [r[0] for r in conn.execute(
+                    "SELECT id FROM items WHERE capture_time IS NULL ORDER BY id")]
+        return ids[int(offset):None if limit is None else int(offset) + int(limit)]
 
     def items(self, ids: Sequence[int]) -> list[Item]:
         """Items for ``ids`` in the given order (unknown ids skipped), in one query."""
@@ -923,6 +925,15 @@ class Library(FeatureStore):
             ).fetchall()
             paths = self._tag_paths(conn)
         return [Cooccurrence(paths[t], n) for t, n in rows]
+
+    def tagged_items(self, user_id: int | None = None) -> list[int]:
+        """Items with at least one tag (of ``user_id``), by id; an index scan, unlike the
+        anti-join of :meth:`untagged_items` (20 vs 110 ms at 100k items)."""
+        # Two statements: "(:uid IS NULL OR user_id = :uid)" would keep SQLite off the index.
+        sql = ("SELECT DISTINCT item_id FROM assignments ORDER BY item_id" if user_id is None else
+               "SELECT DISTINCT item_id FROM assignments WHERE user_id = ? ORDER BY item_id")
+        with self._read() as conn:
+            return [r[0] for r in conn.execute(sql, () if user_id is None else (user_id,))]
 
     def untagged_items(self, user_id: int | None = None) -> list[int]:
         with self._read() as conn:

@@ -117,7 +117,8 @@ def _schedule_screenshot(app: QApplication, window: MainWindow, job, target: Pat
         return job is not None and job.running
 
     def settled() -> bool:
-        busy = importing() or window.thumbs.pending() > 0 or window.controller.suggest.pending()
+        busy = (importing() or window.thumbs.pending() > 0 or window.controller.suggest.pending()
+                or not window.sidebar_settled())
         state["quiet"] = 0 if busy else state["quiet"] + 1
         return state["quiet"] >= 3  # a few quiet polls: late repaints have been requested
 

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from tagassist.library.errors import LibraryError
 from tagassist.library.query import QuerySyntaxError
 from tagassist.paths import LibraryPaths, bundled_models_dir
+from tagassist.ui.sidebar_jobs import completion_names, sidebar_job
 from tagassist.ui.suggest_controller import SuggestController
 from tagassist.ui.workers import JobHandle, JobRunner
 
@@ -66,6 +67,7 @@ class LibraryController(QObject):
     status = Signal(str)             # transient status-bar text
     job_started = Signal(object)     # JobHandle
     user_changed = Signal(str)       # another person is tagging now
+    sidebar_ready = Signal(object)   # SidebarData read in a worker (refresh_sidebar)
 
     def __init__(self, library, paths: LibraryPaths, user_name: str,
                  parent: QObject | None = None, models_dir: Path | None = None) -> None:
@@ -75,6 +77,11 @@ class LibraryController(QObject):
         self.user = library.get_or_create_user(user_name)
         self.jobs = JobRunner(self)
         self.jobs.job_started.connect(self.job_started)
+        self._sidebar_jobs = JobRunner(self, max_threads=1)  # quick reads: not in the status bar
+        self._sidebar_handle: JobHandle | None = None
+        self._display_ids: list[int] | None = None
+        self._display_rank: dict[int, int] = {}
+        self.library_changed.connect(self._forget_order)  # before the window reloads the grid
         # Library operations per undoable write of this window, newest last (see module doc).
         self._undo_steps: list[int] = []
         self._redo_steps: list[int] = []
@@ -107,19 +114,35 @@ class LibraryController(QObject):
 
     # -- reads ---------------------------------------------------------------------------------
     def all_item_ids(self) -> list[int]:
-        return self._safely(lambda: self.library.item_ids(order="capture_time"), [])
+        """Every item in the grid's order (capture time), cached until the items change."""
+        if self._display_ids is None:
+            ids = self._safely(lambda: self.library.item_ids(order="capture_time"), None)
+            if ids is None:
+                return []  # not cached: the next call tries again
+            self._display_ids = ids
+            self._display_rank = {item_id: n for n, item_id in enumerate(ids)}
+        return self._display_ids
+
+    def _forget_order(self) -> None:
+        self._display_ids = None
+        self._display_rank = {}
 
     def item_count(self) -> int:
         return self._safely(self.library.item_count, 0)
 
     def in_display_order(self, ids: list[int]) -> list[int]:
         """Search results come by id; show them in the grid's usual (capture time) order."""
-        wanted = set(ids)
-        return [i for i in self.all_item_ids() if i in wanted]
+        self.all_item_ids()
+        rank = self._display_rank
+        return sorted((i for i in ids if i in rank), key=rank.__getitem__)
+
+    def tagged_set(self) -> set[int]:
+        """Items that have at least one of your tags."""
+        return set(self._safely(lambda: self.library.tagged_items(self.user_id), []))
 
     def untagged_ids(self) -> list[int]:
-        ids = self._safely(lambda: self.library.untagged_items(user_id=self.user_id), [])
-        return self.in_display_order(ids)
+        tagged = self.tagged_set()
+        return [i for i in self.all_item_ids() if i not in tagged]
 
     def search(self, expression: str) -> list[int]:
         """Raises ``LibraryError`` (e.g. ``QuerySyntaxError``) so the search bar can show it."""
@@ -131,14 +154,32 @@ class LibraryController(QObject):
             lambda: self.library.tag_counts(user_id=self.user_id, hierarchical=True), [])
 
     def tag_names(self) -> list[str]:
-        """Completions for the tag field: full paths, leaf names and "alias → path"."""
-        from tagassist.ui.detail_panel import ALIAS_ARROW
+        return completion_names(self._safely(self.library.tags, []))
 
-        names: set[str] = set()
-        for t in self._safely(self.library.tags, []):
-            names.update((t.path, t.name))
-            names.update(f"{alias}{ALIAS_ARROW}{t.path}" for alias in t.aliases)
-        return sorted(names, key=str.casefold)
+    def refresh_sidebar(self, with_folders: bool = False) -> JobHandle:
+        """Read the sidebar's counts in a worker; ``sidebar_ready(SidebarData)`` brings them.
+
+        The newest request wins: an older one still queued is cancelled, a finished older
+        result is dropped (it may predate the write that asked for the newer one).
+        """
+        if self._sidebar_handle is not None:
+            self._sidebar_handle.cancel()
+        db, uid = self.paths.database, self.user_id
+        handle = self._sidebar_jobs.start(
+            "Sidebar", lambda cancel: sidebar_job(db, uid, with_folders, cancel))
+        handle.finished.connect(lambda data, h=handle: self._sidebar_done(h, data))
+        handle.failed.connect(lambda message: self.notify.emit("error", message))
+        self._sidebar_handle = handle
+        return handle
+
+    def _sidebar_done(self, handle: JobHandle, data) -> None:
+        if handle is self._sidebar_handle:
+            self._sidebar_handle = None
+        if data is not None and data.user_id == self.user_id and not handle.cancelled:
+            self.sidebar_ready.emit(data)
+
+    def sidebar_pending(self) -> bool:
+        return self._sidebar_handle is not None and self._sidebar_handle.running
 
     def tags_of(self, item_ids: list[int]) -> dict[str, tuple[str, int]]:
         """Union of the items' tags: ``path -> (name, how many of the items have it)``."""
@@ -287,6 +328,7 @@ class LibraryController(QObject):
             self.suggest.start_analysis()
 
     def shutdown(self) -> None:
+        self._sidebar_jobs.shutdown()
         self.jobs.shutdown()
         self.suggest.shutdown()  # after the jobs: training featurizes with its engine
 

@@ -51,7 +51,9 @@ class ThumbnailGrid(QListView):
                 sm.setCurrentIndex(idx, flags)
             else:
                 sm.select(idx, flags)
-        if rows:
+        if rows and self.isVisible():
+            # A hidden grid (opening, or behind the viewer) would lay out every row to scroll:
+            # over a second at 100k items.  It starts at the top; the viewer scrolls on close.
             self.scrollTo(self.model().index(rows[0]))
 
     def step(self, delta: int) -> None:

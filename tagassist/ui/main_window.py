@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -95,6 +95,11 @@ class MainWindow(QMainWindow):
         self._query: str | None = None
         self._selected: list[int] = []
         self.help = HelpOverlay(self)
+        self._folders_stale = True
+        self._sidebar_timer = QTimer(self)
+        self._sidebar_timer.setSingleShot(True)
+        self._sidebar_timer.setInterval(30)
+        self._sidebar_timer.timeout.connect(self._read_sidebar)
         self._make_actions()
         self._connect()
         self.refresh_tags()
@@ -182,6 +187,7 @@ class MainWindow(QMainWindow):
         c.library_changed.connect(self.reload)
         c.job_started.connect(self.job_status.track)
         c.user_changed.connect(self._user_changed)
+        c.sidebar_ready.connect(self._sidebar_ready)
         self.sidebar.show_all.connect(self.show_all)
         self.sidebar.show_untagged.connect(self.show_untagged)
         self.sidebar.tag_clicked.connect(lambda path: self.search.set_query(quote_term(path)))
@@ -266,16 +272,32 @@ class MainWindow(QMainWindow):
 
     # -- tags and selection --------------------------------------------------------------------
     def refresh_tags(self) -> None:
-        c = self.controller
-        self.sidebar.set_counts(c.tag_counts(), total=self.controller.item_count(),
-                                untagged=len(c.untagged_ids()))
-        self.sidebar.set_saved_searches(c.saved_searches())  # they are per person, like tags
-        self.detail.set_completions(c.tag_names())
+        """Re-read the sidebar (tag counts, untagged, saved searches) and the completions.
+
+        The counts are read in a worker (``controller.refresh_sidebar``; hundreds of ms at
+        100k items) and applied in ``_sidebar_ready``; a burst of tag changes makes one read.
+        """
+        self._sidebar_timer.start()
 
     def refresh_folders(self) -> None:
-        # Not part of refresh_tags: folders change only with an import (see reload), and
-        # counting them on every tag change would cost time on a large library.
-        self.sidebar.set_folders(self.controller.folder_counts())
+        # Only asked for after imports: folders change with imports, not with tags.
+        self._folders_stale = True  # until a read that includes them has arrived
+        self._sidebar_timer.start()
+
+    def _read_sidebar(self) -> None:
+        self.controller.refresh_sidebar(with_folders=self._folders_stale)
+
+    def _sidebar_ready(self, data) -> None:
+        self.sidebar.set_counts(data.counts, total=data.total, untagged=data.untagged)
+        self.sidebar.set_saved_searches(data.saved_searches)  # per person, like tags
+        self.detail.set_completions(data.completions)
+        if data.folders is not None:
+            self.sidebar.set_folders(data.folders)
+            self._folders_stale = False
+
+    def sidebar_settled(self) -> bool:
+        """No sidebar read waiting or running (tests and screenshots wait for this)."""
+        return not self._sidebar_timer.isActive() and not self.controller.sidebar_pending()
 
     def _selection_changed(self, ids: list[int]) -> None:
         changed = ids != self._selected

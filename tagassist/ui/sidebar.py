@@ -47,6 +47,10 @@ def _common_root(folders: list[str]) -> str:
         return ""
 
 
+def _counted(label: str, count: int | None) -> str:
+    return label if count is None else f"{label}  ({count})"
+
+
 class TagSidebar(QWidget):
     show_all = Signal()
     show_untagged = Signal()
@@ -78,6 +82,7 @@ class TagSidebar(QWidget):
         self._searches: dict[str, QTreeWidgetItem] = {}  # SEARCH + name
         self._folders: dict[str, QTreeWidgetItem] = {}  # FOLDER + path
         self._tag_rows = 0
+        self._tag_paths: list[str] = []  # the tag rows shown, to relabel instead of rebuild
         self._folder_totals: Counter[str] = Counter()  # items in a folder and its subfolders
         self._subfolders: dict[str | None, list[str]] = {}
         self._reopen: set[str] = set()
@@ -93,6 +98,17 @@ class TagSidebar(QWidget):
         rows = sorted(counts, key=lambda c: c.path.casefold())
         if self._unchanged("tags", [total, untagged, *rows]):
             return
+        paths = [row.path for row in rows]
+        if self._tag_rows and paths == self._tag_paths:
+            # Only counts changed (the usual tag edit): relabel in place.  A rebuild of a few
+            # hundred tags took 65-170 ms of the UI thread per accepted suggestion.
+            self._label(ALL, _counted("All items", total))
+            self._label(UNTAGGED, _counted("Untagged", untagged))
+            for row in rows:
+                self._label(row.path, f"{row.tag}  ({row.count})",
+                            f"{row.path}: {row.count} item(s)")
+            return
+        self._tag_paths = paths
         with self._rebuilding(self._tags, opens=lambda key: "|" not in key):
             for _ in range(self._tag_rows):
                 self.tree.takeTopLevelItem(0)
@@ -178,8 +194,15 @@ class TagSidebar(QWidget):
         item.setExpanded(True)  # a section starts open; the user's choice is kept after that
         return item
 
+    def _label(self, key: str, text: str, tip: str | None = None) -> None:
+        node = self._tags[key]
+        if node.text(0) != text:
+            node.setText(0, text)
+        if tip is not None and node.toolTip(0) != tip:
+            node.setToolTip(0, tip)
+
     def _fixed(self, key: str, label: str, count: int | None) -> None:
-        item = self._bold(key, label if count is None else f"{label}  ({count})")
+        item = self._bold(key, _counted(label, count))
         self.tree.insertTopLevelItem(self._tag_rows, item)
         self._tag_rows += 1
         self._tags[key] = item

@@ -73,7 +73,13 @@ def run_import(qtbot, window, folder: Path, timeout: int = 60_000):
     analysis = window.controller.suggest.analyse_handle
     if analysis is not None:
         qtbot.waitUntil(lambda: not analysis.running, timeout=timeout)
+    settle_sidebar(qtbot, window)
     return handle.result
+
+
+def settle_sidebar(qtbot, window, timeout: int = 10_000) -> None:
+    """Wait for the sidebar's counts, which are read in a worker after each change."""
+    qtbot.waitUntil(window.sidebar_settled, timeout=timeout)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QInputDialog, QTreeWidgetItem
 
 from tagassist.library.models import FolderCount, SavedSearch
 from tagassist.ui.sidebar import FOLDER, FOLDERS, SAVED, SEARCH, TagSidebar
+from tests.ui.conftest import settle_sidebar
 
 
 def _click(window, key: str) -> None:
@@ -145,6 +146,7 @@ def test_folder_view_saved_searches_and_expansion_survive_reload(
     window.sidebar.entry(SAVED).setExpanded(False)  # the user's choice, kept on refresh
 
     window.reload()
+    settle_sidebar(qtbot, window)  # the sidebar's counts are read in a worker
     assert window.model.ids() == shown
     assert window.count_label.text() == "3 in nasa"
     assert window.sidebar.saved_search_names() == ["Cats"]
@@ -154,6 +156,7 @@ def test_folder_view_saved_searches_and_expansion_survive_reload(
 
     # A tag change refreshes the tags; the folder view and the sections stay as they were.
     window.controller.add_tags(shown[:1], ["favourite"])
+    settle_sidebar(qtbot, window)
     assert window.model.ids() == shown
     assert window.sidebar.entry("favourite") is not None
     assert window.sidebar.saved_search_names() == ["Cats"]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from tests.ui.conftest import run_import
+from tagassist.ui.sidebar import UNTAGGED
+from tests.ui.conftest import run_import, settle_sidebar
 
 
 def _tag_names(window, item_id: int) -> set[str]:
@@ -60,6 +61,7 @@ def test_add_tag_then_undo_redo(qtbot, window, imported):
     assert "favourite" in _tag_names(window, item_id)
     assert "favourite" in window.detail.chip_paths()
     assert window.detail.tag_edit.text() == ""
+    settle_sidebar(qtbot, window)  # counts are read in a worker
     assert window.sidebar.entry("favourite") is not None
 
     # Ctrl+Z right after typing the tag undoes the tag (the empty tag field lets it through).
@@ -202,6 +204,7 @@ def test_sidebar_opens_new_top_level_tags_and_keeps_user_state(qtbot, window, im
     animals.setExpanded(False)
     window.grid.select_rows([0])
     _type_tag(qtbot, window, "brand new")
+    settle_sidebar(qtbot, window)
     assert window.sidebar.entry("brand new") is not None
     assert not window.sidebar.entry("animals").isExpanded()  # the user's collapse survives
 
@@ -211,6 +214,7 @@ def test_type_a_tag_with_autocomplete_of_hierarchy_and_aliases(qtbot, window, im
     c.add_tags([window.model.item_id(0)], ["animals|pets|cat"])
     c.library.add_alias("cat", "kitty")
     window.refresh_tags()
+    settle_sidebar(qtbot, window)  # the completions come with the sidebar's read
     window.grid.setFocus()
     window.grid.select_rows([1])
     target = window.model.item_id(1)
@@ -243,3 +247,15 @@ def test_type_a_tag_with_autocomplete_of_hierarchy_and_aliases(qtbot, window, im
     choose("kit", "kitty → animals|pets|cat")  # an alias finds its tag
     assert list(c.tags_of([target])).count("animals|pets|cat") == 1
     assert not any("kitty" in path for path in c.tags_of([target]))
+
+
+def test_a_count_change_relabels_the_sidebar_in_place(qtbot, window, imported):
+    coffee = window.sidebar.entry("coffee")
+    assert coffee.text(0) == "coffee  (1)"
+    untagged = window.sidebar.entry(UNTAGGED).text(0)
+    target = next(i for i in window.controller.untagged_ids())
+    window.controller.add_tags([target], ["coffee"])
+    settle_sidebar(qtbot, window)
+    assert window.sidebar.entry("coffee") is coffee  # relabelled, not rebuilt
+    assert coffee.text(0) == "coffee  (2)"
+    assert window.sidebar.entry(UNTAGGED).text(0) != untagged
