@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QCompleter,
     QFrame,
     QLabel,
@@ -23,10 +24,15 @@ from PySide6.QtWidgets import (
 
 from tagassist.ui.flow_layout import FlowLayout
 from tagassist.ui.item_model import display_name
+from tagassist.ui.sidebar_jobs import ALIAS_ARROW
 
 PREVIEW = 280
-ALIAS_ARROW = " → "  # completions "alias → tag path": typing the alias finds the tag
 PREVIEW_HEIGHT = 180  # leaves the suggestion panel below room for its nine rows
+# One style sheet on the chips' box, not one per chip: a widget's own sheet is parsed anew.
+CHIP_STYLE = ("QPushButton#tagChip { border: 1px solid #9db4d6; border-radius: 10px;"
+              " background: #e4edfa; padding: 2px 8px; }"
+              "QPushButton#tagChip:hover { background: #f7d9d9; }")
+SPARE_CHIPS = 64  # hidden chips kept for the next selection's tags
 
 
 class TagEdit(QLineEdit):
@@ -74,6 +80,7 @@ class DetailPanel(QWidget):
         tags_header = QLabel("Tags", self)
         tags_header.setStyleSheet("font-weight: bold; margin-top: 6px;")
         self.chips_box = QFrame(self)
+        self.chips_box.setStyleSheet(CHIP_STYLE)
         self.chips = FlowLayout(self.chips_box)
         self.no_tags = QLabel("No tags yet", self)
         self.no_tags.setStyleSheet("color: #888;")
@@ -94,7 +101,8 @@ class DetailPanel(QWidget):
                   self.no_tags, self.tag_edit):
             layout.addWidget(w)
         layout.addStretch(1)
-        self._chip_buttons: dict[str, QPushButton] = {}
+        self._chip_buttons: dict[str, QPushButton] = {}  # shown, in order
+        self._spare_chips: list[QPushButton] = []  # hidden, in the layout, for reuse
         self.show_items(0, None, {})
 
     # -- display -------------------------------------------------------------------------------
@@ -146,28 +154,55 @@ class DetailPanel(QWidget):
                                          Qt.TransformationMode.SmoothTransformation))
 
     def _set_chips(self, tags: dict[str, tuple[str, int]], count: int) -> None:
-        while self.chips.count():
-            w = self.chips.takeAt(0).widget()
-            if w is not None:
-                w.hide()  # deleteLater waits for the event loop; until then it would still paint
-                w.deleteLater()
-        self._chip_buttons = {}
-        for path in sorted(tags, key=str.casefold):
-            name, n = tags[path]
-            label = name if n == count else f"{name} ({n}/{count})"
-            chip = QPushButton(f"{label}  ✕", self.chips_box)
-            chip.setObjectName("tagChip")
-            chip.setToolTip(f"{path} — click to remove from the selection")
-            chip.setCursor(Qt.CursorShape.PointingHandCursor)
-            chip.setStyleSheet("QPushButton { border: 1px solid #9db4d6; border-radius: 10px;"
-                               " background: #e4edfa; padding: 2px 8px; }"
-                               "QPushButton:hover { background: #f7d9d9; }")
-            chip.clicked.connect(lambda _=False, p=path: self.remove_tag.emit(p))
-            self.chips.addWidget(chip)
-            self._chip_buttons[path] = chip
+        """Update the chips in place: a tag still shown keeps its chip (its text changes only
+        when its count does), a gone tag's chip is hidden for reuse, a new tag takes one."""
+        order = sorted(tags, key=str.casefold)
+        old = self._chip_buttons
+        self.chips_box.setUpdatesEnabled(False)  # one repaint (and one layout) for the batch
+        try:
+            for path in [p for p in old if p not in tags]:
+                chip = old.pop(path)
+                chip.hide()
+                if len(self._spare_chips) < SPARE_CHIPS:
+                    self._spare_chips.append(chip)
+                else:
+                    chip.deleteLater()  # its layout item goes with it
+            shown: dict[str, QPushButton] = {}
+            for path in order:
+                chip = old.get(path)
+                if chip is None:
+                    chip = self._spare_chips.pop() if self._spare_chips else self._new_chip()
+                    chip.setProperty("tagPath", path)
+                    chip.setToolTip(f"{path} — click to remove from the selection")
+                name, n = tags[path]
+                label = name if n == count else f"{name} ({n}/{count})"
+                if chip.text() != f"{label}  ✕":
+                    chip.setText(f"{label}  ✕")
+                shown[path] = chip
+            self.chips.set_order(list(shown.values()))
+            showing = [chip for chip in shown.values() if chip.isHidden()]
+            focus = QApplication.focusWidget()
+            if showing and not (focus is not None and self.chips_box.isAncestorOf(focus)):
+                # Showing a child of a visible widget lays out all its ancestors at once, one
+                # whole-window layout per chip; in a hidden box it is one when the box shows.
+                self.chips_box.hide()
+            for chip in showing:
+                chip.show()
+            self._chip_buttons = shown
+        finally:
+            self.chips_box.setUpdatesEnabled(True)
         self.chips_box.setVisible(bool(tags))
         self.no_tags.setVisible(not tags and count > 0)
         self.chips_box.updateGeometry()
+
+    def _new_chip(self) -> QPushButton:
+        chip = QPushButton(self.chips_box)
+        chip.setObjectName("tagChip")
+        chip.setCursor(Qt.CursorShape.PointingHandCursor)
+        chip.hide()
+        chip.clicked.connect(lambda _=False, c=chip: self.remove_tag.emit(c.property("tagPath")))
+        self.chips.addWidget(chip)
+        return chip
 
     def chip_paths(self) -> list[str]:
         return list(self._chip_buttons)

@@ -54,6 +54,7 @@ class ElidedLabel(QLabel):
         text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
                                              self.contentsRect().width())
         painter.drawText(self.contentsRect(), int(self.alignment()), text)
+        painter.end()  # a painter still active when the frame ends breaks the next paint
 
 
 def _score_text(score: float) -> str:
@@ -62,7 +63,11 @@ def _score_text(score: float) -> str:
 
 
 class SuggestionRow(QFrame):
-    """Key hint, tag, score bar and accept/reject buttons; the reason below the tag."""
+    """Key hint, tag, score bar and accept/reject buttons; the reason below the tag.
+
+    The panel keeps its rows and shows each new suggestion in one with :meth:`set_suggestion`
+    (building a row — style sheets and all — costs far more than updating its texts).
+    """
 
     accept = Signal()
     reject = Signal()
@@ -70,38 +75,34 @@ class SuggestionRow(QFrame):
     def __init__(self, position: int, s: Suggested, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("suggestionRow")
-        self.suggestion = s
-        key = QLabel(str(position) if position <= 9 else "", self)
+        self.position = 0
+        self.key = key = QLabel(self)
         key.setObjectName("keyHint")
         key.setFixedSize(18, 18)
         key.setAlignment(Qt.AlignmentFlag.AlignCenter)
         key.setStyleSheet("border: 1px solid #c5cad3; border-radius: 3px; background: #f6f7f9;"
                           " color: #4b5563; font-size: 11px;")
-        key.setToolTip(f"{position}: accept · Alt+{position}: reject")
-        leaf = s.tag.rsplit("|", 1)[-1]
-        self.name = ElidedLabel(leaf, self)
+        self.name = ElidedLabel("", self)
         self.name.setObjectName("tagName")
-        self.name.setToolTip(f"{s.tag}\n{s.reason}" if leaf != s.tag else s.reason)
         self.bar = QProgressBar(self)
         self.bar.setObjectName("scoreBar")
         self.bar.setRange(0, 100)
-        self.bar.setValue(round(s.score * 100))
         self.bar.setTextVisible(False)
         self.bar.setFixedSize(52, 7)
         self.bar.setStyleSheet("QProgressBar { border: none; border-radius: 3px;"
                                " background: #e5e8ee; }"
                                "QProgressBar::chunk { border-radius: 3px; background: #4a7fd4; }")
-        score = QLabel(_score_text(s.score), self)
+        self.score = score = QLabel(self)
         score.setObjectName("score")
         score.setFixedWidth(36)
         score.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         score.setStyleSheet(_MUTED + " font-size: 11px;")
         score.setToolTip("Estimated probability that you keep this tag")
-        self.reason = ElidedLabel(s.reason, self)
+        self.reason = ElidedLabel("", self)
         self.reason.setObjectName("reason")
         self.reason.setStyleSheet(_MUTED + " font-size: 11px;")
-        self.accept_button = self._button("✓", f"Accept ({position})", "#1f7a3a")
-        self.reject_button = self._button("✕", f"Reject (Alt+{position})", "#9b1c1c")
+        self.accept_button = self._button("✓", "#1f7a3a")
+        self.reject_button = self._button("✕", "#9b1c1c")
         self.accept_button.clicked.connect(self.accept)
         self.reject_button.clicked.connect(self.reject)
 
@@ -117,11 +118,28 @@ class SuggestionRow(QFrame):
         grid.addWidget(self.reject_button, 0, 5, 2, 1, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(self.reason, 1, 1, 1, 3)
         grid.setColumnStretch(1, 1)
+        self.set_suggestion(position, s)
 
-    def _button(self, text: str, tip: str, colour: str) -> QToolButton:
+    def set_suggestion(self, position: int, s: Suggested) -> None:
+        """Show ``s`` as row ``position`` (1-based; number keys go up to 9)."""
+        self.suggestion = s
+        if position != self.position:
+            self.position = position
+            self.key.setText(str(position) if position <= 9 else "")
+            self.key.setToolTip(f"{position}: accept · Alt+{position}: reject")
+            self.accept_button.setToolTip(f"Accept ({position})")
+            self.reject_button.setToolTip(f"Reject (Alt+{position})")
+        leaf = s.tag.rsplit("|", 1)[-1]
+        self.name.setText(leaf)
+        self.name.setToolTip(f"{s.tag}\n{s.reason}" if leaf != s.tag else s.reason)
+        if self.bar.value() != round(s.score * 100):
+            self.bar.setValue(round(s.score * 100))  # repaints at once (unless updates are off)
+        self.score.setText(_score_text(s.score))
+        self.reason.setText(s.reason)
+
+    def _button(self, text: str, colour: str) -> QToolButton:
         b = QToolButton(self)
         b.setText(text)
-        b.setToolTip(tip)
         b.setAutoRaise(True)
         b.setFixedSize(22, 22)
         b.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -197,7 +215,8 @@ class SuggestionPanel(QWidget):
         layout.addLayout(set_row)
         layout.addWidget(self.models)
         layout.addLayout(foot)
-        self._row_widgets: list[SuggestionRow] = []
+        self._row_widgets: list[SuggestionRow] = []  # shown, in order
+        self._spare: list[SuggestionRow] = []  # hidden, the longest hidden first
         self.show_result(None, "Select a photo or document to see suggestions.")
         self.models.setText("Content models: not loaded yet")
         self.personal.setText("Personal model: —")
@@ -214,19 +233,18 @@ class SuggestionPanel(QWidget):
         self.busy.setText(text)
 
     def show_result(self, result: SuggestResult | None, message: str = "") -> None:
-        """Rows of ``result``; without rows, ``message`` (or why there are none)."""
-        for row in self._row_widgets:
-            row.setParent(None)
-            row.deleteLater()
-        self._row_widgets = []
+        """Rows of ``result``; without rows, ``message`` (or why there are none).
+
+        The row widgets are kept and reused: a suggestion still shown keeps its row (an
+        accept or reject only closes the gap), a new one takes a hidden row, the longest
+        hidden first; rows are only ever made when more are shown than ever before.
+        """
         rows = result.rows if result is not None else []
-        for n, s in enumerate(rows):
-            row = SuggestionRow(n + 1, s, self._rows_box)
-            row.accept.connect(lambda n=n: self.accept_requested.emit(n))
-            row.reject.connect(lambda n=n: self.reject_requested.emit(n))
-            self._rows.insertWidget(n, row)
-            row.show()  # a layout only queues the show: without this a row is briefly hidden
-            self._row_widgets.append(row)
+        self._rows_box.setUpdatesEnabled(False)  # one repaint for the batch, when it ends
+        try:
+            self._show_rows(rows)
+        finally:
+            self._rows_box.setUpdatesEnabled(True)
         if result is not None and not rows and not message:
             message = "No (more) suggestions for this selection."
         if result is not None and result.problems:
@@ -239,6 +257,39 @@ class SuggestionPanel(QWidget):
         self.message.setVisible(bool(message))
         if result is not None:
             self.set_models(result.models)
+
+    def _show_rows(self, rows: list[Suggested]) -> None:
+        by_tag: dict[str, SuggestionRow] = {}
+        for row in self._row_widgets:
+            by_tag.setdefault(row.suggestion.tag, row)
+        kept = [by_tag.pop(s.tag, None) for s in rows]
+        for row in self._row_widgets:
+            if row in by_tag.values():  # not shown any more
+                row.hide()
+                self._spare.append(row)
+        shown: list[SuggestionRow] = []
+        for n, (s, row) in enumerate(zip(rows, kept, strict=True)):
+            if row is None:
+                row = self._spare.pop(0) if self._spare else self._new_row()
+            row.set_suggestion(n + 1, s)
+            if self._rows.indexOf(row) != n:
+                self._rows.removeWidget(row)
+                self._rows.insertWidget(n, row)
+            if row.isHidden():
+                row.show()  # a layout only queues the show: without this a row is briefly hidden
+            shown.append(row)
+        self._row_widgets = shown
+
+    def _new_row(self) -> SuggestionRow:
+        row = SuggestionRow(0, Suggested("", 0.0, ""), self._rows_box)
+        row.hide()
+        row.accept.connect(lambda r=row: self._decide(self.accept_requested, r))
+        row.reject.connect(lambda r=row: self._decide(self.reject_requested, r))
+        return row
+
+    def _decide(self, signal, row: SuggestionRow) -> None:
+        if row in self._row_widgets:  # a click on a row just hidden decides nothing
+            signal.emit(self._row_widgets.index(row))
 
     def set_models(self, info: dict) -> None:
         """The content models, the personal model, and (in red) what could not load."""
@@ -257,7 +308,9 @@ class SuggestionPanel(QWidget):
         self.personal.setToolTip(self.personal.text() + why)
         for label, bad in ((self.models, bool(unavailable)),
                            (self.personal, PERSONAL_CONTENT in unavailable)):
-            label.setStyleSheet(("color: #b00020;" if bad else _MUTED) + " font-size: 11px;")
+            sheet = ("color: #b00020;" if bad else _MUTED) + " font-size: 11px;"
+            if label.styleSheet() != sheet:  # setting a style sheet restyles, even the same one
+                label.setStyleSheet(sheet)
 
     def rows(self) -> list[SuggestionRow]:
         return list(self._row_widgets)

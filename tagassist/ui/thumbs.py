@@ -1,8 +1,10 @@
-"""Lazy thumbnails: cached files are made off the GUI thread, pixmaps are made on it.
+"""Lazy thumbnails: cached files are made and decoded off the GUI thread, pixmaps are made on it.
 
-``make_thumbnail`` (decode + resize, cached by content hash) runs on a small thread pool and
-hands back only a path string; the GUI thread turns that file into a ``QPixmap`` (QPixmaps
-must not be created outside the GUI thread).  Documents and failures get a neutral placeholder.
+``make_thumbnail`` (decode + resize, cached by content hash) runs on a small thread pool, which
+also decodes the cached JPEG into a ``QImage`` (safe outside the GUI thread) and hands that
+over; the GUI thread only converts it with ``QPixmap.fromImage`` (QPixmaps must not be created
+outside the GUI thread, and decoding there took up to ~50 ms a thumbnail).  Documents and
+failures get a neutral placeholder.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRect, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +22,7 @@ THUMB_SIZE = 256
 
 
 class _Bridge(QObject):
-    loaded = Signal(int, str)  # item id, thumbnail file ("" when there is none)
+    loaded = Signal(int, QImage)  # item id, decoded thumbnail (a null image when there is none)
 
 
 class _ThumbRunnable(QRunnable):
@@ -30,12 +32,15 @@ class _ThumbRunnable(QRunnable):
 
     def run(self) -> None:
         item_id, source, cache_dir, content_hash = self._args
-        result = ""
+        result = QImage()
         try:
             from tagassist.media.thumbnails import make_thumbnail
 
             made = make_thumbnail(Path(source), Path(cache_dir), content_hash, size=THUMB_SIZE)
-            result = str(made) if made else ""
+            if made:
+                result = QImage(str(made))  # decoded here, not on the GUI thread
+                if result.isNull():
+                    log.debug("thumbnail %s could not be read", made)
         except Exception:  # a bad file must not kill the pool; the placeholder says enough
             log.warning("thumbnail failed for %s", source, exc_info=True)
         self._signal.emit(item_id, result)
@@ -91,9 +96,9 @@ class ThumbnailLoader(QObject):
         self._pool.clear()
         self._pool.waitForDone(timeout_ms)
 
-    def _on_loaded(self, item_id: int, path: str) -> None:
+    def _on_loaded(self, item_id: int, image: QImage) -> None:
         self._pending.discard(item_id)
-        pm = QPixmap(path) if path else None
+        pm = None if image.isNull() else QPixmap.fromImage(image)
         self._store(item_id, pm if pm is not None and not pm.isNull() else None)
         self.ready.emit(item_id)
 

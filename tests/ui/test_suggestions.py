@@ -119,14 +119,15 @@ def test_multi_selection_accept_applies_to_all_and_undoes_as_one(qtbot, suggest_
     assert rows and all(" of 3 items" in r.suggestion.reason for r in rows)
     pick = next(r for r in rows if not any(r.suggestion.tag in tag_paths(window, i)
                                            for i in ids))
+    tag = pick.suggestion.tag  # rows are reused: read the tag before the panel changes
     qtbot.mouseClick(pick.accept_button, Qt.MouseButton.LeftButton)
-    assert all(pick.suggestion.tag in tag_paths(window, i) for i in ids)
+    assert all(tag in tag_paths(window, i) for i in ids)
     assert {d.item_id for d in c.library.decisions(c.user_id)} == set(ids)
 
     window.undo_action.trigger()  # one undo for the whole selection
-    assert not any(pick.suggestion.tag in tag_paths(window, i) for i in ids)
+    assert not any(tag in tag_paths(window, i) for i in ids)
     window.redo_action.trigger()
-    assert all(pick.suggestion.tag in tag_paths(window, i) for i in ids)
+    assert all(tag in tag_paths(window, i) for i in ids)
 
 
 def test_newer_selection_wins(qtbot, suggest_sample):
