@@ -126,8 +126,11 @@ class OnnxModel:
         self.metadata = read_metadata(self.dir)
         self.name: str = str(self.metadata["name"])
         self.path = self.dir / MODEL
-        data = self._read_verified()
-        self.session = self._create_session(data, providers)
+        self._verify()
+        # From the path, not the verified bytes: handing onnxruntime an 88 MB ``bytes`` copies
+        # it into a std::string with the GIL held (100 ms, which stalled the window's event
+        # loop).  The file is checked just before; the window between is ours alone.
+        self.session = self._create_session(str(self.path), providers)
         self._check_signature()
         if warmup:
             try:
@@ -167,15 +170,14 @@ class OnnxModel:
 
     # -- loading ---------------------------------------------------------------------------
 
-    def _read_verified(self) -> bytes:
+    def _verify(self) -> None:
         try:
-            data = self.path.read_bytes()
+            actual = sha256_file(self.path)
         except FileNotFoundError:
             raise ModelLoadError(f"{self.path} is missing ({REBUILD_HINT})") from None
         except OSError as e:
             raise ModelLoadError(f"{self.path} is unreadable: {e.strerror or e}") from None
         expected = str(self.metadata["sha256"])
-        actual = hashlib.sha256(data).hexdigest()
         if actual != expected:
             raise ModelLoadError(
                 f"{self.path} does not match its metadata.json (sha256 {actual[:12]}..., "
@@ -188,9 +190,8 @@ class OnnxModel:
             if sha256_file(extra) != digest:
                 raise ModelLoadError(f"{extra} does not match its metadata.json checksum: "
                                      f"corrupt or replaced ({REBUILD_HINT})")
-        return data
 
-    def _create_session(self, data: bytes, providers: Sequence[str] | None
+    def _create_session(self, model: str, providers: Sequence[str] | None
                         ) -> ort.InferenceSession:
         global _cuda_failed
         wanted = list(providers) if providers is not None else choose_providers()
@@ -198,9 +199,12 @@ class OnnxModel:
         options.log_severity_level = 3
         options.intra_op_num_threads = min(4, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
+        # Idle pool threads sleep instead of spinning: spinning took the CPU the window's
+        # UI thread needed on 2 cores (heartbeat gaps while featurizing).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             with _quiet_onnxruntime():
-                session = ort.InferenceSession(data, sess_options=options, providers=wanted)
+                session = ort.InferenceSession(model, sess_options=options, providers=wanted)
         except Exception as e:  # noqa: BLE001 - any failure here means an unusable file
             raise ModelLoadError(f"{self.path} is not a model onnxruntime can load "
                                  f"({_ort_message(e)}) ({REBUILD_HINT})") from None
