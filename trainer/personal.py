@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -284,7 +285,12 @@ def main(argv: list[str] | None = None) -> int:
     who.add_argument("--user-id", type=int, help="user id in the library")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", default=",".join(CANDIDATES))
+    p.add_argument("--nice", type=int, default=10,
+                   help="lower this process's CPU priority by N (the app starts it in the "
+                        "background; its window must keep the CPU it needs)")
     args = p.parse_args(argv)
+    if args.nice > 0 and hasattr(os, "nice"):
+        os.nice(args.nice)
 
     stop = {"flag": False}
 

@@ -12,6 +12,7 @@ tag fits the selection as a whole.  Tags the user rejected on an item are left o
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ class SuggestEngine:
             except BaseException:
                 library.close()
                 raise
+            gc.freeze()  # the models' objects live all session: keep them out of full GCs
         return self._suggester
 
     def featurize_missing(self, cancel: threading.Event):
