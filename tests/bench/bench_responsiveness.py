@@ -372,7 +372,7 @@ def run(data: Path, sampler: bool = False, none_guard: bool = True, watchdog_ms:
     import tagassist.ui  # noqa: F401 - applies the app's own qtfixes first
     from tagassist.paths import LibraryPaths, bundled_models_dir
     from tagassist.suggest.training import trainer_available
-    from tagassist.ui.app import freeze_heap, open_window
+    from tagassist.ui.app import open_window, tune_interpreter
 
     leak = guard_none_leak() if none_guard else {
         "none_refs_lost_per_void_call": round(none_refs_lost_per_void_call(), 3),
@@ -392,7 +392,7 @@ def run(data: Path, sampler: bool = False, none_guard: bool = True, watchdog_ms:
         paths = LibraryPaths.resolve(tmp / "library", tmp / "cache")
         window = open_window(paths, "me", models_dir=bundled_models_dir())
         window.show()
-        freeze_heap()  # as run_gui does once the window is up
+        tune_interpreter()  # as run_gui does once the window is up
         c = window.controller
         if hasattr(c, "analyse_after_import"):
             c.analyse_after_import = False  # featurizing is its own phase below
