@@ -1,0 +1,176 @@
+"""Data helpers for SOG/BR runs: tag min-count filter, posts-TSV export, CPU budget bench.
+
+``trainer.evaluate`` has ``--core`` (p-core over users, items *and* tags) but no tag-only
+min-count; on CiteULike (one pseudo-user, each article one post) a 10-core would drop every
+article.  So the SOG protocol ("tags used by >= 10 articles") is applied here and written as a
+generic posts TSV that ``python -m trainer.evaluate --data FILE --item-text TEXT`` reads as is::
+
+    python -m trainer.models.sog_data export --data citeulike --min-tag-count 10 --out DIR
+    python -m trainer.models.sog_data evaluate --data DIR/posts.tsv --item-text DIR/text.tsv \\
+        --protocol random-post --models br,sog_1toM,sog_1to1 --config '{"sog_1toM": {...}}'
+
+``evaluate`` is ``trainer.evaluate``'s own command line after :func:`trainer.models.sog.register`
+(the models are not in the registry at import yet, see there).
+
+``bench`` times one epoch per encoder depth on a subset and reports P/R@1,3,5 on test posts.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from trainer import datasets
+from trainer.data import TagData
+from trainer.metrics import aggregate, truth_ranks
+from trainer.models.base import Batch
+from trainer.protocols import split
+
+
+def min_tag_count(data: TagData, min_count: int) -> TagData:
+    """Keep the tags given to at least ``min_count`` distinct posts; drop posts left empty."""
+    pid, _, _ = data.post_ids()
+    pairs = np.unique(pid.astype(np.int64) * max(data.n_tags, 1) + data.tag)
+    counts = np.bincount(pairs % max(data.n_tags, 1), minlength=data.n_tags)
+    return data.subset(counts[data.tag] >= min_count).compact()
+
+
+def export_tsv(data: TagData, out: Path) -> tuple[Path, Path]:
+    """``posts.tsv`` (user, item, tag, time) and ``text.tsv`` (item, text) for trainer.evaluate."""
+    out.mkdir(parents=True, exist_ok=True)
+    posts, text = out / "posts.tsv", out / "text.tsv"
+
+    def clean(s: str) -> str:
+        return " ".join(s.replace("\t", " ").split())
+
+    with posts.open("w", encoding="utf-8") as f:
+        f.write("user\titem\ttag\ttimestamp\n")
+        for u, i, t, ts in zip(data.user, data.item, data.tag, data.time, strict=True):
+            f.write(f"{data.users[u]}\t{data.items[i]}\t{clean(data.tags[t])}\t{int(ts)}\n")
+    with text.open("w", encoding="utf-8") as f:
+        for name in data.items:
+            f.write(f"{name}\t{clean(data.item_text.get(name, ''))}\n")
+    return posts, text
+
+
+def evaluate_model(model: object, s: object, n_test: int, seed: int = 0) -> dict[str, float]:
+    """P/R@1,3,5 of ``model.score`` on at most ``n_test`` test posts of split ``s``."""
+    sub = s.subsample(n_test, seed)  # type: ignore[attr-defined]
+    batch = Batch(sub.user, sub.item, sub.time, sub.inputs)
+    scores = model.score(batch)  # type: ignore[attr-defined]
+    tiebreak = np.random.default_rng(seed).permutation(scores.shape[1])
+    ranks = truth_ranks(scores, sub.truth, sub.inputs, tiebreak)
+    res = aggregate(ranks, [t.size for t in sub.truth], (1, 3, 5))
+    return {k: round(v, 4) for k, v in res.items() if k[:2] in ("p@", "r@")}
+
+
+def stop_rule(model: object, val_items: list[int], val_truth: list[np.ndarray], s: object,
+              n_test: int, seed: int) -> dict[str, object]:
+    """Choose ``stop_p`` on validation posts (set F1), then the test set F1 and mean set size."""
+    from trainer.models.sog import choose_stop_p
+
+    thr, grid = choose_stop_p(model, val_items, val_truth)  # type: ignore[arg-type]
+    sub = s.subsample(n_test, seed)  # type: ignore[attr-defined]
+    gen, _ = model.generate([int(i) for i in sub.item], sub.inputs,  # type: ignore[attr-defined]
+                            stop_p=thr)
+    f1 = [2 * len(set(g) & set(t.tolist())) / (len(g) + t.size) for g, t in
+          zip(gen, sub.truth, strict=True)]
+    return {"stop_p": thr, "val_set_f1": {str(k): round(v, 4) for k, v in grid.items()},
+            "test_set_f1": round(float(np.mean(f1)), 4),
+            "test_mean_set_size": round(float(np.mean([len(g) for g in gen])), 2)}
+
+
+def bench(args: argparse.Namespace) -> dict[str, object]:
+    from trainer.models import create  # torch only here
+    from trainer.models.sog import register
+
+    register()
+
+    data = min_tag_count(datasets.load(args.data), args.min_tag_count)
+    s = split(data, "random-post", args.seed)
+    pid, _, _ = s.train.post_ids()
+    rng = np.random.default_rng(args.seed)
+    keep_posts = rng.choice(pid.max() + 1, size=min(args.posts, pid.max() + 1), replace=False)
+    full_train = s.train
+    s.train = full_train.subset(np.isin(pid, keep_posts))
+    # validation for the stop threshold: training posts outside the subset (never test posts)
+    rest = full_train.subset(~np.isin(pid, keep_posts))
+    rpid, _, ritem = rest.post_ids()
+    val_posts = rng.choice(ritem.size, size=min(args.val, ritem.size), replace=False)
+    val_items = [int(ritem[p]) for p in val_posts]
+    val_truth = [np.unique(rest.tag[rpid == p]) for p in val_posts]
+    out: dict[str, object] = {"data": args.data, "min_tag_count": args.min_tag_count,
+                              "train_posts": int(keep_posts.size), "test_posts": args.test,
+                              "tags": data.n_tags, "runs": []}
+    tag_emb = None
+    for name in args.models.split(","):
+        for layers in (int(x) for x in args.layers.split(",")):
+            cfg = dict(json.loads(args.config)) if args.config else {}
+            cfg.update(layers=layers, epochs=args.epochs)
+            model = create(name, **cfg)
+            if tag_emb is None:
+                from trainer.models.sog import tag_text_embeddings
+                t0 = time.perf_counter()
+                tag_emb = tag_text_embeddings(data.tags)
+                out["tag_emb_s"] = round(time.perf_counter() - t0, 1)
+            model.fit(s.train, seed=args.seed, tag_emb=tag_emb,  # type: ignore[call-arg]
+                      show_progress=args.progress)
+            t0 = time.perf_counter()
+            res = evaluate_model(model, s, args.test, args.seed)
+            run = {"model": name, "layers": layers, **model.fit_info_,  # type: ignore[attr-defined]
+                   "predict_s": round(time.perf_counter() - t0, 1), **res}
+            if name != "br" and args.val:
+                run.update(stop_rule(model, val_items, val_truth, s, args.test, args.seed))
+            out["runs"].append(run)  # type: ignore[attr-defined]
+            print(json.dumps(run), file=sys.stderr, flush=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["evaluate"]:
+        from trainer import evaluate
+        from trainer.models.sog import register
+
+        register()
+        return evaluate.main(argv[1:])
+    p = argparse.ArgumentParser(prog="python -m trainer.models.sog_data")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("export", help="min-count filter, then posts/text TSV for trainer.evaluate")
+    b = sub.add_parser("bench", help="time per epoch and P/R@K on a subset")
+    sub.add_parser("evaluate", help="trainer.evaluate with br/sog_1toM/sog_1to1 registered")
+    for q in (e, b):
+        q.add_argument("--data", default="citeulike")
+        q.add_argument("--min-tag-count", type=int, default=10)
+        q.add_argument("--seed", type=int, default=0)
+    e.add_argument("--out", required=True)
+    b.add_argument("--models", default="sog_1toM")
+    b.add_argument("--layers", default="2,6")
+    b.add_argument("--posts", type=int, default=2000)
+    b.add_argument("--test", type=int, default=300)
+    b.add_argument("--epochs", type=int, default=1)
+    b.add_argument("--val", type=int, default=0,
+                   help="validation posts (outside the subset) to choose the stop threshold")
+    b.add_argument("--config", help="JSON config applied to every model")
+    b.add_argument("--json", help="write the results here")
+    b.add_argument("--progress", action="store_true")
+    args = p.parse_args(argv)
+    if args.cmd == "export":
+        data = min_tag_count(datasets.load(args.data), args.min_tag_count)
+        posts, text = export_tsv(data, Path(args.out))
+        print(json.dumps({"posts_tsv": str(posts), "text_tsv": str(text), **data.stats()}))
+        return 0
+    res = bench(args)
+    text = json.dumps(res, indent=1)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
