@@ -20,12 +20,12 @@ from trainer.models.popularity import (
     MostPopularUserItem,
 )
 from trainer.models.served import Served
+from trainer.models.sog import BR, SOG1to1, SOG1toM
 
 REGISTRY: dict[str, type[TagModel]] = {m.name: m for m in (
     MostPopular, MostPopularUser, MostPopularItem, MostPopularUserItem, BaseLevelLearning,
-    BaseLevelLearningContent, PITF, DAEPTR, CNNPerMLP, Served)}
-PLANNED = ("wsabie", "awe", "tagspace", "csrw_d", "csrw_s", "csrw_t", "br", "ar_1to1",
-           "ar_1toM", "sog_1to1", "sog_1toM")
+    BaseLevelLearningContent, PITF, DAEPTR, CNNPerMLP, Served, BR, SOG1toM, SOG1to1)}
+PLANNED = ("wsabie", "awe", "tagspace", "csrw_d", "csrw_s", "csrw_t", "ar_1to1", "ar_1toM")
 
 
 class UnknownModelError(ValueError):

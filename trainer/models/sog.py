@@ -443,17 +443,6 @@ class BR(SOGBase):
 SOG_MODELS: tuple[type[SOGBase], ...] = (BR, SOG1toM, SOG1to1)
 
 
-def register() -> None:
-    """Add ``br``, ``sog_1toM``, ``sog_1to1`` to ``trainer.models.REGISTRY`` (and drop them from
-    PLANNED).  Not done at import: the registry-wide tests in tests/trainer/test_models.py
-    expect finite scores for every tag and list ``sog_1toM`` as planned (to be updated there)."""
-    import trainer.models as models
-
-    for cls in SOG_MODELS:
-        models.REGISTRY[cls.name] = cls
-    models.PLANNED = tuple(n for n in models.PLANNED if n not in models.REGISTRY)
-
-
 def choose_stop_p(model: SOGBase, items: list[int], truth: list[np.ndarray],
                   grid: tuple[float, ...] = (0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2,
                                              0.3)) -> tuple[float, dict[float, float]]:
@@ -475,5 +464,5 @@ def choose_stop_p(model: SOGBase, items: list[int], truth: list[np.ndarray],
     return best, f1
 
 
-__all__ = ["SOGNet", "SOGBase", "SOG1toM", "SOG1to1", "BR", "choose_stop_p", "register",
+__all__ = ["SOGNet", "SOGBase", "SOG1toM", "SOG1to1", "BR", "choose_stop_p",
            "load_encoder", "tag_text_embeddings"]

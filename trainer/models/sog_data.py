@@ -6,11 +6,8 @@ article.  So the SOG protocol ("tags used by >= 10 articles") is applied here an
 generic posts TSV that ``python -m trainer.evaluate --data FILE --item-text TEXT`` reads as is::
 
     python -m trainer.models.sog_data export --data citeulike --min-tag-count 10 --out DIR
-    python -m trainer.models.sog_data evaluate --data DIR/posts.tsv --item-text DIR/text.tsv \\
+    python -m trainer.evaluate --data DIR/posts.tsv --item-text DIR/text.tsv \\
         --protocol random-post --models br,sog_1toM,sog_1to1 --config '{"sog_1toM": {...}}'
-
-``evaluate`` is ``trainer.evaluate``'s own command line after :func:`trainer.models.sog.register`
-(the models are not in the registry at import yet, see there).
 
 ``bench`` times one epoch per encoder depth on a subset and reports P/R@1,3,5 on test posts.
 """
@@ -86,9 +83,6 @@ def stop_rule(model: object, val_items: list[int], val_truth: list[np.ndarray], 
 
 def bench(args: argparse.Namespace) -> dict[str, object]:
     from trainer.models import create  # torch only here
-    from trainer.models.sog import register
-
-    register()
 
     data = min_tag_count(datasets.load(args.data), args.min_tag_count)
     s = split(data, "random-post", args.seed)
@@ -131,18 +125,10 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["evaluate"]:
-        from trainer import evaluate
-        from trainer.models.sog import register
-
-        register()
-        return evaluate.main(argv[1:])
     p = argparse.ArgumentParser(prog="python -m trainer.models.sog_data")
     sub = p.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("export", help="min-count filter, then posts/text TSV for trainer.evaluate")
     b = sub.add_parser("bench", help="time per epoch and P/R@K on a subset")
-    sub.add_parser("evaluate", help="trainer.evaluate with br/sog_1toM/sog_1to1 registered")
     for q in (e, b):
         q.add_argument("--data", default="citeulike")
         q.add_argument("--min-tag-count", type=int, default=10)
