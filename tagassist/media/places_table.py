@@ -16,17 +16,18 @@ between equidistant rows resolve to the same row.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import subprocess
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
 
+from tagassist.media.xmp import atomic_write
 from tagassist.paths import default_cache_dir
 
 log = logging.getLogger(__name__)
@@ -111,20 +112,9 @@ def write_table(out_path: str | os.PathLike[str], min_population: int) -> Path:
     """Build the table and write it to ``out_path`` atomically (temp file + ``os.replace``)."""
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    arrays = build_arrays(min_population)
-    fd, tmp_name = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, out)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        raise
+    buf = io.BytesIO()  # about 1 MB
+    np.savez_compressed(buf, **build_arrays(min_population))
+    atomic_write(out, buf.getvalue())
     return out
 
 

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from tagassist.library.errors import LibraryError
 from tagassist.library.query import QuerySyntaxError
 from tagassist.paths import LibraryPaths, bundled_models_dir
-from tagassist.ui.sidebar_jobs import completion_names, sidebar_job
+from tagassist.ui.sidebar_jobs import sidebar_job
 from tagassist.ui.suggest_controller import SuggestController
 from tagassist.ui.workers import JobHandle, JobRunner
 
@@ -152,9 +152,6 @@ class LibraryController(QObject):
         # Hierarchical counts: "animals" counts its pets too, as a search for it would find.
         return self._safely(
             lambda: self.library.tag_counts(user_id=self.user_id, hierarchical=True), [])
-
-    def tag_names(self) -> list[str]:
-        return completion_names(self._safely(self.library.tags, []))
 
     def refresh_sidebar(self, with_folders: bool = False) -> JobHandle:
         """Read the sidebar's counts in a worker; ``sidebar_ready(SidebarData)`` brings them.

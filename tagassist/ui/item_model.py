@@ -143,8 +143,7 @@ class ItemListModel(QStringListModel):
         if pm is not None:
             return QIcon(pm)
         if self._thumbs.wanted(item.id):
-            source = next((p for p in item.paths if Path(p).exists()), None)
-            self._thumbs.request(item.id, source, item.content_hash)
+            self._thumbs.request_item(item)
         return QIcon(placeholder("…" if not self._thumbs.has(item.id) else "?"))
 
     def _on_thumb_ready(self, item_id: int) -> None:

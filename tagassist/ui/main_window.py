@@ -318,8 +318,7 @@ class MainWindow(QMainWindow):
             ph = placeholder(doc_label(item) if item.kind != "photo" else "…", 256)
             if item.kind == "photo" and self.thumbs.wanted(item.id):
                 # The grid asks for thumbnails it paints; a hidden grid (viewer) paints none.
-                source = next((p for p in item.paths if Path(p).exists()), None)
-                self.thumbs.request(item.id, source, item.content_hash)
+                self.thumbs.request_item(item)
         self.detail.show_items(len(ids), item, self.controller.tags_of(ids), pixmap, ph)
 
     def _thumb_ready(self, item_id: int) -> None:
@@ -436,12 +435,12 @@ class MainWindow(QMainWindow):
 
     def next_untagged(self) -> None:
         """Select the next item in the grid's order (wrapping) that has none of your tags."""
-        untagged = set(self.controller.untagged_ids())
-        ids = self.model.ids()
+        tagged = self.controller.tagged_set()  # one index scan; no list of 100k untagged ids
+        count = self.model.rowCount()
         start = self.grid.currentIndex().row()
-        for step in range(1, len(ids) + 1):
-            row = (start + step) % len(ids)
-            if ids[row] in untagged:
+        for step in range(1, count + 1):
+            row = (start + step) % count
+            if self.model.item_id(row) not in tagged:
                 self.grid.select_rows([row])
                 return
         self.statusBar().showMessage("Every item shown has your tags", 3000)

@@ -86,6 +86,11 @@ class ThumbnailLoader(QObject):
         self._pool.start(_ThumbRunnable(self._bridge.loaded, item_id, source,
                                         self._cache_dir, content_hash))
 
+    def request_item(self, item) -> None:
+        """Request the thumbnail of an ``Item`` from the first of its files that exists."""
+        source = next((p for p in item.paths if Path(p).exists()), None)
+        self.request(item.id, source, item.content_hash)
+
     def pending(self) -> int:
         return len(self._pending)
 

@@ -29,11 +29,9 @@ library with the default models, in one process:
   ``idle``     the in-process baseline: nothing running, no stepping, as long as the import
                phase (5-30 s): the heartbeat's own jitter;
   ``stepping`` the same length with only the 200 ms stepping (suggestions for a trained model).
-* ``None`` guard: PySide6 6.12 on CPython 3.11 drops a reference to ``None`` on every binding
-  call that returns None, and the window aborts ("Fatal Python error: none_dealloc") after
-  ~25k such calls -- here, in the tagging phase.  The benchmark measures that leak
-  (``none_refs_lost_per_void_call``) and, unless ``--no-none-guard``, gives ``None`` 2**40
-  spare references first, so the phases can be measured at all.
+* PySide6 6.12.0's reference leak on ``None`` (the window aborted in the tagging phase) is
+  handled by the app's own ``tagassist.ui.qtfixes``; ``qtfixes_active`` records whether it had
+  to act.
 * evidence for long gaps: known slots of the window are wrapped (at class level, before the
   window is built; the app's files are untouched) to time every call; the UI thread's
   ``/proc/self/task/<tid>/schedstat`` is read at every beat, which splits each gap into time
@@ -68,6 +66,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from tests.bench.report import write_report  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = 1  # bump when the photo set changes
 CACHE = Path(tempfile.gettempdir()) / "tagassist-bench-resp"
@@ -95,36 +95,6 @@ SLOTS = {
     "tagassist.ui.workers:JobHandle": ("_on_done", "_on_error"),
     "tagassist.ui.workers:JobRunner": ("start",),
 }
-
-
-def none_refs_lost_per_void_call(n: int = 200) -> float:
-    """References to ``None`` lost per call of a binding that returns None (0 when sound).
-
-    PySide6 6.12 on CPython < 3.12 (None is not immortal) returns ``None`` from void methods
-    (``setText``, ``setExpanded``, ``QTreeWidgetItem.data`` of an unset role...) without
-    taking a reference: after ~25,000 such calls the process aborts with "Fatal Python error:
-    none_dealloc".  The window hit that during this benchmark's tagging phase.
-    """
-    from PySide6.QtCore import QObject
-
-    probe = QObject()
-    before = sys.getrefcount(None)
-    for _ in range(n):
-        probe.setObjectName("probe")
-    return (before - sys.getrefcount(None)) / n
-
-
-def guard_none_leak() -> dict:
-    """If void calls leak ``None`` references, give ``None`` 2**40 spare ones (what CPython
-    3.12's immortal objects do), so the benchmark measures instead of aborting."""
-    import ctypes
-
-    lost = none_refs_lost_per_void_call()
-    guarded = False
-    if lost > 0 and sys.version_info < (3, 12):
-        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
-        guarded = True
-    return {"none_refs_lost_per_void_call": round(lost, 3), "none_guard_applied": guarded}
 
 
 def _r(x: float) -> float:
@@ -358,7 +328,7 @@ def _wait_handle(app, handle, timeout_s: float) -> None:
 
 # -- the phases ------------------------------------------------------------------------------
 
-def run(data: Path, sampler: bool = False, none_guard: bool = True, watchdog_ms: float = 150,
+def run(data: Path, sampler: bool = False, watchdog_ms: float = 150,
         log=print) -> dict:
     from PySide6.QtCore import Qt, QTimer, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
@@ -369,14 +339,12 @@ def run(data: Path, sampler: bool = False, none_guard: bool = True, watchdog_ms:
 
     qInstallMessageHandler(quiet)
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    import tagassist.ui  # noqa: F401 - applies the app's own qtfixes first
     from tagassist.paths import LibraryPaths, bundled_models_dir
     from tagassist.suggest.training import trainer_available
+    from tagassist.ui import qtfixes  # importing tagassist.ui applies them
     from tagassist.ui.app import open_window, tune_interpreter
 
-    leak = guard_none_leak() if none_guard else {
-        "none_refs_lost_per_void_call": round(none_refs_lost_per_void_call(), 3),
-        "none_guard_applied": False}
+    leak = {"qtfixes_active": qtfixes.install()}
     folder, truth = make_photos(data, log=log)
     rec = Recorder()
     wrapped = [w for spec, names in SLOTS.items() for w in rec.wrap(spec, names)]
@@ -644,8 +612,6 @@ def main(argv: list[str] | None = None) -> int:
                     help="also sample stacks during gaps (faulthandler; one run crashed with it)")
     ap.add_argument("--watchdog-ms", type=float, default=150,
                     help="dump all stacks when no beat came for this long (0: off; default 150)")
-    ap.add_argument("--no-none-guard", action="store_true",
-                    help="leave None's reference count alone (reproduces the none_dealloc abort)")
     ap.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "responsiveness.json",
                     help="where to write the JSON (default docs/results/responsiveness.json)")
     args = ap.parse_args(argv)
@@ -653,13 +619,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (data / COCO / "labels.csv").is_file() or not (data / REAL / "images").is_dir():
         print(json.dumps({"skipped": f"{data / COCO} or {data / REAL} is missing"}))
         return 0
-    result = run(data, sampler=args.sampler, none_guard=not args.no_none_guard,
-                 watchdog_ms=args.watchdog_ms,
+    result = run(data, sampler=args.sampler, watchdog_ms=args.watchdog_ms,
                  log=lambda m: print(m, file=sys.stderr, flush=True))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1) + "\n")
-    print(table(result))
-    print(f"wrote {args.json}")
+    write_report(args.json, result, table(result))
     return 0
 
 

@@ -32,9 +32,7 @@ Runs headless (``QT_QPA_PLATFORM=offscreen`` unless set).  Everything in one pro
    the same size as the app's grid; open (grid shown and painted, model prebuilt) and scroll
    measured the same way.  ``ratio`` = ours / baseline.
 
-PySide6 6.12 on CPython 3.11 drops a reference to ``None`` per binding call that returns None
-(see ``bench_responsiveness``); ``guard_none_leak`` gives ``None`` spare references first so a
-long run cannot abort with "none_dealloc".
+PySide6 6.12.0's reference leak on ``None`` is handled by the app's ``tagassist.ui.qtfixes``.
 """
 
 from __future__ import annotations
@@ -59,6 +57,8 @@ from datetime import datetime, timedelta, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+from tests.bench.report import write_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSION = 1  # bump when the generated library changes
@@ -502,9 +502,9 @@ def run(n: int = 100_000, runs: int = 5, pages: int = 50, small: int = 1000,
 
     app = _app()
     import tagassist.ui.app  # noqa: F401 - imports outside the timings
-    from tests.bench.bench_responsiveness import guard_none_leak
+    from tagassist.ui import qtfixes
 
-    leak = guard_none_leak()  # PySide6 6.12 + CPython 3.11 leak None refs: see that module
+    leak = {"qtfixes_active": qtfixes.install()}
 
     models = bundled_models_dir()
     models_dir = models if (models / "image-lite0" / "model.onnx").is_file() else None
@@ -608,10 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     profile_text = result["open"].pop("_profile_text", None)
     if profile_text:
         print(profile_text, file=sys.stderr)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1) + "\n")
-    print(table(result))
-    print(f"wrote {args.json}")
+    write_report(args.json, result, table(result))
     return 0
 
 
