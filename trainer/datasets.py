@@ -126,7 +126,15 @@ def load_flickr(root: Path) -> TagData:
 LOADERS: dict[str, Callable[[Path], TagData]] = {
     "lastfm": load_lastfm, "movielens2k": load_movielens2k, "bibsonomy": load_bibsonomy,
     "citeulike": load_citeulike, "stackexchange": load_stackexchange, "flickr": load_flickr,
+    "photos": lambda root: _photos(root),
 }
+
+
+def _photos(root: Path) -> TagData:
+    """COCO + Flickr with SOG's fused photo contexts (``trainer.sog_photos``)."""
+    from trainer.sog_photos import photo_posts
+
+    return photo_posts(root)
 
 
 def load(name_or_path: str, item_text: str | None = None, root: Path | None = None) -> TagData:

@@ -14,8 +14,10 @@ from trainer.protocols import split
 FAST = {"pitf": {"k": 8, "epochs": 3}, "dae_ptr": {"k": 8, "epochs": 3},
         "served": {"k": 8, "epochs": 3}, "cnn_permlp": {"hidden": 8, "epochs": 3},
         # one MiniLM layer, one epoch: the generic checks, not accuracy (tests/trainer/test_sog.py)
-        **{n: {"layers": 1, "epochs": 1} for n in ("br", "sog_1toM", "sog_1to1")}}
-SET_GENERATORS = {"sog_1toM", "sog_1to1"}  # -inf for every tag they do not generate
+        **{n: {"layers": 1, "epochs": 1}
+           for n in ("br", "sog_1toM", "sog_1to1", "ar_1to1", "ar_1toM")}}
+# -inf for every tag they do not generate
+SET_GENERATORS = {"sog_1toM", "sog_1to1", "ar_1to1", "ar_1toM"}
 
 
 def _batch(s):
@@ -101,7 +103,7 @@ def test_partial_fit_users_touches_only_those_users(tiny, name):
 
 def test_unknown_and_planned_names_fail_clearly():
     with pytest.raises(UnknownModelError, match="not implemented yet.*mp_ui"):
-        create("ar_1toM")
+        create("wsabie")
     with pytest.raises(UnknownModelError, match="not a known model"):
         create("nope")
 

@@ -11,6 +11,7 @@ pytest.importorskip("transformers")
 from trainer.data import from_records  # noqa: E402
 from trainer.models.base import Batch  # noqa: E402
 from trainer.models.sog import BR, SOG1to1, SOG1toM, SOGNet, load_encoder  # noqa: E402
+from trainer.models.sog_ar import AR1toM  # noqa: E402
 from trainer.models.torch_util import PostTags  # noqa: E402
 
 TOY = {"deep neural networks for protein folding": ["deep", "protein", "folding"],
@@ -40,7 +41,7 @@ def test_1tom_targets_uniform_over_remaining_and_1to1_next(toy):
     m = SOG1toM()
     inst = m._instances(posts, np.arange(len(posts)), rng)
     assert len(inst) == sum(len(t) for t in TOY.values())  # N instances per post
-    for _item, prefix, target in inst:
+    for _item, prefix, target, _user in inst:
         tags = set(np.unique(posts.tag[posts.indptr[_item]:posts.indptr[_item + 1]]).tolist())
         assert set(prefix) | set(target) == tags and not set(prefix) & set(target)
     z = torch.zeros((2, toy.n_tags))
@@ -49,8 +50,8 @@ def test_1tom_targets_uniform_over_remaining_and_1to1_next(toy):
     want = np.mean([np.log(toy.n_tags) - np.log(3), np.log(toy.n_tags) - 0.0])
     assert float(loss) == pytest.approx(want, rel=1e-5)
     one = SOG1to1()._instances(posts, np.arange(len(posts)), np.random.default_rng(0))
-    assert all(len(t) == 1 for _, _, t in one)
-    assert [p for _, p, _ in one] == [p for _, p, _ in inst]  # same shuffles, same prefixes
+    assert all(len(t) == 1 for _, _, t, _ in one)
+    assert [p for _, p, _, _ in one] == [p for _, p, _, _ in inst]  # same shuffles, same prefixes
 
 
 def test_tag_segment_positions_equal_and_output_order_free():
@@ -87,6 +88,32 @@ def test_tiny_model_overfits_toy_and_greedy_returns_the_set(toy, tmp_path):
     m.save(tmp_path / "sog")
     loaded = SOG1toM.load(tmp_path / "sog")
     assert np.array_equal(loaded.score(b), s)
+    beams = m.beam_generate(list(range(len(TOY))), [[] for _ in TOY], width=3, max_tags=2)
+    for k, tags in enumerate(TOY.values()):  # the best 2-tag sequence starts inside the set
+        assert len(beams[k]) == 2 and {toy.tags[t] for t in beams[k][:len(tags)]} <= set(tags)
+
+
+def test_file_order_instances_keep_the_order_of_the_data(toy):
+    posts = PostTags(toy)
+    m = SOG1toM(shuffle_tags=False)
+    for seed in (0, 1):
+        inst = m._instances(posts, np.arange(len(posts)), np.random.default_rng(seed))
+        full = [p + [t[0]] for _, p, t, _ in inst if len(t) == 1]  # last step: the whole post
+        assert [[toy.tags[x] for x in f] for f in full] == list(TOY.values())
+
+
+def test_ar_decoder_is_causal_order_dependent_and_learns_the_toy(toy):
+    m = AR1toM(layers=1, epochs=60, batch_size=4, lr=3e-4, head_lr=1e-3, max_context=8)
+    m.fit(toy, seed=0, tag_emb=_emb(toy.n_tags))
+    m.net.eval()
+    with torch.no_grad():
+        seq = torch.tensor([[1, 2, 3], [1, 2, 5]])
+        z = m.net.decode(*m._encode_inputs([0, 0]), seq)
+        assert torch.allclose(z[0, :3], z[1, :3], atol=1e-5)  # step 2 does not see tag 3 or 5
+        assert not torch.allclose(m.logits([0], [[1, 2]]), m.logits([0], [[2, 1]]), atol=1e-4)
+    gen, _ = m.generate(list(range(len(TOY))), [[] for _ in TOY])
+    for k, tags in enumerate(TOY.values()):
+        assert {toy.tags[t] for t in gen[k][:len(tags)]} == set(tags)
 
 
 def test_br_ranks_the_toy_tags_first(toy):

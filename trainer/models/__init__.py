@@ -21,11 +21,13 @@ from trainer.models.popularity import (
 )
 from trainer.models.served import Served
 from trainer.models.sog import BR, SOG1to1, SOG1toM
+from trainer.models.sog_ar import AR1to1, AR1toM
 
 REGISTRY: dict[str, type[TagModel]] = {m.name: m for m in (
     MostPopular, MostPopularUser, MostPopularItem, MostPopularUserItem, BaseLevelLearning,
-    BaseLevelLearningContent, PITF, DAEPTR, CNNPerMLP, Served, BR, SOG1toM, SOG1to1)}
-PLANNED = ("wsabie", "awe", "tagspace", "csrw_d", "csrw_s", "csrw_t", "ar_1to1", "ar_1toM")
+    BaseLevelLearningContent, PITF, DAEPTR, CNNPerMLP, Served, BR, SOG1toM, SOG1to1, AR1to1,
+    AR1toM)}
+PLANNED = ("wsabie", "awe", "tagspace", "csrw_d", "csrw_s", "csrw_t")
 
 
 class UnknownModelError(ValueError):

@@ -40,8 +40,10 @@ Paper, and what is implemented here:
 - BR (4.1.3, BR-EF): the same encoder, one pass on ``[CLS] context [SEP] [MASK]``, sigmoid BCE
   over all tags, ranking by the logits.
 
-Hook: ``user_token`` (not implemented yet) — a user token would go into the context segment
-(see :meth:`SOGBase._context_ids`), issue 6's personalization step.
+Context as words (3.4, early fusion): :mod:`tagassist.suggest.sog_context` builds
+``image [IMG] place [LOC] time [TIME] text``; the markers are learned vectors.  ``user_token``
+puts ``[USER]`` after ``[CLS]``; its vector is ``markers[USER] + user_resid[user]`` — the one
+row the personalization job (issue 7) fine-tunes per person.
 """
 from __future__ import annotations
 
@@ -53,6 +55,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from tagassist.suggest.sog_context import MARKER_IDS, MARKERS, USER, context_ids, tag_text
 from trainer.data import TagData
 from trainer.models.base import Batch, EpochCallback, TagModel, check_finite
 from trainer.models.torch_util import PostTags, from_numpy, setup, to_numpy
@@ -101,11 +104,6 @@ def load_tokenizer() -> Any:
     return tok
 
 
-def tag_text(tag: str) -> str:
-    """The words of a tag name: ``machine_learning`` / ``gene-orthology`` -> spaced words."""
-    return " ".join(tag.replace("_", " ").replace("-", " ").replace(".", " ").split()) or tag
-
-
 @torch.no_grad()
 def tag_text_embeddings(tags: list[str], batch_size: int = 256) -> np.ndarray:
     """Frozen MiniLM (all 6 layers) sentence embedding of every tag's text: [T, 384], L2-normed."""
@@ -122,8 +120,8 @@ def tag_text_embeddings(tags: list[str], batch_size: int = 256) -> np.ndarray:
 class SOGNet(torch.nn.Module):
     """Encoder + tag embeddings (text + residual) + the ``[MASK]`` scoring head (eq. 4–7)."""
 
-    def __init__(self, bert: torch.nn.Module, tag_emb: np.ndarray, positions: str = "context"
-                 ) -> None:
+    def __init__(self, bert: torch.nn.Module, tag_emb: np.ndarray, positions: str = "context",
+                 n_users: int = 0) -> None:
         super().__init__()
         if positions not in POSITIONS:
             raise ValueError(f"positions must be one of {POSITIONS}")
@@ -139,6 +137,11 @@ class SOGNet(torch.nn.Module):
         self.head = torch.nn.Linear(d, d)
         self.scale = torch.nn.Parameter(torch.tensor(10.0))
         self.bias = torch.nn.Parameter(torch.zeros(self.tag_text.shape[0]))  # b of eq. 5
+        # [IMG] [LOC] [TIME] [USER]: learned vectors (the frozen word table's [unused] rows are
+        # untrained); a user's token = the [USER] vector + that user's residual (row 0: unknown)
+        self.markers = torch.nn.Parameter(torch.zeros(len(MARKERS), d))
+        self.user_resid = torch.nn.Parameter(torch.zeros(n_users + 1, d))
+        torch.nn.init.normal_(self.markers, std=0.02)
 
     def tag_matrix(self) -> torch.Tensor:
         """W_HT = E_text + R."""
@@ -153,25 +156,45 @@ class SOGNet(torch.nn.Module):
             return torch.zeros_like(ar)
         return torch.minimum(ar, n_ctx.unsqueeze(1))  # tag segment: all at the slot after [SEP]
 
-    def forward(self, tokens: torch.Tensor, tags: torch.Tensor, n_ctx: torch.Tensor,
-                mask_pos: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
-        """Logits z over all tags for the ``[MASK]`` of each row.
+    def embed(self, tokens: torch.Tensor, tags: torch.Tensor, users: torch.Tensor | None = None
+              ) -> torch.Tensor:
+        """Input embeddings [B, S, d]: words, marker vectors, the user token, tag vectors.
 
         ``tokens`` [B, S] word ids (0 at tag slots), ``tags`` [B, S] tag ids (-1 elsewhere),
-        ``n_ctx`` [B], ``mask_pos`` [B] index of ``[MASK]``, ``attn`` [B, S] 1 = real token.
-        """
+        ``users`` [B] user rows (0 = unknown) for the ``[USER]`` slot."""
         emb = self.bert.embeddings.word_embeddings(tokens)
+        mark = (tokens >= 1) & (tokens <= len(MARKERS))
+        if bool(mark.any()):
+            vec = self.markers[tokens[mark] - 1]
+            is_user = tokens[mark] == MARKER_IDS[USER]
+            if users is not None and bool(is_user.any()):
+                rows = users.unsqueeze(1).expand_as(tokens)[mark]
+                vec = vec + is_user.unsqueeze(1) * self.user_resid[rows]
+            emb = emb.index_put(mark.nonzero(as_tuple=True), vec)
         slot = tags >= 0
         if bool(slot.any()):
             tvec = self.tag_in(self.tag_matrix()[tags[slot]])
             emb = emb.index_put(slot.nonzero(as_tuple=True), tvec)
-        width = tokens.shape[1]
-        types = (torch.arange(width).unsqueeze(0) >= n_ctx.unsqueeze(1)).long()
-        h = self.bert(inputs_embeds=emb, attention_mask=attn,
-                      position_ids=self.position_ids(n_ctx, width),
+        return emb
+
+    def query(self, emb: torch.Tensor, attn: torch.Tensor, positions: torch.Tensor,
+              types: torch.Tensor, mask_pos: torch.Tensor) -> torch.Tensor:
+        """scale · normalised head of the ``[MASK]`` state [B, d] (what the ONNX file computes)."""
+        h = self.bert(inputs_embeds=emb, attention_mask=attn, position_ids=positions,
                       token_type_ids=types).last_hidden_state
         hm = h[torch.arange(h.shape[0]), mask_pos]
-        return self.scale * F.normalize(self.head(hm), dim=-1) @ self.tag_matrix().T + self.bias
+        return self.scale * F.normalize(self.head(hm), dim=-1)
+
+    def forward(self, tokens: torch.Tensor, tags: torch.Tensor, n_ctx: torch.Tensor,
+                mask_pos: torch.Tensor, attn: torch.Tensor, users: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """Logits z over all tags for the ``[MASK]`` of each row (``n_ctx`` [B]: length of
+        ``[CLS] context [SEP]``, ``mask_pos`` [B]: index of ``[MASK]``, ``attn`` 1 = real)."""
+        width = tokens.shape[1]
+        types = (torch.arange(width).unsqueeze(0) >= n_ctx.unsqueeze(1)).long()
+        q = self.query(self.embed(tokens, tags, users), attn, self.position_ids(n_ctx, width),
+                       types, mask_pos)
+        return q @ self.tag_matrix().T + self.bias
 
 
 class SOGBase(TagModel):
@@ -190,6 +213,12 @@ class SOGBase(TagModel):
         # whole set given gets END as target and decoding stops when END wins.  Not in the paper
         # (it always generates 5); without it the whole-set state is never trained.
         "end_tag": False,
+        # False: train on the tags in the data file's order (the order-freeness check, 4.3)
+        "shuffle_tags": True,
+        # "greedy" (3.3) or "beam" with ``beam_width`` (the comparison of the paper's Figure 5)
+        "decode": "greedy", "beam_width": 3,
+        # a [USER] token after [CLS] whose vector is learned per user (DESIGN.md: personalization)
+        "user_token": False,
     }
 
     def __init__(self, **config: Any) -> None:
@@ -203,18 +232,26 @@ class SOGBase(TagModel):
 
     # -- context -----------------------------------------------------------------------------
     def _context_ids(self, item: int) -> list[int]:
-        """``[CLS] wordpieces(title)[:max_context] [SEP]`` (hook: a user token goes here)."""
+        """``[CLS] ([USER]) wordpieces of the context [SEP]``, markers as single ids."""
         if item not in self._ctx_cache:
             if self._tok is None:
                 self._tok = load_tokenizer()
             name = self.items[item] if 0 <= item < len(self.items) else ""
-            ids = self._tok.encode(self.item_text.get(name, ""), add_special_tokens=False).ids
-            cls, sep = self._tok.token_to_id("[CLS]"), self._tok.token_to_id("[SEP]")
-            self._ctx_cache[item] = [cls] + list(ids[:self.config["max_context"]]) + [sep]
+            self._ctx_cache[item] = context_ids(
+                self._tok, self.item_text.get(name, ""), self.config["max_context"],
+                self._tok_id("[CLS]"), self._tok_id("[SEP]"), user=self.config["user_token"])
         return self._ctx_cache[item]
 
-    def _pack(self, items: list[int], prefixes: list[list[int]]
-              ) -> tuple[torch.Tensor, ...]:
+    def _user_rows(self, users: list[int] | None, n: int) -> torch.Tensor | None:
+        """Rows of ``user_resid`` (user index + 1; 0 for a user unseen in training)."""
+        if not self.config["user_token"]:
+            return None
+        u = np.zeros(n, np.int64) if users is None else np.asarray(users, np.int64) + 1
+        u[(u < 0) | (u > self.n_users)] = 0
+        return torch.from_numpy(u)
+
+    def _pack(self, items: list[int], prefixes: list[list[int]], users: list[int] | None = None
+              ) -> tuple[torch.Tensor | None, ...]:
         """Rows ``[CLS] ctx [SEP] t_1 … t_k [MASK]`` padded at the end."""
         mask_id = self._tok_id("[MASK]")
         ctxs = [self._context_ids(i) for i in items]
@@ -233,36 +270,39 @@ class SOGBase(TagModel):
             tokens[r, lc + lp] = mask_id
             attn[r, :lc + lp + 1] = 1
             n_ctx[r], mask_pos[r] = lc, lc + lp
-        return tokens, tags, n_ctx, mask_pos, attn
+        return tokens, tags, n_ctx, mask_pos, attn, self._user_rows(users, n)
 
     def _tok_id(self, s: str) -> int:
         if self._tok is None:
             self._tok = load_tokenizer()
         return int(self._tok.token_to_id(s))
 
-    def logits(self, items: list[int], prefixes: list[list[int]]) -> torch.Tensor:
-        return self.net(*self._pack(items, prefixes))
+    def logits(self, items: list[int], prefixes: list[list[int]],
+               users: list[int] | None = None) -> torch.Tensor:
+        return self.net(*self._pack(items, prefixes, users))
 
     # -- training ----------------------------------------------------------------------------
     def _instances(self, posts: PostTags, order: np.ndarray, rng: np.random.Generator
-                   ) -> list[tuple[int, list[int], list[int]]]:
-        """(item, prefix, target tags) of every post in ``order`` — tags re-shuffled."""
+                   ) -> list[tuple[int, list[int], list[int], int]]:
+        """(item, prefix, target tags, user) of every post in ``order``."""
         out = []
         cap = self.config["max_steps"]
         for p in order:
-            tags = np.unique(posts.tag[posts.indptr[p]:posts.indptr[p + 1]])
-            if not tags.size:
+            tags = list(dict.fromkeys(posts.tag[posts.indptr[p]:posts.indptr[p + 1]].tolist()))
+            if not tags:
                 continue
-            tags = rng.permutation(tags).tolist()
+            if self.config["shuffle_tags"]:  # else the file's order, the same every epoch
+                tags = [tags[k] for k in rng.permutation(len(tags))]
+            item, user = int(posts.item[p]), int(posts.user[p])
             if self.target == "br":
-                out.append((int(posts.item[p]), [], tags))
+                out.append((item, [], tags, user))
                 continue
             steps = len(tags) if cap is None else min(len(tags), int(cap))
             for i in range(steps):
                 tgt = tags[i:] if self.target == "1toM" else [tags[i]]
-                out.append((int(posts.item[p]), tags[:i], tgt))
+                out.append((item, tags[:i], tgt, user))
             if self.config["end_tag"] and steps == len(tags):
-                out.append((int(posts.item[p]), tags, [self.n_tags]))  # END
+                out.append((item, tags, [self.n_tags], user))  # END
         return out
 
     def _loss(self, z: torch.Tensor, targets: list[list[int]]) -> torch.Tensor:
@@ -275,12 +315,19 @@ class SOGBase(TagModel):
         q[rows, cols] = w  # uniform over the remaining tags (1-to-M) or one-hot (1-to-1)
         return F.kl_div(F.log_softmax(z, dim=1), q, reduction="batchmean")  # eq. 11
 
+    def _batch_loss(self, b: list[tuple[int, list[int], list[int], int]]) -> torch.Tensor:
+        z = self.logits([x[0] for x in b], [x[1] for x in b], [x[3] for x in b])
+        return self._loss(z, [x[2] for x in b])
+
     def _build(self, tags: list[str], tag_emb: np.ndarray | None = None) -> None:
         c = self.config
         emb = tag_text_embeddings(tags) if tag_emb is None else tag_emb
         if c["end_tag"] and self.target != "br":
             emb = np.concatenate([emb, np.zeros((1, emb.shape[1]), np.float32)])
-        self.net = SOGNet(load_encoder(c["layers"], c["pretrained"]), emb, c["positions"])
+        self.net = self._make_net(load_encoder(c["layers"], c["pretrained"]), emb)
+
+    def _make_net(self, bert: torch.nn.Module, emb: np.ndarray) -> torch.nn.Module:
+        return SOGNet(bert, emb, self.config["positions"], self.n_users)
 
     def fit(self, train: TagData, *, seed: int = 0, epochs: int | None = None,
             callback: EpochCallback | None = None, show_progress: bool = False,
@@ -323,8 +370,7 @@ class SOGBase(TagModel):
             for k in tqdm(rng.permutation(len(batches)), desc=f"{self.name} ep{ep}",
                           disable=not show_progress, leave=False):
                 b = batches[k]
-                z = self.logits([x[0] for x in b], [x[1] for x in b])
-                loss = self._loss(z, [x[2] for x in b])
+                loss = self._batch_loss(b)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -346,8 +392,8 @@ class SOGBase(TagModel):
     # -- decoding ----------------------------------------------------------------------------
     @torch.no_grad()
     def generate(self, items: list[int], given: list[list[int]], max_tags: int | None = None,
-                 stop_p: float | None = None, batch_size: int = 256
-                 ) -> tuple[list[list[int]], list[list[float]]]:
+                 stop_p: float | None = None, batch_size: int = 256,
+                 users: list[int] | None = None) -> tuple[list[list[int]], list[list[float]]]:
         """Greedy decoding (3.3): per item the generated tags and each step's top probability."""
         k = self.config["max_tags"] if max_tags is None else max_tags
         thr = self.config["stop_p"] if stop_p is None else stop_p
@@ -356,6 +402,7 @@ class SOGBase(TagModel):
         out_p: list[list[float]] = []
         for a in range(0, len(items), batch_size):
             its = items[a:a + batch_size]
+            us = [0] * len(its) if users is None else list(users[a:a + batch_size])
             prefix = [[int(t) for t in g] for g in given[a:a + batch_size]]
             gen: list[list[int]] = [[] for _ in its]
             probs: list[list[float]] = [[] for _ in its]
@@ -363,7 +410,8 @@ class SOGBase(TagModel):
             for _ in range(k):
                 if not live:
                     break
-                z = self.logits([its[r] for r in live], [prefix[r] + gen[r] for r in live])
+                z = self.logits([its[r] for r in live], [prefix[r] + gen[r] for r in live],
+                                [us[r] for r in live])
                 for j, r in enumerate(live):
                     z[j, prefix[r] + gen[r]] = -torch.inf  # probability 0 for given/generated
                 p = torch.softmax(z, dim=1)
@@ -381,8 +429,53 @@ class SOGBase(TagModel):
             out_p += probs
         return out_t, out_p
 
+    @torch.no_grad()
+    def beam_generate(self, items: list[int], given: list[list[int]], width: int,
+                      max_tags: int | None = None, chunk: int = 64,
+                      users: list[int] | None = None) -> list[list[int]]:
+        """Beam search over tag sequences (the paper's Figure 5 comparison): per item the
+        highest-log-probability sequence of ``max_tags`` tags.  Beams holding the same *set* are
+        merged (the best order kept): for an order-free model they are one state."""
+        k = self.config["max_tags"] if max_tags is None else max_tags
+        self.net.eval()
+        out: list[list[int]] = []
+        for a in range(0, len(items), chunk):
+            its, pre = items[a:a + chunk], [[int(t) for t in g] for g in given[a:a + chunk]]
+            us = [0] * len(its) if users is None else list(users[a:a + chunk])
+            beams: list[list[tuple[list[int], float]]] = [[([], 0.0)] for _ in its]
+            for _ in range(k):
+                rows = [(r, seq) for r, bs in enumerate(beams) for seq, _ in bs]
+                z = self.logits([its[r] for r, _ in rows], [pre[r] + seq for r, seq in rows],
+                                [us[r] for r, _ in rows])
+                z = z[:, :self.n_tags].clone()
+                for j, (r, seq) in enumerate(rows):
+                    z[j, pre[r] + seq] = -torch.inf
+                lp = torch.log_softmax(z, dim=1)
+                top_lp, top = lp.topk(min(width, lp.shape[1]), dim=1)
+                cand: list[dict[frozenset[int], tuple[list[int], float]]] = [{} for _ in its]
+                j = 0
+                for r, bs in enumerate(beams):
+                    for seq, score in bs:
+                        for v, t in zip(top_lp[j].tolist(), top[j].tolist(), strict=True):
+                            if v == -np.inf:
+                                continue
+                            new = (seq + [t], score + v)
+                            key = frozenset(new[0])
+                            if key not in cand[r] or cand[r][key][1] < new[1]:
+                                cand[r][key] = new
+                        j += 1
+                beams = [sorted(c.values(), key=lambda x: -x[1])[:width] or b
+                         for c, b in zip(cand, beams, strict=True)]
+            out += [bs[0][0] for bs in beams]
+        return out
+
     def score(self, batch: Batch) -> np.ndarray:
-        gen, _ = self.generate([int(i) for i in batch.item], [list(x) for x in batch.inputs])
+        items, given = [int(i) for i in batch.item], [list(x) for x in batch.inputs]
+        users = [int(u) for u in batch.user]
+        if self.config["decode"] == "beam":
+            gen = self.beam_generate(items, given, int(self.config["beam_width"]), users=users)
+        else:
+            gen, _ = self.generate(items, given, users=users)
         k = self.config["max_tags"]
         s = np.full((len(batch), self.n_tags), -np.inf, dtype=np.float32)
         for r, g in enumerate(gen):
@@ -406,8 +499,8 @@ class SOGBase(TagModel):
                            for i, (n, e) in enumerate(zip(lens, ends, strict=True))}
         self.items = [""] * len(lens)
         c = self.config
-        self.net = SOGNet(load_encoder(c["layers"], pretrained=False),
-                          np.asarray(a["tag_text"]), c["positions"])
+        self.net = self._make_net(load_encoder(c["layers"], pretrained=False),
+                                  np.asarray(a["tag_text"]))
         from_numpy(self.net, a)
         self.net.eval()
 
@@ -436,7 +529,8 @@ class BR(SOGBase):
         items = [int(i) for i in batch.item]
         for a in range(0, len(items), 256):
             its = items[a:a + 256]
-            out.append(self.logits(its, [[] for _ in its])[:, :self.n_tags].numpy())
+            us = [int(u) for u in batch.user[a:a + 256]]
+            out.append(self.logits(its, [[] for _ in its], us)[:, :self.n_tags].numpy())
         return np.concatenate(out) if out else np.zeros((0, self.n_tags), np.float32)
 
 

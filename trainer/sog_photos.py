@@ -1,0 +1,174 @@
+"""SOG on photos: the early-fusion data (paper 3.4), the context ablation, the served model.
+
+Posts are the tagged photos of two shared sets, each with the fields it really has:
+
+- ``coco-val2017-283``: image words (the app's featurizer: EfficientNet-Lite0 ONNX + ImageWords,
+  exactly what ``tagassist`` stores per photo), the human captions as text (``--captions``), GPS
+  and EXIF time where present; tags are the object categories; one pseudo-user ``coco``.
+- ``flickr-hucvl-summary-set``: title + description as text, place from latitude/longitude
+  (``tagassist.media.places``), time words from ``datetaken``; no image files (URLs only), so no
+  image words; users are the owners.
+
+The context string is :func:`tagassist.suggest.sog_context.photo_context` — the app builds the
+same string for a library photo, so what the served model saw in training is what it gets.
+
+    python -m trainer.sog_photos ablation --json docs/results/sog-photos-context.json
+    python -m trainer.sog_photos train --out resources/sog-photos
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tagassist.media.places import place_name
+from tagassist.suggest.sog_context import FIELDS, drop_fields, photo_context
+from trainer.data import TagData, from_records, parse_time, read_text
+from trainer.datasets import data_dir
+from trainer.metrics import aggregate, truth_ranks
+from trainer.models.base import Batch
+from trainer.protocols import Split, split
+
+COCO, FLICKR = "coco-val2017-283", "flickr-hucvl-summary-set"
+
+
+def _float(x: str | None) -> float | None:
+    try:
+        return float(x) if x not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def coco_image_words(root: Path, files: list[str]) -> dict[str, list[str]]:
+    """The featurizer's image words per COCO file (best first), from the app's ONNX model."""
+    from tagassist.paths import bundled_models_dir
+    from tagassist.suggest.encoders import ImageEncoder
+    from tagassist.suggest.featurize import IMAGE_MODEL, IMAGE_WORDS_KEPT
+    from tagassist.suggest.image_words import ImageWords
+
+    enc, words = ImageEncoder(bundled_models_dir() / IMAGE_MODEL), ImageWords()
+    out: dict[str, list[str]] = {}
+    for a in range(0, len(files), 16):
+        chunk = files[a:a + 16]
+        logits, _emb = enc.encode([root / "images" / f for f in chunk])
+        for f, row in zip(chunk, logits, strict=True):
+            out[f] = [w for w, _s, _r in words.words(row, limit=IMAGE_WORDS_KEPT)]
+    return out
+
+
+def photo_posts(root: Path | None = None, captions: bool = True) -> TagData:
+    """COCO + Flickr tagged photos with fused contexts (module doc)."""
+    root = data_dir() if root is None else root
+    recs: list[tuple[str, str, str, float]] = []
+    text: dict[str, str] = {}
+    with (root / COCO / "labels.csv").open(encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["tags"].strip()]
+    image_words = coco_image_words(root / COCO, [r["filename"] for r in rows])
+    for r in rows:
+        item = f"coco:{r['filename']}"
+        lat, lon = _float(r.get("gps_lat")), _float(r.get("gps_lon"))
+        place = place_name(lat, lon) if lat is not None and lon is not None else None
+        when = (r.get("exif_datetime_original") or "").replace(":", "-", 2) or None
+        caps = " ".join(c.strip() for c in r["captions"].split("||")) if captions else ""
+        text[item] = photo_context(image_words[r["filename"]], when, place, caps, lat)
+        recs += [("coco", item, t, 0.0) for t in r["tags"].split("|") if t]
+    for path in sorted((root / FLICKR).glob("*.json")):
+        for r in json.loads(read_text(path)):
+            tags = (r.get("tags") or "").split()
+            if not tags:
+                continue
+            item = f"flickr:{r['name']}"
+            lat, lon = _float(r.get("latitude")), _float(r.get("longitude"))
+            place = place_name(lat, lon) if lat is not None and lon is not None else None
+            desc = (r.get("desc") or {}).get("_content", "")
+            words = f"{r.get('title', '')} {' '.join(desc.split())}"
+            text[item] = photo_context([], r.get("datetaken"), place, words, lat)
+            ts = parse_time(r["datetaken"]) if r.get("datetaken") else 0.0
+            recs += [(r["owner"], item, t, ts) for t in tags]
+    return from_records(recs, text, name="photos")
+
+
+def with_fields(data: TagData, keep: tuple[str, ...]) -> TagData:
+    """The same posts with only ``keep`` of the context fields."""
+    import copy
+
+    out = copy.copy(data)
+    out.item_text = {k: drop_fields(v, keep) for k, v in data.item_text.items()}
+    return out
+
+
+ABLATIONS: dict[str, tuple[str, ...]] = {
+    "all fields": FIELDS,
+    "w/o image words": ("place", "time", "text"),
+    "w/o place": ("image", "time", "text"),
+    "w/o time": ("image", "place", "text"),
+    "w/o text": ("image", "place", "time"),
+}
+SOG_CONFIG = {"layers": 2, "epochs": 6, "max_steps": 5, "max_context": 64, "batch_size": 32}
+
+
+def scores_by_source(model: object, s: Split, seed: int = 0) -> dict[str, dict[str, float]]:
+    """P/R@1,3,5 on all test posts and per source (``coco``, ``flickr``)."""
+    batch = Batch(s.user, s.item, s.time, s.inputs)
+    scores = model.score(batch)  # type: ignore[attr-defined]
+    tiebreak = np.random.default_rng(seed).permutation(scores.shape[1])
+    ranks = truth_ranks(scores, s.truth, s.inputs, tiebreak)
+    names = [s.train.items[i] for i in s.item]
+    out = {}
+    for source in ("all", "coco", "flickr"):
+        keep = [k for k, n in enumerate(names) if source == "all" or n.startswith(source + ":")]
+        res = aggregate([ranks[k] for k in keep], [s.truth[k].size for k in keep], (1, 3, 5))
+        out[source] = {"posts": len(keep),
+                       **{k: round(v, 4) for k, v in res.items() if k[:2] in ("p@", "r@")}}
+    return out
+
+
+def ablation(args: argparse.Namespace) -> dict[str, object]:
+    """The paper's Table 4 on photos: SOG 1-to-M with one context field left out at a time."""
+    from trainer.models import create
+    from trainer.models.sog import tag_text_embeddings
+
+    data = photo_posts(captions=True)
+    tag_emb = tag_text_embeddings(data.tags)
+    runs = []
+    variants = dict(ABLATIONS)
+    variants["all fields + user token"] = FIELDS
+    for seed in range(args.seeds):
+        s = split(data, "random-post", seed)
+        for name, keep in variants.items():
+            cfg = dict(SOG_CONFIG, epochs=args.epochs, user_token=name.endswith("user token"))
+            model = create("sog_1toM", **cfg)
+            s.train = with_fields(s.train, keep)
+            t0 = time.perf_counter()
+            model.fit(s.train, seed=seed, tag_emb=tag_emb)  # type: ignore[call-arg]
+            res = scores_by_source(model, s, seed)
+            runs.append({"variant": name, "fields": list(keep), "seed": seed,
+                         "fit_s": round(time.perf_counter() - t0, 1), **res})
+            print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
+    return {"data": "photos (coco-val2017-283 + flickr-hucvl-summary-set)",
+            "protocol": "random-post", "config": dict(SOG_CONFIG, epochs=args.epochs),
+            "posts": len(data.items), "tags": data.n_tags, "runs": runs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m trainer.sog_photos", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("ablation", help="context ablation (paper Table 4)")
+    a.add_argument("--seeds", type=int, default=1)
+    a.add_argument("--epochs", type=int, default=SOG_CONFIG["epochs"])
+    a.add_argument("--json", required=True)
+    args = p.parse_args(argv)
+    if args.cmd == "ablation":
+        out = ablation(args)
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
