@@ -93,12 +93,14 @@ def photo_posts(root: Path | None = None, captions: bool = True) -> TagData:
     return from_records(recs, text, name="photos")
 
 
-def with_fields(data: TagData, keep: tuple[str, ...]) -> TagData:
-    """The same posts with only ``keep`` of the context fields."""
+def with_fields(data: TagData, keep: tuple[str, ...], captions: bool = True) -> TagData:
+    """The same posts with only ``keep`` of the context fields (and without COCO's captions)."""
     import copy
 
     out = copy.copy(data)
-    out.item_text = {k: drop_fields(v, keep) for k, v in data.item_text.items()}
+    out.item_text = {k: drop_fields(v, tuple(f for f in keep if captions or f != "text"
+                                             or not k.startswith("coco:")))
+                     for k, v in data.item_text.items()}
     return out
 
 
@@ -138,12 +140,15 @@ def ablation(args: argparse.Namespace) -> dict[str, object]:
     runs = []
     variants = dict(ABLATIONS)
     variants["all fields + user token"] = FIELDS
+    variants["served: no captions + user token"] = FIELDS
     for seed in range(args.seeds):
         s = split(data, "random-post", seed)
+        train = s.train
         for name, keep in variants.items():
             cfg = dict(SOG_CONFIG, epochs=args.epochs, user_token=name.endswith("user token"))
             model = create("sog_1toM", **cfg)
-            s.train = with_fields(s.train, keep)
+            # the split's training table; its item_text covers the test items too
+            s.train = with_fields(train, keep, captions=not name.startswith("served"))
             t0 = time.perf_counter()
             model.fit(s.train, seed=seed, tag_emb=tag_emb)  # type: ignore[call-arg]
             res = scores_by_source(model, s, seed)
@@ -155,6 +160,37 @@ def ablation(args: argparse.Namespace) -> dict[str, object]:
             "posts": len(data.items), "tags": data.n_tags, "runs": runs}
 
 
+SERVED_CONFIG = dict(SOG_CONFIG, epochs=8, user_token=True)
+
+
+def train_served(out: Path, epochs: int) -> dict[str, object]:
+    """The served photo model: every tagged photo, the fields the app has (no captions), a user
+    token; writes ``weights.npz`` (fp16, all but the frozen word table) and ``config.json``."""
+    from trainer.models import create
+    from trainer.models.sog import tag_text_embeddings
+    from trainer.models.torch_util import to_numpy
+
+    data = photo_posts(captions=False)
+    cfg = dict(SERVED_CONFIG, epochs=epochs)
+    model = create("sog_1toM", **cfg)
+    t0 = time.perf_counter()
+    model.fit(data, seed=0, tag_emb=tag_text_embeddings(data.tags))  # type: ignore[call-arg]
+    seconds = round(time.perf_counter() - t0, 1)
+    weights = {k: v.astype(np.float16) for k, v in to_numpy(model.net).items()  # type: ignore
+               if k != "bert.embeddings.word_embeddings.weight"}
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / "weights.npz", **weights)
+    meta = {"version": time.strftime("%Y%m%d"), "config": model.config, "tags": data.tags,
+            "users": data.users,
+            "training": {"data": "coco-val2017-283 (image words) + flickr-hucvl-summary-set "
+                                 "(place, time, title + description)",
+                         "posts": len(data.items), "tags": data.n_tags, "seconds": seconds,
+                         "command": f"python -m trainer.sog_photos train --epochs {epochs}",
+                         **model.fit_info_}}  # type: ignore[attr-defined]
+    (out / "config.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    return meta
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m trainer.sog_photos", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -163,7 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--seeds", type=int, default=1)
     a.add_argument("--epochs", type=int, default=SOG_CONFIG["epochs"])
     a.add_argument("--json", required=True)
+    t = sub.add_parser("train", help="train the served photo model")
+    t.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1]
+                   / "resources" / "sog-photos")
+    t.add_argument("--epochs", type=int, default=SERVED_CONFIG["epochs"])
     args = p.parse_args(argv)
+    if args.cmd == "train":
+        meta = train_served(args.out, args.epochs)
+        print(json.dumps(meta["training"], indent=1))
     if args.cmd == "ablation":
         out = ablation(args)
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
