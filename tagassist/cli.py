@@ -327,6 +327,14 @@ def cmd_train(args) -> int:
     return 0 if kind == "done" else (1 if kind == "skipped" else 2)
 
 
+def _set_line(row: dict) -> str:
+    """The generated set of one ``suggest`` row, or why there is none."""
+    made = row.get("generated_set") or []
+    if not made:
+        return f"\n  generated set: none ({row.get('generated_set_note') or 'empty'})"
+    return "\n  generated set: " + ", ".join(f"{g['tag']} {g['probability']:.2f}" for g in made)
+
+
 def cmd_suggest(args) -> int:
     from tagassist.media.errors import MediaError
     from tagassist.suggest.featurize import Models
@@ -350,7 +358,7 @@ def cmd_suggest(args) -> int:
         row["problem"] = problem.reason
     text = "\n".join(
         f"{r['path']}:" + "".join(f"\n  {s['score']:.2f}  {s['tag']}  ({s['reason']})"
-                                  for s in r["ranked"]) for r in rows)
+                                  for s in r["ranked"]) + _set_line(r) for r in rows)
     if unavailable and not args.json:
         text += "".join(f"\n(model {k} unavailable: {v})" for k, v in unavailable.items())
     _emit(args, rows, text)

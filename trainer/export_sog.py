@@ -172,16 +172,15 @@ def load_photo_model() -> tuple[Any, list[str]]:
     return model, list(meta["users"])
 
 
-def photo_check_contexts() -> list[str]:
+def photo_check_contexts(models_dir: Path = MODELS_DIR) -> list[str]:
     """Contexts like the app's: the sample photos' image words with places, times and text."""
-    from tagassist.paths import bundled_models_dir
     from tagassist.suggest.encoders import ImageEncoder
     from tagassist.suggest.featurize import IMAGE_MODEL, IMAGE_WORDS_KEPT
     from tagassist.suggest.image_words import ImageWords
     from tagassist.suggest.sog_context import photo_context
     from trainer.export_models import sample_photos
 
-    enc, iw = ImageEncoder(bundled_models_dir() / IMAGE_MODEL), ImageWords()
+    enc, iw = ImageEncoder(models_dir / IMAGE_MODEL), ImageWords()
     photos = sample_photos()
     logits, _ = enc.encode(photos)
     words = [[w for w, _s, _r in iw.words(r, limit=IMAGE_WORDS_KEPT)] for r in logits]
@@ -212,7 +211,7 @@ def export_photos(out_dir: Path = MODELS_DIR, force: bool = False, log: Log = _p
         _write_json(staging / "metadata.json",
                     _base_metadata(SOG_PHOTOS, sources, staging) | extra)
         gen = SetGenerator(staging, providers=["CPUExecutionProvider"])
-        contexts = photo_check_contexts()
+        contexts = photo_check_contexts(out_dir)
         users_rows = [k % (len(users) + 1) for k in range(len(contexts))]
         par = parity(model, gen, contexts, users_rows, log)
         par["checked_on"] = (f"{len(contexts)} photo contexts (the sample photos' image words, "
@@ -246,8 +245,52 @@ def check_saved(args: argparse.Namespace) -> dict[str, Any]:
         _write_json(staging / "metadata.json", _base_metadata("sog-check", {}, staging) | extra)
         gen = SetGenerator(staging, providers=["CPUExecutionProvider"])
         par = parity(model, gen, contexts)
-    return {"model": str(args.model), "data": args.data, "held_out_posts": len(contexts),
-            **par}
+        out = {"model": str(args.model), "data": args.data, "held_out_posts": len(contexts),
+               **par}
+        if args.int8:
+            out["int8"] = int8_cost(staging, s, data, args.int8, args.seed)
+    return out
+
+
+def int8_cost(folder: Path, s: Any, data: Any, n: int, seed: int) -> dict[str, Any]:
+    """P/R@1,3,5 of the numpy decoder with fp32 and with int8 (``quantize_dynamic``) weights
+    on ``n`` held-out posts, and how many sets stay the same."""
+    import time
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from tagassist.suggest.runtime import sha256_file
+    from trainer.metrics import aggregate
+
+    q = folder.parent / "int8"
+    shutil.copytree(folder, q)
+    quantize_dynamic(str(folder / "model.onnx"), str(q / "model.onnx"),
+                     weight_type=QuantType.QInt8)
+    meta = json.loads((q / "metadata.json").read_text())
+    meta["sha256"] = sha256_file(q / "model.onnx")
+    _write_json(q / "metadata.json", meta)
+    cases = np.random.default_rng(seed + 1).choice(len(s), size=min(n, len(s)), replace=False)
+    ctxs = [data.item_text.get(s.train.items[int(s.item[k])], "") for k in cases]
+    out: dict[str, Any] = {"posts": len(cases)}
+    sets = {}
+    for name, path in (("fp32", folder), ("int8", q)):
+        gen = SetGenerator(path, providers=["CPUExecutionProvider"])
+        idx = gen.training_table().index()
+        t0 = time.perf_counter()
+        got = [[t for t, _ in gen.generate(c)] for c in ctxs]
+        sec = time.perf_counter() - t0
+        sets[name] = got
+        ranks = []
+        for g, k in zip(got, cases, strict=True):
+            pos = {idx[t]: r for r, t in enumerate(g, 1)}  # 1-based ranks
+            ranks.append(np.array([pos.get(int(t), np.inf) for t in s.truth[k]]))
+        res = aggregate(ranks, [s.truth[k].size for k in cases], (1, 3, 5))
+        out[name] = {"ms_per_set": round(1000 * sec / len(cases), 1),
+                     "model_mb": round((path / "model.onnx").stat().st_size / 1e6, 1),
+                     **{k: round(v, 4) for k, v in res.items() if k[:2] in ("p@", "r@")}}
+    out["sets_equal"] = f"{sum(a == b for a, b in zip(sets['fp32'], sets['int8'], strict=True))}" \
+                        f"/{len(cases)}"
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     ch.add_argument("--item-text")
     ch.add_argument("--posts", type=int, default=100)
     ch.add_argument("--seed", type=int, default=0)
+    ch.add_argument("--int8", type=int, default=0, metavar="N",
+                    help="also the int8 (quantize_dynamic) accuracy cost on N held-out posts")
     ch.add_argument("--json")
     args = p.parse_args(argv)
     try:

@@ -139,13 +139,15 @@ def ablation(args: argparse.Namespace) -> dict[str, object]:
     tag_emb = tag_text_embeddings(data.tags)
     runs = []
     variants = dict(ABLATIONS)
-    variants["all fields + user token"] = FIELDS
-    variants["served: no captions + user token"] = FIELDS
+    if args.extras:  # the user token, and the served model's fields (no captions)
+        variants["all fields + user token"] = FIELDS
+        variants["served: no captions + user token"] = FIELDS
     for seed in range(args.seeds):
         s = split(data, "random-post", seed)
         train = s.train
         for name, keep in variants.items():
-            cfg = dict(SOG_CONFIG, epochs=args.epochs, user_token=name.endswith("user token"))
+            cfg = dict(SOG_CONFIG, epochs=args.epochs, max_context=args.max_context,
+                       user_token=name.endswith("user token"))
             model = create("sog_1toM", **cfg)
             # the split's training table; its item_text covers the test items too
             s.train = with_fields(train, keep, captions=not name.startswith("served"))
@@ -156,7 +158,8 @@ def ablation(args: argparse.Namespace) -> dict[str, object]:
                          "fit_s": round(time.perf_counter() - t0, 1), **res})
             print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
     return {"data": "photos (coco-val2017-283 + flickr-hucvl-summary-set)",
-            "protocol": "random-post", "config": dict(SOG_CONFIG, epochs=args.epochs),
+            "protocol": "random-post",
+            "config": dict(SOG_CONFIG, epochs=args.epochs, max_context=args.max_context),
             "posts": len(data.items), "tags": data.n_tags, "runs": runs}
 
 
@@ -198,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     a = sub.add_parser("ablation", help="context ablation (paper Table 4)")
     a.add_argument("--seeds", type=int, default=1)
     a.add_argument("--epochs", type=int, default=SOG_CONFIG["epochs"])
+    a.add_argument("--max-context", type=int, default=SOG_CONFIG["max_context"])
+    a.add_argument("--extras", action="store_true",
+                   help="also the user token and the served model's fields")
     a.add_argument("--json", required=True)
     t = sub.add_parser("train", help="train the served photo model")
     t.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1]

@@ -31,6 +31,8 @@ from tagassist.suggest.featurize import (
 from tagassist.suggest.model_store import PERSONAL_CONTENT, active_version
 from tagassist.suggest.personal import PersonalRanker
 from tagassist.suggest.runtime import ModelLoadError, ModelRunError
+from tagassist.suggest.sog import SOG_PHOTOS, SetGenerator, TagTable
+from tagassist.suggest.sog_context import photo_context
 from tagassist.suggest.suggesters import (
     Suggestion,
     content_suggestions,
@@ -40,6 +42,9 @@ from tagassist.suggest.suggesters import (
 from tagassist.suggest.vocabulary import TagVocabulary
 
 GENERATED_SET_NOTE = "SOG model not built yet"
+SET_SIZE = 5  # tags in a generated set (the paper's k)
+ONLY_PHOTOS = "the generated set is made for photos"
+NO_IMAGE_WORDS = "no image words yet (the photo is being analysed)"
 
 
 def find_item(library: Library, path: str | os.PathLike[str]) -> Item | None:
@@ -81,6 +86,9 @@ class ColdStartSuggester:
         self.personal_weight = PERSONAL  # blend weight of the personal ranker (see blend.py)
         self.calibration = dict(CALIBRATION)  # raw blend -> P(kept), per regime (blend.py)
         self.personal_unavailable: dict[int, str] = {}
+        self._sog: SetGenerator | None = None
+        self.sog_unavailable = ""  # why the generated set cannot be made ("" = not tried/ok)
+        self._sog_tables: dict[tuple[str, ...], TagTable] = {}
 
     def personal(self, user_id: int) -> PersonalRanker | None:
         """The user's active personal model (reloaded when a new version is activated); a
@@ -119,9 +127,63 @@ class ColdStartSuggester:
         return featurize_library(self.library, self.models, cancel,
                                  item_ids=[it.id for it in items])
 
+    # -- the generated set (SOG) -------------------------------------------------------------
+    def set_generator(self) -> SetGenerator | None:
+        """The SOG model of the models folder, loaded once; None (reason in
+        ``sog_unavailable``) when it is missing or broken."""
+        if self._sog is None and not self.sog_unavailable:
+            try:
+                self._sog = SetGenerator(self.models.dir / SOG_PHOTOS)
+            except ModelLoadError as e:
+                self.sog_unavailable = e.message
+        return self._sog
+
+    def _sog_table(self, gen: SetGenerator) -> TagTable:
+        """The training tags plus the library's tags in use (cached per tag set)."""
+        in_use = sorted({c.path for c in self.library.tag_counts()})
+        key = tuple(in_use)
+        if key not in self._sog_tables:
+            self._sog_tables = {key: gen.table(in_use, self.models.text)}  # keep the newest
+        return self._sog_tables[key]
+
+    def photo_context(self, item: Item) -> str | None:
+        """SOG's early-fusion context of a photo; None until its image words are stored."""
+        words, _ = self._stored_words(item)
+        if not words:
+            return None
+        return photo_context([w for w, _s in words], item.capture_time, item.place,
+                             item.title or "")
+
+    def generate_set(self, item: Item, user_id: int, exclude: Sequence[str] = (),
+                     k: int = SET_SIZE) -> tuple[list[Suggestion], str]:
+        """SOG's greedy set for a photo: (tags with the probability of their step, note).
+
+        The item's present tags are the given prefix; ``exclude`` (rejected tags) are never
+        generated.  The note says why the set is empty (no model, not a photo, …)."""
+        if item.kind != "photo":
+            return [], ONLY_PHOTOS
+        gen = self.set_generator()
+        if gen is None:
+            return [], f"SOG model unavailable: {self.sog_unavailable}"
+        context = self.photo_context(item)
+        if context is None:
+            return [], NO_IMAGE_WORDS
+        present = [t.path for t in self.library.item_tags(item.id, user_id)]
+        try:
+            out = gen.generate(context, self._sog_table(gen), given=present, k=k,
+                               exclude=exclude)
+        except ModelRunError as e:
+            return [], f"SOG failed: {e}"
+        return [Suggestion(t, p, f"generated set, step {n}")
+                for n, (t, p) in enumerate(out, 1)], ""
+
     def models_info(self, user_id: int | None = None) -> dict[str, Any]:
         info: dict[str, Any] = dict(self.models.versions)
         unavailable = dict(self.models.unavailable)
+        if self._sog is not None:
+            info[SOG_PHOTOS] = self._sog.version
+        elif self.sog_unavailable:
+            unavailable[SOG_PHOTOS] = self.sog_unavailable
         if user_id is not None:
             ranker = self.personal(user_id)
             if ranker is not None:  # listed once trained (`tagassist train`)
@@ -182,12 +244,13 @@ class ColdStartSuggester:
     def suggest_json(self, path: str, item: Item, user_id: int, top: int = DEFAULT_TOP
                      ) -> dict[str, Any]:
         """One path's entry in ``tagassist suggest --json``."""
+        ranked = self.suggest(item, user_id, top)
+        generated, note = self.generate_set(item, user_id)
         return {
             "path": path,
             "item": item.id,
-            "ranked": [{"tag": s.tag, "score": s.score, "reason": s.reason}
-                       for s in self.suggest(item, user_id, top)],
-            "generated_set": [],
-            "generated_set_note": GENERATED_SET_NOTE,
+            "ranked": [{"tag": s.tag, "score": s.score, "reason": s.reason} for s in ranked],
+            "generated_set": [{"tag": s.tag, "probability": s.score} for s in generated],
+            "generated_set_note": note,
             "models": self.models_info(user_id),
         }

@@ -87,6 +87,7 @@ class SetGenerator:
         self._train = TagTable(self.tags, e + r, b, self._tag_input(e + r),
                                np.ones(len(self.tags), bool))
         self.default_bias = float(np.median(b)) if b.size else 0.0
+        self._text_vectors: dict[str, np.ndarray] = {}  # new tags' MiniLM vectors, by tag
         self._cls, self._sep, self._mask = (self.tokenizer.token_to_id(s)
                                             for s in ("[CLS]", "[SEP]", "[MASK]"))
 
@@ -124,9 +125,12 @@ class SetGenerator:
                     bias.append(self._train.bias[i])
                     known.append(True)
         if new and encoder is not None:
-            vecs = encoder.encode([tag_text(t) for t in new])
+            todo = [t for t in new if t not in self._text_vectors]
+            if todo:  # each new tag is encoded once per session
+                self._text_vectors.update(zip(todo, encoder.encode([tag_text(t) for t in todo]),
+                                              strict=True))
             names += new
-            out += list(vecs)
+            out += [self._text_vectors[t] for t in new]
             bias += [self.default_bias] * len(new)
             known += [False] * len(new)
         d = self.word.shape[1]
@@ -172,18 +176,22 @@ class SetGenerator:
                 "mask_pos": np.array([n - 1], np.int64)}
 
     def generate(self, context: str, table: TagTable | None = None, given: Sequence[str] = (),
-                 k: int | None = None, stop_p: float = 0.0, user_row: int = 0
-                 ) -> list[tuple[str, float]]:
-        """Greedy set for one context: [(tag, probability at its step)], best first."""
+                 k: int | None = None, stop_p: float = 0.0, user_row: int = 0,
+                 exclude: Sequence[str] = ()) -> list[tuple[str, float]]:
+        """Greedy set for one context: [(tag, probability at its step)], best first.
+
+        ``given`` tags are the prefix (the item's tags); ``exclude`` tags (rejected) are
+        never generated but are not part of the input."""
         table = self._train if table is None else table
         index = table.index()
         ctx = self.context_ids(context)
-        chosen = [index[g] for g in given if g in index]
+        chosen = [index[g] for g in dict.fromkeys(given) if g in index]
+        banned = [index[x] for x in exclude if x in index]
         out: list[tuple[str, float]] = []
         for _ in range(self.max_tags if k is None else k):
             q = self.model.run(self._feeds(ctx, chosen, table, user_row), ["query"])["query"][0]
             z = table.out @ q + table.bias
-            z[chosen] = -np.inf
+            z[chosen + banned] = -np.inf
             if not np.isfinite(z).any():
                 break
             p = np.exp(z - z.max())

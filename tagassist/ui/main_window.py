@@ -174,6 +174,7 @@ class MainWindow(QMainWindow):
         keys.setEnabled(False)  # a label: the window-wide actions above do the work
         self._action(f"Accept all ≥ {ACCEPT_ALL_THRESHOLD:.0%}", s.accept_likely, "A", menu=menu)
         self._action("Reject the rest", s.reject_rest, "X", menu=menu)
+        self._action("Accept the generated &set", s.accept_set, "G", menu=menu)
         menu.addSeparator()
         self.train_action = self._action("&Train my suggestions", s.start_training,
                                          "Ctrl+Shift+T", menu=menu)
@@ -205,6 +206,7 @@ class MainWindow(QMainWindow):
         self.suggestions.accept_requested.connect(c.suggest.accept)
         self.suggestions.reject_requested.connect(c.suggest.reject)
         self.suggestions.train_requested.connect(c.suggest.start_training)
+        self.suggestions.accept_set_requested.connect(c.suggest.accept_set)
 
     # -- what the grid shows -------------------------------------------------------------------
     def show_all(self) -> None:

@@ -111,6 +111,23 @@ class SuggestController(QObject):
             self.host.status.emit(f"No suggestion is at {ACCEPT_ALL_THRESHOLD:.0%} or more")
         return self._review(picked, accepted=True)
 
+    def accept_set(self) -> bool:
+        """Accept SOG's generated set for the selected photo (the tags not present yet)."""
+        r = self.result
+        if r is None or not r.generated:
+            self.host.status.emit("No generated set to accept"
+                                  + (f": {r.generated_note}" if r and r.generated_note else ""))
+            return False
+        picked, r.generated = r.generated, []
+        r.rows = [s for s in r.rows if s.tag not in {p.tag for p in picked}]
+        self.changed.emit(r, "")
+        ok = self.host.review(list(r.item_ids),
+                              [(s.tag, True, s.rank, round(s.score, 6)) for s in picked],
+                              r.model_version)
+        if not ok:
+            self.refresh()
+        return ok
+
     def reject_rest(self) -> bool:
         return self._review(list(range(len(self.result.rows) if self.result else 0)),
                             accepted=False)

@@ -26,6 +26,7 @@ from tagassist.suggest.training import TrainingUnavailable, train_user, trainer_
 SHOWN = 9  # one per number key
 PER_ITEM = 20  # suggestions fetched per item before averaging
 MAX_ITEMS = 50  # a huge selection is judged on its first items (reading all would take minutes)
+MANY_ITEMS = "select one photo for its generated set"
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class SuggestResult:
     models: dict[str, Any]  # ColdStartSuggester.models_info
     considered: int  # items the scores were averaged over
     problems: list[str] = field(default_factory=list)  # items whose content could not be read
+    generated: list[Suggested] = field(default_factory=list)  # SOG's set (one item selected)
+    generated_note: str = ""  # why ``generated`` is empty
 
     @property
     def model_version(self) -> str:
@@ -172,8 +175,13 @@ def suggest_job(engine: SuggestEngine, item_ids: Sequence[int], user_id: int,
                              for x in s.suggest(item, user_id, top=PER_ITEM) if x.tag not in no])
         problems = [f"{Path(p.path).name if p.path else p.item_id}: {p.reason}"
                     for p in report.failed]
+        generated, note = [], MANY_ITEMS
+        if len(items) == 1:
+            made, note = s.generate_set(items[0], user_id,
+                                        exclude=sorted(rejected.get(items[0].id, set())))
+            generated = [Suggested(x.tag, x.score, x.reason, n) for n, x in enumerate(made, 1)]
         return SuggestResult(tuple(item_ids), average(per_item) if per_item else [],
-                             s.models_info(user_id), len(items), problems)
+                             s.models_info(user_id), len(items), problems, generated, note)
 
 
 def _train_tick(event: dict[str, Any]) -> tuple[int, int, str]:

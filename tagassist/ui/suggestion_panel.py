@@ -1,4 +1,4 @@
-"""The suggestion panel: ranked tags for the selection, the (empty) generated set, the models.
+"""The suggestion panel: ranked tags for the selection, SOG's generated set, the models.
 
 A thin view: it shows a :class:`~tagassist.ui.suggest_jobs.SuggestResult` (or a message) and
 emits intent — accept/reject the n-th row, train — that the main window routes to the
@@ -6,6 +6,8 @@ controller.  Row n answers to number key n (the window owns the shortcuts).
 """
 
 from __future__ import annotations
+
+from html import escape
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPainter
@@ -23,12 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from tagassist.suggest.model_store import PERSONAL_CONTENT
-from tagassist.suggest.service import GENERATED_SET_NOTE
 from tagassist.ui.suggest_jobs import Suggested, SuggestResult
 
 KEYS_HELP = "1–9 accept · Alt+1–9 reject · A all ≥ {threshold} % · X reject the rest"
-SET_EXPLAINED = ("The generated tag set needs its own model (SOG), which TagAssist does not "
-                 "have yet; the panel stays empty rather than show made-up tags.")
+SET_EXPLAINED = ("A set of tags generated one at a time, each given the photo's image words, "
+                 "place, time, title and the tags already chosen (SOG). G accepts the set.")
 _MUTED = "color: #6b7280;"
 
 
@@ -151,6 +152,7 @@ class SuggestionPanel(QWidget):
     accept_requested = Signal(int)  # row index (0-based)
     reject_requested = Signal(int)
     train_requested = Signal()
+    accept_set_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None, threshold: float = 0.5) -> None:
         super().__init__(parent)
@@ -180,11 +182,19 @@ class SuggestionPanel(QWidget):
         self.keys_hint.setObjectName("keysHint")
         self.keys_hint.setStyleSheet(_MUTED + " font-size: 11px;")
 
-        self.set_note = QLabel(GENERATED_SET_NOTE, self)
+        self.set_note = QLabel("", self)
         self.set_note.setObjectName("generatedSetNote")
         self.set_note.setWordWrap(True)
         self.set_note.setToolTip(SET_EXPLAINED)
         self.set_note.setStyleSheet(_MUTED + " font-style: italic;")
+        self.set_tags = QLabel("", self)
+        self.set_tags.setObjectName("generatedSet")
+        self.set_tags.setWordWrap(True)
+        self.set_tags.setToolTip(SET_EXPLAINED)
+        self.set_button = QPushButton("Accept set (G)", self)
+        self.set_button.setObjectName("acceptSetButton")
+        self.set_button.setToolTip("Add every tag of the generated set to the photo")
+        self.set_button.clicked.connect(self.accept_set_requested)
         self.models = ElidedLabel("", self)
         self.models.setObjectName("modelsLine")
         self.personal = ElidedLabel("", self)
@@ -201,6 +211,7 @@ class SuggestionPanel(QWidget):
         set_row = QHBoxLayout()
         set_row.addWidget(self._heading("Suggested set", margin=0))
         set_row.addWidget(self.set_note, 1)
+        set_row.addWidget(self.set_button)
         foot = QHBoxLayout()
         foot.addWidget(self.personal, 1)
         foot.addWidget(self.train_button)
@@ -213,6 +224,7 @@ class SuggestionPanel(QWidget):
         layout.addWidget(self.keys_hint)
         layout.addSpacing(4)
         layout.addLayout(set_row)
+        layout.addWidget(self.set_tags)
         layout.addWidget(self.models)
         layout.addLayout(foot)
         self._row_widgets: list[SuggestionRow] = []  # shown, in order
@@ -255,8 +267,20 @@ class SuggestionPanel(QWidget):
                 f"Based on the first {result.considered} of {len(result.item_ids)} items.")
         self.message.setText(message)
         self.message.setVisible(bool(message))
+        self.show_set(result)
         if result is not None:
             self.set_models(result.models)
+
+    def show_set(self, result: SuggestResult | None) -> None:
+        """The generated set as ``tag 31 % · tag 22 % …``, or why there is none."""
+        tags = result.generated if result is not None else []
+        text = "  ·  ".join(f"<b>{escape(s.tag)}</b> {_score_text(s.score)}" for s in tags)
+        note = "" if tags or result is None else (result.generated_note or "no set")
+        if self.set_tags.text() != text:
+            self.set_tags.setText(text)
+        self.set_tags.setVisible(bool(tags))
+        self.set_note.setText(note)
+        self.set_button.setVisible(bool(tags))
 
     def _show_rows(self, rows: list[Suggested]) -> None:
         by_tag: dict[str, SuggestionRow] = {}

@@ -27,8 +27,12 @@ def test_suggest_json_on_a_fresh_library(models_dir, sample_copy, tmp_path):
     row = rows[0]
     assert set(row) >= {"path", "ranked", "generated_set", "generated_set_note", "models"}
     assert row["path"] == str(photo)
-    assert row["generated_set"] == [] and row["generated_set_note"] == "SOG model not built yet"
-    assert set(row["models"]) == {"image-lite0", "text-minilm"}
+    # SOG's generated set: 5 distinct tags, the photo's own tag not among them
+    generated = [g["tag"] for g in row["generated_set"]]
+    assert len(generated) == 5 == len(set(generated)) and row["generated_set_note"] == ""
+    assert "animals|pets|cat" not in generated
+    assert all(0.0 < g["probability"] <= 1.0 for g in row["generated_set"])
+    assert set(row["models"]) == {"image-lite0", "text-minilm", "sog-photos"}
     assert all(isinstance(v, str) for v in row["models"].values())
     assert 1 <= len(row["ranked"]) <= 5
     for s in row["ranked"]:

@@ -22,7 +22,7 @@ from tagassist.suggest.featurize import (
     featurize_library,
     key_words,
 )
-from tagassist.suggest.service import ColdStartSuggester, find_item
+from tagassist.suggest.service import ColdStartSuggester, ensure_items, find_item
 from tagassist.suggest.suggesters import (
     Suggestion,
     bll_scores,
@@ -245,3 +245,34 @@ def test_key_words_are_term_frequency_without_stop_words():
     words = key_words("Brewing espresso", "The espresso is brewed; the grind matters. Grind it.")
     assert words[0] == ("espresso", 1.0)
     assert dict(words)["grind"] == pytest.approx(2 / 4) and "the" not in dict(words)
+
+
+def test_generated_set_for_a_photo_respects_present_and_rejected_tags(lib, featurized_db, models,
+                                                                       tmp_path):
+    """SOG's set (models/sog-photos) through the service: present tags are the given prefix,
+    rejected ones are never generated, documents and unanalysed photos say why there is none."""
+    from tagassist.suggest.service import NO_IMAGE_WORDS, ONLY_PHOTOS, SET_SIZE
+
+    _, photos = featurized_db
+    user = lib.get_or_create_user("ann")
+    service = ColdStartSuggester(lib, models)
+    cat = find_item(lib, photos / CAT)
+    made, note = service.generate_set(cat, user.id)
+    tags = [s.tag for s in made]
+    assert note == "" and len(tags) == SET_SIZE == len(set(tags)), (tags, note)
+    assert all(0.0 < s.score <= 1.0 for s in made)
+    assert "sog-photos" in service.models_info(user.id)
+    lib.assign(user.id, [cat.id], [tags[0]])
+    again = [s.tag for s in service.generate_set(cat, user.id, exclude=[tags[1]])[0]]
+    assert tags[0] not in again and tags[1] not in again and len(again) == SET_SIZE
+    # a brand-new tag of the library joins the vocabulary by its text vector
+    lib.assign(user.id, [find_item(lib, photos / ESPRESSO).id], ["shrek (my cat)"])
+    table = service._sog_table(service.set_generator())
+    assert "shrek (my cat)" in table.names and not table.known[table.names.index("shrek (my cat)")]
+    doc = find_item(lib, photos / "notes/brewing-espresso.txt")
+    assert service.generate_set(doc, user.id) == ([], ONLY_PHOTOS)
+    # a photo imported but not analysed yet has no image words: no set, and it says so
+    fresh = tmp_path / "fresh.jpg"
+    fresh.write_bytes((photos / CAT).read_bytes() + b"\0")  # another file, another hash
+    [item] = ensure_items(lib, [fresh], user_id=user.id, thumbnails_dir=tmp_path / "thumbs")
+    assert service.generate_set(item, user.id) == ([], NO_IMAGE_WORDS)

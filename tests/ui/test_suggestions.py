@@ -8,8 +8,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from tagassist.suggest.service import GENERATED_SET_NOTE
-
 WAIT = 90_000  # the first request loads the models; the test machine may be busy
 
 
@@ -51,9 +49,10 @@ def test_cat_photo_gets_cat_like_tags(qtbot, suggest_sample):
         assert row.bar.value() == round(row.suggestion.score * 100)
         assert row.findChild(QLabel, "keyHint").text() == str(n)
         assert row.suggestion.reason in row.reason.toolTip()
-    # The generated set is explained, not faked; the models are named.
-    assert panel.set_note.isVisible() and panel.set_note.text() == GENERATED_SET_NOTE
+    # The generated set (tests/ui/test_generated_set.py) is shown; the models are named.
+    assert panel.set_tags.isVisible() and panel.set_note.text() == ""
     assert "image-lite0" in panel.models.text() and "Unavailable" not in panel.models.text()
+    assert "sog-photos" in panel.models.text()
     assert "not trained yet" in panel.personal.text()
     assert "Alt+1" in panel.toolTip()
 

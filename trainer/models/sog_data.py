@@ -124,6 +124,26 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
     return out
 
 
+def beam(args: argparse.Namespace) -> dict[str, object]:
+    """Greedy (B = 1) against beam search of widths B on a saved model (paper Figure 5)."""
+    from trainer.models import REGISTRY
+
+    data = datasets.load(args.data, args.item_text)
+    s = split(data, "random-post", args.seed)
+    meta = json.loads((Path(args.model) / "config.json").read_text())
+    model = REGISTRY[meta["model"]].load(args.model)
+    out: dict[str, object] = {"model": str(args.model), "data": args.data,
+                              "test_posts": min(args.test, len(s)), "runs": []}
+    for width in (int(w) for w in args.widths.split(",")):
+        model.config.update(decode="greedy" if width == 1 else "beam", beam_width=width)
+        t0 = time.perf_counter()
+        res = evaluate_model(model, s, args.test, args.seed)
+        run = {"beam_width": width, "seconds": round(time.perf_counter() - t0, 1), **res}
+        out["runs"].append(run)  # type: ignore[attr-defined]
+        print(json.dumps(run), file=sys.stderr, flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m trainer.models.sog_data")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -144,7 +164,20 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--config", help="JSON config applied to every model")
     b.add_argument("--json", help="write the results here")
     b.add_argument("--progress", action="store_true")
+    bm = sub.add_parser("beam", help="greedy vs beam widths on a saved model (Figure 5)")
+    bm.add_argument("--model", required=True, help="a folder from trainer.evaluate --save-models")
+    bm.add_argument("--data", required=True)
+    bm.add_argument("--item-text")
+    bm.add_argument("--widths", default="1,3,5")
+    bm.add_argument("--test", type=int, default=100000)
+    bm.add_argument("--seed", type=int, default=0)
+    bm.add_argument("--json")
     args = p.parse_args(argv)
+    if args.cmd == "beam":
+        res = beam(args)
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
+        return 0
     if args.cmd == "export":
         data = min_tag_count(datasets.load(args.data), args.min_tag_count)
         posts, text = export_tsv(data, Path(args.out))
