@@ -274,7 +274,9 @@ class SuggestionPanel(QWidget):
     def show_set(self, result: SuggestResult | None) -> None:
         """The generated set as ``tag 31 % · tag 22 % …``, or why there is none."""
         tags = result.generated if result is not None else []
-        text = "  ·  ".join(f"<b>{escape(s.tag)}</b> {_score_text(s.score)}" for s in tags)
+        text = " · ".join(  # non-breaking inside an entry: "47 %" never splits over lines
+            f"<b>{escape(s.tag)}</b>&nbsp;{_score_text(s.score).replace(' ', '&nbsp;')}"
+            for s in tags)
         note = "" if tags or result is None else (result.generated_note or "no set")
         if self.set_tags.text() != text:
             self.set_tags.setText(text)
