@@ -34,6 +34,7 @@ from trainer.export_models import (
     ExportError,
     ExportResult,
     Log,
+    _base_metadata,
     _check,
     _export_folder,
     _onnx_export,
@@ -146,15 +147,15 @@ def parity(model: Any, gen: SetGenerator, contexts: list[str], users: list[int] 
 
 # -- the served photo model ------------------------------------------------------------------
 
-def load_photo_model() -> tuple[Any, list[str]]:
+def load_photo_model(resource: Path = RESOURCE) -> tuple[Any, list[str]]:
     """SOG1toM from ``resources/sog-photos`` (config.json + weights.npz) on MiniLM's encoder."""
     import torch
 
     from trainer.models.sog import SOG1toM, load_encoder
 
-    cfg_path, w_path = RESOURCE / "config.json", RESOURCE / "weights.npz"
+    cfg_path, w_path = resource / "config.json", resource / "weights.npz"
     if not (cfg_path.is_file() and w_path.is_file()):
-        raise ExportError(f"{RESOURCE}: config.json / weights.npz missing "
+        raise ExportError(f"{resource}: config.json / weights.npz missing "
                           "(python -m trainer.sog_photos train)")
     meta = json.loads(cfg_path.read_text(encoding="utf-8"))
     model = SOG1toM(**meta["config"])
@@ -164,7 +165,10 @@ def load_photo_model() -> tuple[Any, list[str]]:
         weights = {k: torch.from_numpy(z[k].astype(np.float32)) for k in z.files}
     net = model._make_net(load_encoder(model.config["layers"], pretrained=True),
                           weights["tag_text"].numpy())
-    missing, unexpected = net.load_state_dict(weights, strict=False)
+    try:
+        missing, unexpected = net.load_state_dict(weights, strict=False)
+    except RuntimeError as e:  # a tensor of the wrong shape
+        raise ExportError(f"{w_path}: weights do not fit the network ({e})") from None
     if list(missing) != [WORD_TABLE] or unexpected:
         raise ExportError(f"{w_path}: weights do not fit the network (missing {missing}, "
                           f"unexpected {unexpected})")
@@ -206,8 +210,6 @@ def export_photos(out_dir: Path = MODELS_DIR, force: bool = False, log: Log = _p
         meta = json.loads((RESOURCE / "config.json").read_text(encoding="utf-8"))
         extra["model_version"] = meta.get("version", "1")
         extra["training"] = meta.get("training", {})
-        from trainer.export_models import _base_metadata
-
         _write_json(staging / "metadata.json",
                     _base_metadata(SOG_PHOTOS, sources, staging) | extra)
         gen = SetGenerator(staging, providers=["CPUExecutionProvider"])
@@ -240,8 +242,6 @@ def check_saved(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
         extra = write_folder(model, staging, [], _print)
-        from trainer.export_models import _base_metadata
-
         _write_json(staging / "metadata.json", _base_metadata("sog-check", {}, staging) | extra)
         gen = SetGenerator(staging, providers=["CPUExecutionProvider"])
         par = parity(model, gen, contexts)
@@ -252,23 +252,30 @@ def check_saved(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def quantized_copy(folder: Path, dest: Path) -> Path:
+    """A copy of the model folder ``folder`` at ``dest`` whose model.onnx has int8 weights
+    (onnxruntime's ``quantize_dynamic``, QInt8), its metadata's checksum updated."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from tagassist.suggest.runtime import sha256_file
+
+    shutil.copytree(folder, dest)
+    quantize_dynamic(str(folder / "model.onnx"), str(dest / "model.onnx"),
+                     weight_type=QuantType.QInt8)
+    meta = json.loads((dest / "metadata.json").read_text(encoding="utf-8"))
+    meta["sha256"] = sha256_file(dest / "model.onnx")
+    _write_json(dest / "metadata.json", meta)
+    return dest
+
+
 def int8_cost(folder: Path, s: Any, data: Any, n: int, seed: int) -> dict[str, Any]:
     """P/R@1,3,5 of the numpy decoder with fp32 and with int8 (``quantize_dynamic``) weights
     on ``n`` held-out posts, and how many sets stay the same."""
     import time
 
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    from tagassist.suggest.runtime import sha256_file
     from trainer.metrics import aggregate
 
-    q = folder.parent / "int8"
-    shutil.copytree(folder, q)
-    quantize_dynamic(str(folder / "model.onnx"), str(q / "model.onnx"),
-                     weight_type=QuantType.QInt8)
-    meta = json.loads((q / "metadata.json").read_text())
-    meta["sha256"] = sha256_file(q / "model.onnx")
-    _write_json(q / "metadata.json", meta)
+    q = quantized_copy(folder, folder.parent / "int8")
     cases = np.random.default_rng(seed + 1).choice(len(s), size=min(n, len(s)), replace=False)
     ctxs = [data.item_text.get(s.train.items[int(s.item[k])], "") for k in cases]
     out: dict[str, Any] = {"posts": len(cases)}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import sys
 import time
@@ -95,13 +96,10 @@ def photo_posts(root: Path | None = None, captions: bool = True) -> TagData:
 
 def with_fields(data: TagData, keep: tuple[str, ...], captions: bool = True) -> TagData:
     """The same posts with only ``keep`` of the context fields (and without COCO's captions)."""
-    import copy
-
-    out = copy.copy(data)
-    out.item_text = {k: drop_fields(v, tuple(f for f in keep if captions or f != "text"
-                                             or not k.startswith("coco:")))
-                     for k, v in data.item_text.items()}
-    return out
+    return dataclasses.replace(data, item_text={
+        k: drop_fields(v, tuple(f for f in keep if captions or f != "text"
+                                or not k.startswith("coco:")))
+        for k, v in data.item_text.items()})
 
 
 ABLATIONS: dict[str, tuple[str, ...]] = {

@@ -859,6 +859,12 @@ class Library(FeatureStore):
 
     # --- queries -----------------------------------------------------------------------
 
+    def revision(self) -> tuple[int, int]:
+        """Changes whenever this library or another process writes: a cache key for reads."""
+        with self._read() as conn:
+            (data_version,) = conn.execute("PRAGMA data_version").fetchone()
+            return data_version, self._writes
+
     def search(self, expr: str, user_id: int | None = None) -> list[int]:
         """Item ids (ascending) matching a tag expression, see :mod:`.query`.
 
@@ -868,8 +874,7 @@ class Library(FeatureStore):
 
         node = parse(expr)
         with self._read() as conn:
-            (data_version,) = conn.execute("PRAGMA data_version").fetchone()
-            key = (data_version, self._writes, user_id)
+            key = (*self.revision(), user_id)
             if self._index is None or self._index[0] != key:
                 self._index = (key, TagIndex(conn, user_id))
             return self._index[1].search(conn, node)

@@ -88,7 +88,7 @@ class ColdStartSuggester:
         self.personal_unavailable: dict[int, str] = {}
         self._sog: SetGenerator | None = None
         self.sog_unavailable = ""  # why the generated set cannot be made ("" = not tried/ok)
-        self._sog_tables: dict[tuple[str, ...], TagTable] = {}
+        self._sog_table_at: tuple[tuple[int, int], TagTable] | None = None  # (revision, table)
 
     def personal(self, user_id: int) -> PersonalRanker | None:
         """The user's active personal model (reloaded when a new version is activated); a
@@ -139,12 +139,13 @@ class ColdStartSuggester:
         return self._sog
 
     def _sog_table(self, gen: SetGenerator) -> TagTable:
-        """The training tags plus the library's tags in use (cached per tag set)."""
-        in_use = sorted({c.path for c in self.library.tag_counts()})
-        key = tuple(in_use)
-        if key not in self._sog_tables:
-            self._sog_tables = {key: gen.table(in_use, self.models.text)}  # keep the newest
-        return self._sog_tables[key]
+        """The training tags plus the library's tags in use, rebuilt after the library changes
+        (new tags' text vectors are cached by the generator, so a rebuild is cheap)."""
+        revision = self.library.revision()
+        if self._sog_table_at is None or self._sog_table_at[0] != revision:
+            in_use = sorted({c.path for c in self.library.tag_counts()})
+            self._sog_table_at = (revision, gen.table(in_use, self.models.text))
+        return self._sog_table_at[1]
 
     def photo_context(self, item: Item) -> str | None:
         """SOG's early-fusion context of a photo; None until its image words are stored."""

@@ -2,8 +2,9 @@
 
     python -m tests.bench.bench_sog_latency [--runs 200] [--json docs/results/sog-latency.json]
 
-For each variant the same contexts (the sample photos' image words with places, times and
-text, as the app builds them) are decoded one photo at a time; every step is one encoder run.
+For each variant the same contexts (the export's parity contexts: the sample photos' image
+words with places, times and text, as the app builds them) are decoded one photo at a time;
+every step is one encoder run.
 
 - ``served fp32``: ``models/sog-photos`` (the chosen 2-layer encoder) over its training tags
   plus 200 library tags encoded by text (the open vocabulary the app scores);
@@ -18,7 +19,6 @@ Reported as medians and p95 in ms, and as ratios to the baseline.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import tempfile
 import time
@@ -27,12 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from tagassist.paths import bundled_models_dir
-from tagassist.suggest.encoders import ImageEncoder, TextEncoder
-from tagassist.suggest.featurize import IMAGE_MODEL, IMAGE_WORDS_KEPT, TEXT_MODEL
-from tagassist.suggest.image_words import ImageWords
+from tagassist.suggest.encoders import TextEncoder
+from tagassist.suggest.featurize import TEXT_MODEL
 from tagassist.suggest.sog import SOG_PHOTOS, SetGenerator
-from tagassist.suggest.sog_context import photo_context
 from tests.bench.report import write_report
+from trainer.export_sog import photo_check_contexts, quantized_copy, write_folder
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "results" / "sog-latency.json"
 LIBRARY_TAGS = [f"{w} {n}" for n in range(20) for w in (
@@ -40,40 +39,11 @@ LIBRARY_TAGS = [f"{w} {n}" for n in range(20) for w in (
     "museum", "food")]  # 200 tags that no training tag matches: text vectors
 
 
-def contexts(models: Path) -> list[str]:
-    from trainer.export_models import sample_photos  # the sample library's photos
-
-    enc, iw = ImageEncoder(models / IMAGE_MODEL), ImageWords()
-    logits, _ = enc.encode(sample_photos())
-    words = [[w for w, _s, _r in iw.words(r, limit=IMAGE_WORDS_KEPT)] for r in logits]
-    extras = [(None, None, ""), ("2023-04-02T18:30:00", "Amsterdam, Netherlands", "canal"),
-              ("2019-05-01T09:00:00", "Berkeley, United States", "my cat")]
-    return [photo_context(w, *extras[k % 3]) for k, w in enumerate(words)]
-
-
-def quantize(folder: Path, dest: Path) -> Path:
-    """A copy of ``folder`` whose model.onnx is dynamically quantized to int8 weights."""
-    import json
-
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    from tagassist.suggest.runtime import sha256_file
-
-    shutil.copytree(folder, dest)
-    quantize_dynamic(str(folder / "model.onnx"), str(dest / "model.onnx"),
-                     weight_type=QuantType.QInt8)
-    meta = json.loads((dest / "metadata.json").read_text())
-    meta["sha256"] = sha256_file(dest / "model.onnx")
-    (dest / "metadata.json").write_text(json.dumps(meta))
-    return dest
-
-
 def six_layer_folder(served: Path, dest: Path) -> Path:
     """The served folder's tables and head on all 6 MiniLM layers (latency only)."""
     import json
 
     from trainer.export_models import _base_metadata, _write_json
-    from trainer.export_sog import write_folder
     from trainer.models.sog import SOG1toM, load_encoder
 
     names = json.loads((served / "tags.json").read_text())
@@ -115,14 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     models = bundled_models_dir()
     served = models / SOG_PHOTOS
-    ctxs = contexts(models)
+    ctxs = photo_check_contexts(models)
     text = TextEncoder(models / TEXT_MODEL)
     result: dict = {"runs": args.runs, "contexts": len(ctxs), "variants": {}}
     with tempfile.TemporaryDirectory() as tmp:
         folders = {"served fp32": served,
-                   "served int8": quantize(served, Path(tmp) / "int8"),
+                   "served int8": quantized_copy(served, Path(tmp) / "int8"),
                    "6 layers fp32": six_layer_folder(served, Path(tmp) / "six")}
-        folders["6 layers int8"] = quantize(folders["6 layers fp32"], Path(tmp) / "six8")
+        folders["6 layers int8"] = quantized_copy(folders["6 layers fp32"], Path(tmp) / "six8")
         gens = {k: SetGenerator(v, providers=["CPUExecutionProvider"]) for k, v in folders.items()}
         base = gens["served fp32"]
         table = base.table(LIBRARY_TAGS, text)

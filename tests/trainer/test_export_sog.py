@@ -84,3 +84,23 @@ def test_a_damaged_tables_file_is_a_clear_load_error(exported, tmp_path):
     (bad / "tables.npz").write_bytes(b"not a zip")
     with pytest.raises(ModelLoadError, match="tables.npz"):
         SetGenerator(bad, providers=["CPUExecutionProvider"])
+
+
+@pytest.mark.parametrize("damage", ["missing tensor", "wrong shape"])
+def test_weights_that_do_not_fit_the_network_are_refused(tmp_path, damage):
+    import shutil
+
+    from trainer.export_models import ExportError
+    from trainer.export_sog import RESOURCE, load_photo_model
+
+    folder = tmp_path / "sog-photos"
+    shutil.copytree(RESOURCE, folder)
+    with np.load(folder / "weights.npz") as z:
+        weights = {k: z[k] for k in z.files}
+    if damage == "missing tensor":
+        del weights["markers"]
+    else:
+        weights["markers"] = weights["markers"][:, :10]
+    np.savez(folder / "weights.npz", **weights)
+    with pytest.raises(ExportError, match="do not fit the network"):
+        load_photo_model(folder)
