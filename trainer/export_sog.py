@@ -70,7 +70,8 @@ def write_folder(model: Any, staging: Path, users: list[str], log: Log) -> dict[
 
     from trainer.models.sog import _minilm_path
 
-    net = model.net.eval()
+    net = model.net.cpu().eval()  # trained on a GPU or not, exported from the CPU
+    model.config["device"] = "cpu"  # where the parity check's torch side now runs
     d = net.tag_text.shape[1]
     example = {"inputs_embeds": torch.randn(2, 12, d), "attention_mask": torch.ones(2, 12,
                dtype=torch.long), "position_ids": torch.arange(12).repeat(2, 1),

@@ -149,7 +149,7 @@ class SOGNet(torch.nn.Module):
 
     def position_ids(self, n_ctx: torch.Tensor, width: int) -> torch.Tensor:
         """[B, width] position ids; ``n_ctx`` = length of ``[CLS] context [SEP]`` per row."""
-        ar = torch.arange(width).unsqueeze(0).expand(n_ctx.shape[0], width)
+        ar = torch.arange(width, device=n_ctx.device).unsqueeze(0).expand(n_ctx.shape[0], width)
         if self.positions == "all":
             return ar.clone()
         if self.positions == "none":
@@ -182,7 +182,7 @@ class SOGNet(torch.nn.Module):
         """scale · normalised head of the ``[MASK]`` state [B, d] (what the ONNX file computes)."""
         h = self.bert(inputs_embeds=emb, attention_mask=attn, position_ids=positions,
                       token_type_ids=types).last_hidden_state
-        hm = h[torch.arange(h.shape[0]), mask_pos]
+        hm = h[torch.arange(h.shape[0], device=h.device), mask_pos]
         return self.scale * F.normalize(self.head(hm), dim=-1)
 
     def forward(self, tokens: torch.Tensor, tags: torch.Tensor, n_ctx: torch.Tensor,
@@ -191,7 +191,8 @@ class SOGNet(torch.nn.Module):
         """Logits z over all tags for the ``[MASK]`` of each row (``n_ctx`` [B]: length of
         ``[CLS] context [SEP]``, ``mask_pos`` [B]: index of ``[MASK]``, ``attn`` 1 = real)."""
         width = tokens.shape[1]
-        types = (torch.arange(width).unsqueeze(0) >= n_ctx.unsqueeze(1)).long()
+        types = (torch.arange(width, device=n_ctx.device).unsqueeze(0)
+                 >= n_ctx.unsqueeze(1)).long()
         q = self.query(self.embed(tokens, tags, users), attn, self.position_ids(n_ctx, width),
                        types, mask_pos)
         return q @ self.tag_matrix().T + self.bias
@@ -219,6 +220,8 @@ class SOGBase(TagModel):
         "decode": "greedy", "beam_width": 3,
         # a [USER] token after [CLS] whose vector is learned per user (DESIGN.md: personalization)
         "user_token": False,
+        # "auto": CUDA when torch sees a GPU (the lent GPU machine), else the CPU
+        "device": "auto",
     }
 
     def __init__(self, **config: Any) -> None:
@@ -229,6 +232,13 @@ class SOGBase(TagModel):
         self.item_text: dict[str, str] = {}
         self.tags: list[str] = []
         self.epoch_s_: list[float] = []
+
+    @property
+    def device(self) -> torch.device:
+        d = self.config["device"]
+        if d == "auto":
+            d = "cuda" if torch.cuda.is_available() else "cpu"
+        return torch.device(d)
 
     # -- context -----------------------------------------------------------------------------
     def _context_ids(self, item: int) -> list[int]:
@@ -248,7 +258,7 @@ class SOGBase(TagModel):
             return None
         u = np.zeros(n, np.int64) if users is None else np.asarray(users, np.int64) + 1
         u[(u < 0) | (u > self.n_users)] = 0
-        return torch.from_numpy(u)
+        return torch.from_numpy(u).to(self.device)
 
     def _pack(self, items: list[int], prefixes: list[list[int]], users: list[int] | None = None
               ) -> tuple[torch.Tensor | None, ...]:
@@ -270,7 +280,9 @@ class SOGBase(TagModel):
             tokens[r, lc + lp] = mask_id
             attn[r, :lc + lp + 1] = 1
             n_ctx[r], mask_pos[r] = lc, lc + lp
-        return tokens, tags, n_ctx, mask_pos, attn, self._user_rows(users, n)
+        dev = self.device
+        return (tokens.to(dev), tags.to(dev), n_ctx.to(dev), mask_pos.to(dev), attn.to(dev),
+                self._user_rows(users, n))
 
     def _tok_id(self, s: str) -> int:
         if self._tok is None:
@@ -306,12 +318,12 @@ class SOGBase(TagModel):
         return out
 
     def _loss(self, z: torch.Tensor, targets: list[list[int]]) -> torch.Tensor:
-        rows = torch.tensor([r for r, t in enumerate(targets) for _ in t])
-        cols = torch.tensor([c for t in targets for c in t])
+        rows = torch.tensor([r for r, t in enumerate(targets) for _ in t], device=z.device)
+        cols = torch.tensor([c for t in targets for c in t], device=z.device)
         if self.target == "br":  # sigmoid BCE summed over tags, mean over the batch
             return (F.softplus(z).sum() - z[rows, cols].sum()) / z.shape[0]
         q = torch.zeros_like(z)
-        w = torch.tensor([1.0 / len(t) for t in targets for _ in t])
+        w = torch.tensor([1.0 / len(t) for t in targets for _ in t], device=z.device)
         q[rows, cols] = w  # uniform over the remaining tags (1-to-M) or one-hot (1-to-1)
         return F.kl_div(F.log_softmax(z, dim=1), q, reduction="batchmean")  # eq. 11
 
@@ -324,7 +336,7 @@ class SOGBase(TagModel):
         emb = tag_text_embeddings(tags) if tag_emb is None else tag_emb
         if c["end_tag"] and self.target != "br":
             emb = np.concatenate([emb, np.zeros((1, emb.shape[1]), np.float32)])
-        self.net = self._make_net(load_encoder(c["layers"], c["pretrained"]), emb)
+        self.net = self._make_net(load_encoder(c["layers"], c["pretrained"]), emb).to(self.device)
 
     def _make_net(self, bert: torch.nn.Module, emb: np.ndarray) -> torch.nn.Module:
         return SOGNet(bert, emb, self.config["positions"], self.n_users)
@@ -416,9 +428,11 @@ class SOGBase(TagModel):
                     z[j, prefix[r] + gen[r]] = -torch.inf  # probability 0 for given/generated
                 p = torch.softmax(z, dim=1)
                 top_p, top = p.max(dim=1)
+                finite = torch.isfinite(z.gather(1, top.unsqueeze(1))).squeeze(1).cpu()
+                top_p, top = top_p.cpu(), top.cpu()  # one device->host copy per step
                 nxt = []
                 for j, r in enumerate(live):
-                    if float(top_p[j]) < thr or not torch.isfinite(z[j, top[j]]) \
+                    if float(top_p[j]) < thr or not bool(finite[j]) \
                             or int(top[j]) >= self.n_tags:  # END won
                         continue
                     gen[r].append(int(top[j]))
@@ -451,7 +465,7 @@ class SOGBase(TagModel):
                 for j, (r, seq) in enumerate(rows):
                     z[j, pre[r] + seq] = -torch.inf
                 lp = torch.log_softmax(z, dim=1)
-                top_lp, top = lp.topk(min(width, lp.shape[1]), dim=1)
+                top_lp, top = (x.cpu() for x in lp.topk(min(width, lp.shape[1]), dim=1))
                 cand: list[dict[frozenset[int], tuple[list[int], float]]] = [{} for _ in its]
                 j = 0
                 for r, bs in enumerate(beams):
@@ -502,7 +516,7 @@ class SOGBase(TagModel):
         self.net = self._make_net(load_encoder(c["layers"], pretrained=False),
                                   np.asarray(a["tag_text"]))
         from_numpy(self.net, a)
-        self.net.eval()
+        self.net.to(self.device).eval()
 
 
 class SOG1toM(SOGBase):
@@ -530,7 +544,7 @@ class BR(SOGBase):
         for a in range(0, len(items), 256):
             its = items[a:a + 256]
             us = [int(u) for u in batch.user[a:a + 256]]
-            out.append(self.logits(its, [[] for _ in its], us)[:, :self.n_tags].numpy())
+            out.append(self.logits(its, [[] for _ in its], us)[:, :self.n_tags].cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.n_tags), np.float32)
 
 

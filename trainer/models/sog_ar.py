@@ -49,15 +49,16 @@ class ARNet(SOGNet):
         emb = self.embed(ctx, torch.full_like(ctx, -1), users)  # words, markers, user token
         memory = self.bert(inputs_embeds=emb, attention_mask=ctx_attn).last_hidden_state
         b, n = seq.shape
-        x = torch.zeros((b, n + 1, memory.shape[-1]))
+        dev = memory.device
+        x = torch.zeros((b, n + 1, memory.shape[-1]), device=dev)
         x[:, 0] = self.bos
         real = seq >= 0
         if bool(real.any()):
             rows, cols = real.nonzero(as_tuple=True)
             x = x.index_put((rows, cols + 1), self.tag_in(self.tag_matrix()[seq[real]]))
-        x = x + self.dec_pos(torch.arange(n + 1)).unsqueeze(0)
-        pad = torch.cat([torch.zeros((b, 1), dtype=torch.bool), ~real], dim=1)
-        causal = torch.ones((n + 1, n + 1), dtype=torch.bool).triu(1)  # True = masked
+        x = x + self.dec_pos(torch.arange(n + 1, device=dev)).unsqueeze(0)
+        pad = torch.cat([torch.zeros((b, 1), dtype=torch.bool, device=dev), ~real], dim=1)
+        causal = torch.ones((n + 1, n + 1), dtype=torch.bool, device=dev).triu(1)  # True = masked
         h = self.decoder(x, memory, tgt_mask=causal, tgt_key_padding_mask=pad,
                          memory_key_padding_mask=ctx_attn == 0, tgt_is_causal=True)
         return self.scale * F.normalize(self.head(h), dim=-1) @ self.tag_matrix().T + self.bias
@@ -93,7 +94,7 @@ class ARBase(SOGBase):
         for r, c in enumerate(ctxs):
             tok[r, :len(c)] = torch.tensor(c)
             attn[r, :len(c)] = 1
-        return tok, attn
+        return tok.to(self.device), attn.to(self.device)
 
     @staticmethod
     def _seq(prefixes: list[list[int]]) -> torch.Tensor:
@@ -105,7 +106,8 @@ class ARBase(SOGBase):
         return seq
 
     def _batch_loss(self, b: list[tuple[int, list[int], list[int], int]]) -> torch.Tensor:
-        z = self.net.decode(*self._encode_inputs([x[0] for x in b]), self._seq([x[1] for x in b]),
+        z = self.net.decode(*self._encode_inputs([x[0] for x in b]),
+                            self._seq([x[1] for x in b]).to(self.device),
                             self._user_rows([x[3] for x in b], len(b)))
         rows, targets = [], []
         for r, (_item, given, tags, _user) in enumerate(b):
@@ -116,10 +118,10 @@ class ARBase(SOGBase):
 
     def logits(self, items: list[int], prefixes: list[list[int]],
                users: list[int] | None = None) -> torch.Tensor:
-        z = self.net.decode(*self._encode_inputs(items), self._seq(prefixes),
+        z = self.net.decode(*self._encode_inputs(items), self._seq(prefixes).to(self.device),
                             self._user_rows(users, len(items)))
-        last = torch.tensor([min(len(p), MAX_DECODE) for p in prefixes])
-        return z[torch.arange(len(items)), last]
+        last = torch.tensor([min(len(p), MAX_DECODE) for p in prefixes], device=z.device)
+        return z[torch.arange(len(items), device=z.device), last]
 
 
 class AR1to1(ARBase):
