@@ -109,6 +109,7 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "w/o time": ("image", "place", "text"),
     "w/o text": ("image", "place", "time"),
 }
+NO_CAPTIONS = "w/o COCO captions (the app's case)"  # image words stand alone for COCO
 SOG_CONFIG = {"layers": 2, "epochs": 6, "max_steps": 5, "max_context": 64, "batch_size": 32}
 
 
@@ -137,6 +138,7 @@ def ablation(args: argparse.Namespace) -> dict[str, object]:
     tag_emb = tag_text_embeddings(data.tags)
     runs = []
     variants = dict(ABLATIONS)
+    variants[NO_CAPTIONS] = FIELDS
     if args.extras:  # the user token, and the served model's fields (no captions)
         variants["all fields + user token"] = FIELDS
         variants["served: no captions + user token"] = FIELDS
@@ -148,7 +150,8 @@ def ablation(args: argparse.Namespace) -> dict[str, object]:
                        user_token=name.endswith("user token"))
             model = create("sog_1toM", **cfg)
             # the split's training table; its item_text covers the test items too
-            s.train = with_fields(train, keep, captions=not name.startswith("served"))
+            captions = not (name.startswith("served") or name == NO_CAPTIONS)
+            s.train = with_fields(train, keep, captions=captions)
             t0 = time.perf_counter()
             model.fit(s.train, seed=seed, tag_emb=tag_emb)  # type: ignore[call-arg]
             res = scores_by_source(model, s, seed)
@@ -158,7 +161,24 @@ def ablation(args: argparse.Namespace) -> dict[str, object]:
     return {"data": "photos (coco-val2017-283 + flickr-hucvl-summary-set)",
             "protocol": "random-post",
             "config": dict(SOG_CONFIG, epochs=args.epochs, max_context=args.max_context),
-            "posts": len(data.items), "tags": data.n_tags, "runs": runs}
+            "posts": len(data.items), "tags": data.n_tags, "summary": summarize(runs),
+            "runs": runs}
+
+
+def summarize(runs: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per variant and source: mean and std over seeds of P@1 and R@5, and test posts in all."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name in dict.fromkeys(r["variant"] for r in runs):
+        mine = [r for r in runs if r["variant"] == name]
+        out[name] = {}
+        for source in ("all", "coco", "flickr"):
+            row: dict[str, float] = {"seeds": len(mine),
+                                     "posts": sum(r[source]["posts"] for r in mine)}
+            for m in ("p@1", "r@5"):
+                v = np.array([r[source][m] for r in mine])
+                row[m], row[m + " std"] = round(float(v.mean()), 4), round(float(v.std()), 4)
+            out[name][source] = row
+    return out
 
 
 SERVED_CONFIG = dict(SOG_CONFIG, epochs=8, user_token=True)
