@@ -48,7 +48,12 @@ class TagTable:
     known: np.ndarray  # [T] bool: a training tag (False: text embedding only)
 
     def index(self) -> dict[str, int]:
-        return {n: i for i, n in enumerate(self.names)}
+        """Row of each tag name (built once per table: a table serves many generations)."""
+        cached = self.__dict__.get("_index")
+        if cached is None:
+            cached = {n: i for i, n in enumerate(self.names)}
+            object.__setattr__(self, "_index", cached)  # frozen dataclass: a private cache
+        return cached
 
 
 class SetGenerator:
