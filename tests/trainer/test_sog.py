@@ -102,6 +102,22 @@ def test_file_order_instances_keep_the_order_of_the_data(toy):
         assert [[toy.tags[x] for x in f] for f in full] == list(TOY.values())
 
 
+def test_shuffled_once_instances_keep_one_random_order_per_post(toy):
+    posts = PostTags(toy)
+    m = SOG1toM(shuffle_tags="once")
+
+    def last_steps(rng_seed):
+        inst = m._instances(posts, np.arange(len(posts)), np.random.default_rng(rng_seed))
+        return [p + [t[0]] for _, p, t, _ in inst if len(t) == 1]
+
+    first = last_steps(0)
+    assert last_steps(1) == first  # every epoch: the same order
+    assert [sorted(toy.tags[x] for x in f) for f in first] == [sorted(t) for t in TOY.values()]
+    assert [[toy.tags[x] for x in f] for f in first] != list(TOY.values())  # not the file's
+    m._fit_seed = 1
+    assert last_steps(0) != first  # another seed, another order
+
+
 def test_ar_decoder_is_causal_order_dependent_and_learns_the_toy(toy):
     m = AR1toM(layers=1, epochs=60, batch_size=4, lr=3e-4, head_lr=1e-3, max_context=8)
     m.fit(toy, seed=0, tag_emb=_emb(toy.n_tags))

@@ -80,8 +80,7 @@ class ARBase(SOGBase):
             tags = list(dict.fromkeys(posts.tag[posts.indptr[p]:posts.indptr[p + 1]].tolist()))
             if not tags:
                 continue
-            if self.config["shuffle_tags"]:
-                tags = [tags[k] for k in rng.permutation(len(tags))]
+            tags = self._ordered(tags, int(p), rng)
             steps = min(len(tags), MAX_DECODE, len(tags) if cap is None else int(cap))
             out.append((int(posts.item[p]), tags[:steps - 1], tags, int(posts.user[p])))
         return out
