@@ -9,7 +9,9 @@ generic posts TSV that ``python -m trainer.evaluate --data FILE --item-text TEXT
     python -m trainer.evaluate --data DIR/posts.tsv --item-text DIR/text.tsv \\
         --protocol random-post --models br,sog_1toM,sog_1to1 --config '{"sog_1toM": {...}}'
 
-``bench`` times one epoch per encoder depth on a subset and reports P/R@1,3,5 on test posts.
+``bench`` times one epoch per encoder depth on a subset and reports P/R@1,3,5 on test posts;
+``order`` runs it per seed with each post's tags in the file's order, shuffled once, or
+reshuffled every epoch (the paper's order-freeness check).
 """
 from __future__ import annotations
 
@@ -124,6 +126,54 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
     return out
 
 
+ORDERS = {"false": "file order", "once": "shuffled once", "true": "reshuffled every epoch"}
+
+
+def order(args: argparse.Namespace) -> dict[str, object]:
+    """Order-freeness (paper 4.3): SOG 1-to-M trained on each post's tags in the data file's
+    order, shuffled once, or reshuffled every epoch; per seed the same split, subset and
+    initialisation for every order (paired)."""
+    runs = []
+    for seed in range(args.seeds):
+        for key in args.orders.split(","):
+            cfg = dict(json.loads(args.config)) if args.config else {}
+            cfg["shuffle_tags"] = {"true": True, "false": False}.get(key, key)
+            one = argparse.Namespace(**{**vars(args), "seed": seed, "models": "sog_1toM",
+                                        "config": json.dumps(cfg), "val": 0})
+            res = bench(one)
+            runs.append({"seed": seed, "order": ORDERS[key], **res["runs"][0]})  # type: ignore[index]
+    return {"data": args.data, "min_tag_count": args.min_tag_count, "train_posts": args.posts,
+            "test_posts": args.test, "epochs": args.epochs, **order_summary(runs), "runs": runs}
+
+
+def order_summary(runs: list[dict]) -> dict[str, object]:
+    """Mean and std of P@1 and R@5 per order, and the paired (same seed) differences: shuffled
+    once - file order (the paper's check) and reshuffled every epoch - shuffled once."""
+    def stats(values: list[float]) -> dict[str, float]:
+        return {"mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4)}
+
+    summary = {}
+    for name in ORDERS.values():
+        mine = [r for r in runs if r["order"] == name]
+        if mine:
+            summary[name] = {"seeds": len(mine),
+                             **{m: stats([r[m] for r in mine]) for m in ("p@1", "r@5")}}
+
+    def paired(a: str, b: str) -> dict[str, object]:
+        by_seed = {(r["order"], r["seed"]): r for r in runs}
+        seeds = sorted(s for o, s in by_seed if o == a and (b, s) in by_seed)
+        out: dict[str, object] = {"seeds": seeds}
+        for m in ("p@1", "r@5"):
+            d = [by_seed[(a, s)][m] - by_seed[(b, s)][m] for s in seeds]
+            out[m] = {"per seed": [round(x, 4) for x in d], **stats(d)} if d else None
+        return out
+
+    return {"summary": summary,
+            "shuffled once - file order": paired("shuffled once", "file order"),
+            "reshuffled every epoch - shuffled once": paired("reshuffled every epoch",
+                                                             "shuffled once")}
+
+
 def beam(args: argparse.Namespace) -> dict[str, object]:
     """Greedy (B = 1) against beam search of widths B on a saved model (paper Figure 5)."""
     from trainer.models import REGISTRY
@@ -149,21 +199,26 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("export", help="min-count filter, then posts/text TSV for trainer.evaluate")
     b = sub.add_parser("bench", help="time per epoch and P/R@K on a subset")
-    for q in (e, b):
+    o = sub.add_parser("order", help="order-freeness: file order vs shuffled (paired seeds)")
+    for q in (e, b, o):
         q.add_argument("--data", default="citeulike")
         q.add_argument("--min-tag-count", type=int, default=10)
         q.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", required=True)
     b.add_argument("--models", default="sog_1toM")
     b.add_argument("--layers", default="2,6")
-    b.add_argument("--posts", type=int, default=2000)
-    b.add_argument("--test", type=int, default=300)
-    b.add_argument("--epochs", type=int, default=1)
     b.add_argument("--val", type=int, default=0,
                    help="validation posts (outside the subset) to choose the stop threshold")
-    b.add_argument("--config", help="JSON config applied to every model")
-    b.add_argument("--json", help="write the results here")
-    b.add_argument("--progress", action="store_true")
+    o.add_argument("--layers", default="2")
+    o.add_argument("--seeds", type=int, default=3)
+    o.add_argument("--orders", default="false,once,true", help=f"of {', '.join(ORDERS)}")
+    for q in (b, o):
+        q.add_argument("--posts", type=int, default=2000)
+        q.add_argument("--test", type=int, default=300)
+        q.add_argument("--epochs", type=int, default=1)
+        q.add_argument("--config", help="JSON config applied to every model")
+        q.add_argument("--json", help="write the results here")
+        q.add_argument("--progress", action="store_true")
     bm = sub.add_parser("beam", help="greedy vs beam widths on a saved model (Figure 5)")
     bm.add_argument("--model", required=True, help="a folder from trainer.evaluate --save-models")
     bm.add_argument("--data", required=True)
@@ -183,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         posts, text = export_tsv(data, Path(args.out))
         print(json.dumps({"posts_tsv": str(posts), "text_tsv": str(text), **data.stats()}))
         return 0
-    res = bench(args)
+    res = order(args) if args.cmd == "order" else bench(args)
     text = json.dumps(res, indent=1)
     if args.json:
         Path(args.json).write_text(text + "\n")
