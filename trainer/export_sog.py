@@ -70,8 +70,7 @@ def write_folder(model: Any, staging: Path, users: list[str], log: Log) -> dict[
 
     from trainer.models.sog import _minilm_path
 
-    net = model.net.cpu().eval()  # trained on a GPU or not, exported from the CPU
-    model.config["device"] = "cpu"  # where the parity check's torch side now runs
+    net = model.net.cpu().eval()  # trained on a GPU or not, exported (and checked) on the CPU
     d = net.tag_text.shape[1]
     example = {"inputs_embeds": torch.randn(2, 12, d), "attention_mask": torch.ones(2, 12,
                dtype=torch.long), "position_ids": torch.arange(12).repeat(2, 1),
@@ -283,7 +282,7 @@ def int8_cost(folder: Path, s: Any, data: Any, n: int, seed: int) -> dict[str, A
     sets = {}
     for name, path in (("fp32", folder), ("int8", q)):
         gen = SetGenerator(path, providers=["CPUExecutionProvider"])
-        idx = gen.training_table().index()
+        idx = gen.training_table().rows
         t0 = time.perf_counter()
         got = [[t for t, _ in gen.generate(c)] for c in ctxs]
         sec = time.perf_counter() - t0

@@ -30,6 +30,12 @@ def post_metrics(ranked: Sequence[int], truth: Iterable[int], ks: Sequence[int] 
     return _from_ranks(np.array(ranks, dtype=float), len(truth), ks)
 
 
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and (population) standard deviation over seeds, rounded for reports."""
+    v = np.asarray(values, dtype=float)
+    return round(float(v.mean()), 4), round(float(v.std()), 4)
+
+
 def _from_ranks(ranks: np.ndarray, n_truth: int, ks: Sequence[int]) -> dict[str, float]:
     ranks = np.sort(ranks[np.isfinite(ranks)])
     out: dict[str, float] = {}

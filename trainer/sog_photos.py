@@ -31,7 +31,7 @@ from tagassist.media.places import place_name
 from tagassist.suggest.sog_context import FIELDS, drop_fields, photo_context
 from trainer.data import TagData, from_records, parse_time, read_text
 from trainer.datasets import data_dir
-from trainer.metrics import aggregate, truth_ranks
+from trainer.metrics import aggregate, mean_std, truth_ranks
 from trainer.models.base import Batch
 from trainer.protocols import Split, split
 
@@ -175,8 +175,7 @@ def summarize(runs: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
             row: dict[str, float] = {"seeds": len(mine),
                                      "posts": sum(r[source]["posts"] for r in mine)}
             for m in ("p@1", "r@5"):
-                v = np.array([r[source][m] for r in mine])
-                row[m], row[m + " std"] = round(float(v.mean()), 4), round(float(v.std()), 4)
+                row[m], row[m + " std"] = mean_std([r[source][m] for r in mine])
             out[name][source] = row
     return out
 

@@ -24,6 +24,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -47,13 +48,10 @@ class TagTable:
     inp: np.ndarray  # [T, d]: tag_in(W) — what a given/generated tag looks like as input
     known: np.ndarray  # [T] bool: a training tag (False: text embedding only)
 
-    def index(self) -> dict[str, int]:
-        """Row of each tag name (built once per table: a table serves many generations)."""
-        cached = self.__dict__.get("_index")
-        if cached is None:
-            cached = {n: i for i, n in enumerate(self.names)}
-            object.__setattr__(self, "_index", cached)  # frozen dataclass: a private cache
-        return cached
+    @cached_property
+    def rows(self) -> dict[str, int]:
+        """Row of each tag name (built once: a table serves many generations)."""
+        return {n: i for i, n in enumerate(self.names)}
 
 
 class SetGenerator:
@@ -188,7 +186,7 @@ class SetGenerator:
         ``given`` tags are the prefix (the item's tags); ``exclude`` tags (rejected) are
         never generated but are not part of the input."""
         table = self._train if table is None else table
-        index = table.index()
+        index = table.rows
         ctx = self.context_ids(context)
         chosen = [index[g] for g in dict.fromkeys(given) if g in index]
         banned = [index[x] for x in exclude if x in index]

@@ -236,12 +236,17 @@ class SOGBase(TagModel):
         self.epoch_s_: list[float] = []
         self._fit_seed = 0
 
-    @property
-    def device(self) -> torch.device:
+    def _chosen_device(self) -> torch.device:
+        """Where a new or loaded network goes: ``config["device"]`` ("auto": CUDA if present)."""
         d = self.config["device"]
         if d == "auto":
             d = "cuda" if torch.cuda.is_available() else "cpu"
         return torch.device(d)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the network is now (inputs follow it; an export moves it to the CPU)."""
+        return next(self.net.parameters()).device
 
     # -- context -----------------------------------------------------------------------------
     def _context_ids(self, item: int) -> list[int]:
@@ -349,7 +354,8 @@ class SOGBase(TagModel):
         emb = tag_text_embeddings(tags) if tag_emb is None else tag_emb
         if c["end_tag"] and self.target != "br":
             emb = np.concatenate([emb, np.zeros((1, emb.shape[1]), np.float32)])
-        self.net = self._make_net(load_encoder(c["layers"], c["pretrained"]), emb).to(self.device)
+        net = self._make_net(load_encoder(c["layers"], c["pretrained"]), emb)
+        self.net = net.to(self._chosen_device())
 
     def _make_net(self, bert: torch.nn.Module, emb: np.ndarray) -> torch.nn.Module:
         return SOGNet(bert, emb, self.config["positions"], self.n_users)
@@ -530,7 +536,7 @@ class SOGBase(TagModel):
         self.net = self._make_net(load_encoder(c["layers"], pretrained=False),
                                   np.asarray(a["tag_text"]))
         from_numpy(self.net, a)
-        self.net.to(self.device).eval()
+        self.net.to(self._chosen_device()).eval()
 
 
 class SOG1toM(SOGBase):

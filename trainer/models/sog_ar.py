@@ -95,18 +95,17 @@ class ARBase(SOGBase):
             attn[r, :len(c)] = 1
         return tok.to(self.device), attn.to(self.device)
 
-    @staticmethod
-    def _seq(prefixes: list[list[int]]) -> torch.Tensor:
+    def _seq(self, prefixes: list[list[int]]) -> torch.Tensor:
         n = max((len(p) for p in prefixes), default=0)
         seq = torch.full((len(prefixes), n), -1, dtype=torch.long)
         for r, p in enumerate(prefixes):
             if p:
                 seq[r, :len(p)] = torch.tensor(p[-MAX_DECODE:])
-        return seq
+        return seq.to(self.device)
 
     def _batch_loss(self, b: list[tuple[int, list[int], list[int], int]]) -> torch.Tensor:
         z = self.net.decode(*self._encode_inputs([x[0] for x in b]),
-                            self._seq([x[1] for x in b]).to(self.device),
+                            self._seq([x[1] for x in b]),
                             self._user_rows([x[3] for x in b], len(b)))
         rows, targets = [], []
         for r, (_item, given, tags, _user) in enumerate(b):
@@ -117,7 +116,7 @@ class ARBase(SOGBase):
 
     def logits(self, items: list[int], prefixes: list[list[int]],
                users: list[int] | None = None) -> torch.Tensor:
-        z = self.net.decode(*self._encode_inputs(items), self._seq(prefixes).to(self.device),
+        z = self.net.decode(*self._encode_inputs(items), self._seq(prefixes),
                             self._user_rows(users, len(items)))
         last = torch.tensor([min(len(p), MAX_DECODE) for p in prefixes], device=z.device)
         return z[torch.arange(len(items), device=z.device), last]

@@ -25,7 +25,7 @@ import numpy as np
 
 from trainer import datasets
 from trainer.data import TagData
-from trainer.metrics import aggregate, truth_ranks
+from trainer.metrics import aggregate, mean_std, truth_ranks
 from trainer.models.base import Batch
 from trainer.protocols import split
 
@@ -150,7 +150,7 @@ def order_summary(runs: list[dict]) -> dict[str, object]:
     """Mean and std of P@1 and R@5 per order, and the paired (same seed) differences: shuffled
     once - file order (the paper's check) and reshuffled every epoch - shuffled once."""
     def stats(values: list[float]) -> dict[str, float]:
-        return {"mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4)}
+        return dict(zip(("mean", "std"), mean_std(values), strict=True))
 
     summary = {}
     for name in ORDERS.values():
