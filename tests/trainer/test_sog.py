@@ -140,3 +140,27 @@ def test_br_ranks_the_toy_tags_first(toy):
     for k, tags in enumerate(TOY.values()):
         top = {toy.tags[t] for t in np.argsort(-s[k])[:len(tags)]}
         assert top == set(tags)
+
+
+def test_user_token_partial_fit_moves_that_user_only(toy):
+    """User v tags every toy item "field"; fitting v's [USER] row alone raises P(field) at
+    the first step for v, and user u's row does not move."""
+    recs = [("u", f"i{k}", t, 0.0) for k, tags in enumerate(TOY.values()) for t in tags]
+    recs.append(("v", "i3", "quantum", 0.0))
+    d = from_records(recs, {f"i{k}": text for k, text in enumerate(TOY)}, name="toy")
+    m = SOG1toM(layers=1, epochs=3, batch_size=16, max_context=8, user_token=True)
+    m.fit(d, seed=0, tag_emb=_emb(d.n_tags))
+    u, v, field = d.users.index("u"), d.users.index("v"), d.tags.index("field")
+    items = list(range(4))
+
+    def p_field() -> float:
+        with torch.no_grad():
+            return float(torch.softmax(m.logits(items, [[]] * 4, [v] * 4), 1)[:, field].mean())
+
+    mine = d.subset(d.user == v)
+    mine.user, mine.item = np.full(4, v), np.arange(4)
+    mine.tag, mine.time = np.full(4, field), np.zeros(4)
+    before, row_u = p_field(), m.net.user_resid[u + 1].detach().clone()
+    m.partial_fit_users(mine, np.array([v]), 30)
+    assert p_field() > 1.5 * before, (before, p_field())
+    assert torch.equal(m.net.user_resid[u + 1], row_u)

@@ -48,6 +48,9 @@ class TagModel:
     grid: ClassVar[list[dict[str, Any]]] = [{}]
     iterative: ClassVar[bool] = False  # has epochs (the evaluator selects their number)
     min_epochs: ClassVar[int] = 0  # never stop early before this many epochs
+    # state() entries with one row per tag / per user (remap_rows grows and reorders them)
+    tag_params: ClassVar[tuple[str, ...]] = ()
+    user_params: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **config: Any) -> None:
         unknown = set(config) - set(self.defaults)
@@ -61,6 +64,11 @@ class TagModel:
 
     def fit(self, train: TagData, *, seed: int = 0, epochs: int | None = None,
             callback: EpochCallback | None = None, show_progress: bool = False) -> TagModel:
+        raise NotImplementedError
+
+    def fresh_bias(self) -> float:
+        """A bias for a new tag's fresh rows (zero weights) that ranks it below every known
+        tag for any input (see :func:`remap_rows`)."""
         raise NotImplementedError
 
     def partial_fit_users(self, posts: TagData, users: np.ndarray) -> TagModel:
@@ -142,3 +150,28 @@ class RowCounts:
                                         a[f"{prefix}_indptr"])
         obj.n_rows, obj.n_cols = (int(x) for x in a[f"{prefix}_shape"])
         return obj
+
+
+def remap_rows(model: TagModel, tag_index: np.ndarray, user_index: np.ndarray) -> None:
+    """Reorder and grow a trained model's tag and user tables in place.
+
+    ``tag_index[j]`` is the old row of the model's new tag j, or −1 for a tag the model never
+    saw: its rows start *fresh* — zero weights and the bias :meth:`TagModel.fresh_bias`, which
+    ranks it below every known tag — so that partial_fit_users learns it from its posts and
+    it is never suggested before.  (A zero row with the lowest known bias was tried first: it
+    outranked most known tags, whose weights pull their scores below their bias.)  ``user_index`` likewise; a new
+    user's rows are zero (no user term: the unknown user's suggestions).
+    """
+    low = model.fresh_bias()
+    state = model.state()
+    for names, index in ((model.tag_params, np.asarray(tag_index, np.int64)),
+                         (model.user_params, np.asarray(user_index, np.int64))):
+        for name in names:
+            old = state[name]
+            fill = low if old.ndim == 1 and names is model.tag_params else 0.0
+            new = np.full((index.size, *old.shape[1:]), fill, old.dtype)
+            known = index >= 0
+            new[known] = old[index[known]]
+            state[name] = new
+    model.n_tags, model.n_users = int(np.asarray(tag_index).size), int(np.asarray(user_index).size)
+    model.load_state(state)

@@ -15,6 +15,7 @@ photos).  Scores are the decoder logits (σ is monotone); the post's input tags 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,13 +24,14 @@ from tqdm import tqdm
 
 from trainer.data import TagData
 from trainer.models.base import Batch, EpochCallback, TagModel
+from trainer.models.feedback import Feedback
 from trainer.models.torch_util import (
     PostTags,
     end_epoch,
+    fit_rows,
     from_numpy,
     setup,
     to_numpy,
-    train_only_rows,
 )
 
 
@@ -47,6 +49,13 @@ def _cross_entropy(logits: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor)
     BCEWithLogitsLoss) so that no dense 0/1 target of batch × tags is built.
     """
     return (torch.nn.functional.softplus(logits).sum() - logits[rows, cols].sum()) / logits.shape[0]
+
+
+def _rows(table: torch.nn.Embedding, index: torch.Tensor) -> torch.Tensor:
+    """Embedding rows, zero for an index outside the table (an unknown user or item)."""
+    n = table.weight.shape[0]
+    known = ((index >= 0) & (index < n)).unsqueeze(1).to(table.weight.dtype)
+    return table(index.clamp(0, n - 1)) * known
 
 
 class _DAE(torch.nn.Module):
@@ -69,23 +78,31 @@ class _DAE(torch.nn.Module):
     def forward(self, tags: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor,
                 u: torch.Tensor, i: torch.Tensor, feats: torch.Tensor | None = None
                 ) -> torch.Tensor:
-        """``tags``/``offsets``/``weights``: the (corrupted) input ỹ as an EmbeddingBag list."""
-        q = self.content(feats) if feats is not None else self.q(i)
+        """``tags``/``offsets``/``weights``: the (corrupted) input ỹ as an EmbeddingBag list.
+        A user or item index outside the table (< 0 or ≥ size: unknown) adds no embedding."""
+        q = self.content(feats) if feats is not None else _rows(self.q, i)
         wy = self.enc(tags, offsets, per_sample_weights=weights)
-        z = torch.sigmoid(wy + self.enc_bias + self.p(u) + q)
+        z = torch.sigmoid(wy + self.enc_bias + _rows(self.p, u) + q)
         return self.dec(z)  # logits of ŷ
 
 
 class DAEPTR(TagModel):
     name: ClassVar[str] = "dae_ptr"
     iterative: ClassVar[bool] = True
+    tag_params: ClassVar[tuple[str, ...]] = ("enc.weight", "dec.weight", "dec.bias")
+    user_params: ClassVar[tuple[str, ...]] = ("p.weight",)
     # epochs is the cap; the evaluator picks the number on validation (50-90 usually)
     # K = 256: validation Hit@3 on Last.fm 10-core 0.649 vs 0.633 at 128 (docs/results/dae-curves)
     defaults: ClassVar[dict[str, Any]] = {"k": 256, "c": 0.8, "lr": 0.01, "weight_decay": 1e-5,
                                           "epochs": 120, "batch_size": 1024,
                                           # refit False: the evaluator keeps the early-stopped
                                           # validation model (BibSonomy's time budget)
-                                          "refit": True}
+                                          "refit": True,
+                                          # partial_fit_users (the personalization job)
+                                          "personal_steps": 40, "personal_lr": 0.05,
+                                          "personal_c": 1.0, "personal_shared": "none",
+                                          "personal_shared_from": 20,
+                                          "reject_weight": 4.0, "bpr_weight": 1.0}
     grid: ClassVar[list[dict[str, Any]]] = [{"c": 0.5}, {"c": 0.8}]
     # slow start on small sets (MovieLens-2k: 7 batches/epoch) fooled a patience-only stop
     min_epochs: ClassVar[int] = 60
@@ -152,21 +169,72 @@ class DAEPTR(TagModel):
                 break
         self.net.eval()
 
-    def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int = 10,
-                          seed: int = 0) -> DAEPTR:
-        """Re-train only the user embeddings P of ``users`` on their posts."""
-        sub = posts.subset(np.isin(posts.user, users))
-        with train_only_rows(self.net, self.net.p.weight, users):
-            self._train(sub, epochs, seed, setup(seed), None, False, [self.net.p.weight])
+    def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,
+                          seed: int = 0, *, rejected: TagData | None = None,
+                          new_tags: np.ndarray | None = None,
+                          check: Callable[[], None] = lambda: None) -> DAEPTR:
+        """Fit only the user embeddings p_u of ``users`` — and, for ``new_tags`` (tags the
+        shared model never learnt), their encoder column W, decoder row W' and bias b' — on
+        those users' posts and rejected suggestions; every other weight stays fixed.
+
+        Loss: eq. 11 with each rejection weighted ``reject_weight`` times an ordinary negative,
+        plus ``bpr_weight`` × BPR over (positive, rejection) pairs (``trainer.models.feedback``);
+        eq. 7's mask-out corruption as in training.  Full batch: one user's posts fit in one.
+        ``epochs`` = Adam steps (default ``personal_steps``)."""
+        c = self.config
+        fb = Feedback.build(posts, np.asarray(users), rejected, self.n_tags)
+        if not len(fb):
+            return self
+        gen = setup(seed)
+        weights = fb.rejection_weights(self.n_tags, float(c["reject_weight"]))
+        tags, offsets = _bag(fb.inputs)
+        u, i = torch.from_numpy(fb.user), torch.from_numpy(fb.item)
+        feats = self._feats(fb.item) if self.item_features is not None else None
+        n = float(len(fb))
+
+        def loss(step: int) -> torch.Tensor:
+            # eq. 7 with the personal corruption level (1 = no input tags, as for a new item)
+            keep = (torch.rand(tags.shape, generator=gen) >= c["personal_c"]).float()
+            x = self.net(tags, offsets, keep, u, i, feats)
+            bce = ((weights * torch.nn.functional.softplus(x)).sum()
+                   - x[fb.pos_rows, fb.pos_cols].sum()) / n
+            return bce + float(c["bpr_weight"]) * fb.pair_bpr(x)
+
+        new = np.asarray(new_tags if new_tags is not None else [], np.int64)
+        parts = [(self.net.p.weight, np.unique(users))]
+        if new.size:
+            parts += [(self.net.enc.weight, new), (self.net.dec.weight, new)]
+        # "decoder"/"bias": a one-user model copy (the app's personal model, the replay) also
+        # fits the shared decoder once the user has ``personal_shared_from`` posts — p_u
+        # alone cannot reach the user's own tags (measured, README "Personalization")
+        shared = c["personal_shared"] if len(fb) >= c["personal_shared_from"] else "none"
+        if shared == "bias" or shared == "decoder":  # every tag's b' (W' too): shared weights
+            parts += [(self.net.dec.bias, np.arange(self.n_tags))]
+        elif new.size:
+            parts += [(self.net.dec.bias, new)]
+        if shared == "decoder":
+            parts = [(w, np.arange(self.n_tags)) if w is self.net.dec.weight else (w, r)
+                     for w, r in parts]
+            if not new.size:
+                parts.append((self.net.dec.weight, np.arange(self.n_tags)))
+        fit_rows(self.net, parts, loss, steps=int(epochs or c["personal_steps"]),
+                 lr=float(c["personal_lr"]), what=f"{self.name} personalization", check=check)
         return self
+
+    def fresh_bias(self) -> float:
+        """Below every known tag's score: z is in (0, 1)^K, so tag t scores at least
+        b'_t + Σ_j min(0, W'_tj)."""
+        w, b = self.net.dec.weight.detach(), self.net.dec.bias.detach()
+        return float((b + w.clamp(max=0).sum(dim=1)).min()) - 1.0
 
     @torch.no_grad()
     def score(self, batch: Batch) -> np.ndarray:
         tags, offsets = _bag(batch.inputs)
-        u = torch.from_numpy(np.clip(batch.user, 0, self.n_users - 1).astype(np.int64))
-        i = torch.from_numpy(np.clip(batch.item, 0, self.n_items - 1).astype(np.int64))
-        return self.net(tags, offsets, torch.ones(tags.shape), u, i,
-                        self._feats(i.numpy())).numpy()
+        u = torch.from_numpy(np.asarray(batch.user, np.int64))
+        i = torch.from_numpy(np.asarray(batch.item, np.int64))
+        feats = self._feats(np.clip(batch.item, 0, self.n_items - 1)) \
+            if self.item_features is not None else None
+        return self.net(tags, offsets, torch.ones(tags.shape), u, i, feats).numpy()
 
     def state(self) -> dict[str, np.ndarray]:
         out = to_numpy(self.net)

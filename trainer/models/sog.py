@@ -48,6 +48,7 @@ row the personalization job (issue 7) fine-tunes per person.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -57,8 +58,8 @@ from tqdm import tqdm
 
 from tagassist.suggest.sog_context import MARKER_IDS, MARKERS, USER, context_ids, tag_text
 from trainer.data import TagData
-from trainer.models.base import Batch, EpochCallback, TagModel, check_finite
-from trainer.models.torch_util import PostTags, from_numpy, setup, to_numpy
+from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel, check_finite
+from trainer.models.torch_util import PostTags, fit_rows, from_numpy, setup, to_numpy
 
 POSITIONS = ("context", "none", "all")
 
@@ -224,6 +225,8 @@ class SOGBase(TagModel):
         "user_token": False,
         # "auto": CUDA when torch sees a GPU (the lent GPU machine), else the CPU
         "device": "auto",
+        # partial_fit_users: Adam steps (a batch of instances each) on the user-token rows
+        "personal_steps": 40, "personal_lr": 0.05,
     }
 
     def __init__(self, **config: Any) -> None:
@@ -419,6 +422,40 @@ class SOGBase(TagModel):
                 if stop:
                     break
         self.net.eval()
+        return self
+
+    def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,
+                          seed: int = 0, *, rejected: TagData | None = None,
+                          new_tags: np.ndarray | None = None,
+                          check: Callable[[], None] = lambda: None) -> SOGBase:
+        """Fit only the ``[USER]`` token residuals of ``users`` (rows user + 1 of
+        ``user_resid``) on their posts with SOG's own loss (eq. 11); encoder, head and tag
+        table stay fixed.  ``epochs`` = Adam steps, each on a random batch of instances.
+
+        Not used here: ``rejected`` (the KL target has no place for a negative) and
+        ``new_tags`` (a tag's output row is its MiniLM text vector plus a residual; a new tag
+        would need the head rebuilt) — tags outside the model's table are skipped."""
+        if not self.config["user_token"]:
+            raise ModelFitError(f"{self.name} was trained without a user token")
+        users = np.asarray(users, np.int64)
+        known = users[(users >= 0) & (users < self.n_users)]
+        sub = posts.subset(np.isin(posts.user, known) & (posts.tag < self.n_tags))
+        if not known.size or not len(sub):
+            return self
+        self._fit_seed = getattr(self, "_fit_seed", seed)
+        rng = np.random.default_rng(seed)
+        table = PostTags(sub)
+        inst = self._instances(table, np.arange(len(table)), rng)
+        bs = int(self.config["batch_size"])
+
+        def loss(step: int) -> torch.Tensor:
+            pick = rng.choice(len(inst), size=min(bs, len(inst)), replace=False)
+            return self._batch_loss([inst[k] for k in pick])
+
+        fit_rows(self.net, [(self.net.user_resid, known + 1)], loss,
+                 steps=int(epochs or self.config["personal_steps"]),
+                 lr=float(self.config["personal_lr"]), what=f"{self.name} user token",
+                 check=check)
         return self
 
     # -- decoding ----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -77,20 +77,54 @@ def end_epoch(model: Any, net: torch.nn.Module, ep: int, total: float,
 
 
 @contextlib.contextmanager
-def train_only_rows(net: torch.nn.Module, weight: torch.nn.Parameter,
-                    rows: Sequence[int] | np.ndarray) -> Iterator[None]:
-    """Freeze ``net`` except ``weight``; afterwards put back every row of ``weight`` outside
-    ``rows`` (Adam's weight decay moves all rows) — partial_fit_users of one user's rows."""
-    before = weight.detach().clone()
+def train_only_rows(net: torch.nn.Module,
+                    parts: Sequence[tuple[torch.nn.Parameter, Sequence[int] | np.ndarray]],
+                    ) -> Iterator[None]:
+    """Freeze ``net`` except the given rows of the given parameters — partial_fit_users of
+    some users' rows (and their new tags' rows).  Every other row is put back afterwards:
+    Adam's weight decay and momentum move all rows of a parameter that has gradients."""
+    before = [(w, w.detach().clone(), np.asarray(rows, np.int64)) for w, rows in parts]
     for p in net.parameters():
         p.requires_grad_(False)
-    weight.requires_grad_(True)
+    for w, _, _ in before:
+        w.requires_grad_(True)
     try:
         yield
     finally:
         with torch.no_grad():
-            mask = torch.ones(weight.shape[0], dtype=torch.bool)
-            mask[torch.from_numpy(np.asarray(rows, np.int64))] = False
-            weight[mask] = before[mask]
+            for w, old, rows in before:
+                mask = torch.ones(w.shape[0], dtype=torch.bool)
+                mask[torch.from_numpy(rows)] = False
+                w[mask] = old[mask]
         for p in net.parameters():
             p.requires_grad_(True)
+
+
+def fit_rows(net: torch.nn.Module,
+             parts: Sequence[tuple[torch.nn.Parameter, Sequence[int] | np.ndarray]],
+             loss_fn: Callable[[int], torch.Tensor], *, steps: int, lr: float, what: str,
+             check: Callable[[], None] = lambda: None) -> list[float]:
+    """Full-batch Adam on only those rows (one user's posts fit in one batch); the loss per
+    step (``loss_fn(step)``); NaN/inf raises :class:`ModelFitError` and restores the rows."""
+    losses: list[float] = []
+    snapshot = [(w, w.detach().clone()) for w, _ in parts]
+    try:
+        with train_only_rows(net, parts):
+            opt = torch.optim.Adam(list(dict.fromkeys(w for w, _ in parts)), lr=lr)
+            net.train()
+            for step in range(steps):
+                check()
+                loss = loss_fn(step)
+                check_finite(float(loss.detach()), f"{what} loss at step {step + 1}")
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                losses.append(float(loss.detach()))
+    except BaseException:
+        with torch.no_grad():
+            for w, old in snapshot:
+                w.copy_(old)
+        raise
+    finally:
+        net.eval()
+    return losses
