@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("featurize", parents=[common],
                        help="compute content features (image words, text embeddings)")
     p.add_argument("--models", metavar="DIR", help="models folder (default: the bundled one)")
+    p.add_argument("--full", action="store_true",
+                   help="train every weight again (default: update your rows of the last model)")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("suggest", parents=[common], help="suggest tags for files")
@@ -294,7 +296,7 @@ def cmd_train(args) -> int:
                show=show)
         cancel = threading.Event()
         bar = tqdm(total=0, desc="training", unit="epoch", disable=not show, file=sys.stderr)
-        job = train_user(library, user_id, cancel)
+        job = train_user(library, user_id, cancel, ("--full",) if args.full else ())
         try:
             while True:
                 event = next(job)
@@ -315,12 +317,20 @@ def cmd_train(args) -> int:
             bar.close()
     kind = result.get("event")
     if kind == "done":
-        val = result["metrics"]["validation"]
-        base = result["metrics"]["baseline_mp_u"]
-        text = (f"model {result['version']} ({result['model']}) is now active: on your "
-                f"{result['metrics']['validation_photos']} most recent photos P@5 "
-                f"{val['p@5']:.3f} R@5 {val['r@5']:.3f} (your most frequent tags: P@5 "
-                f"{base['p@5']:.3f} R@5 {base['r@5']:.3f}); {result['seconds']} s")
+        m = result["metrics"]
+        val = m["validation"]
+        text = (f"model {result['version']} ({result['model']}, {m['mode']}) is now active: "
+                f"on your {m['validation_photos']} most recent photos P@5 {val['p@5']:.3f} "
+                f"R@5 {val['r@5']:.3f}")
+        if m["mode"] == "full":
+            base = m["baseline_mp_u"]
+            text += (f" (your most frequent tags: P@5 {base['p@5']:.3f} R@5 "
+                     f"{base['r@5']:.3f})")
+        else:
+            guard = m["recent_acceptance@5"]
+            text += (f" (acceptance@5 there {guard['before']:.2f} with {m['previous_version']},"
+                     f" {guard['after']:.2f} updated)")
+        text += f"; {result['seconds']} s"
     else:
         text = f"no new model: {result.get('message', kind)}"
     _emit(args, result, text)

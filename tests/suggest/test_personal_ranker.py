@@ -189,6 +189,11 @@ def test_cli_train_makes_a_new_active_version(trained, capsys):
     code = cli_main(["train", "--library", str(root / "lib"), "--user", "ana", "--json",
                      "--models", str(trained["models"])])
     out = json.loads(capsys.readouterr().out)
+    assert code == 1 and out["event"] == "skipped" and "nothing new since v0001" in out["message"]
+    code = cli_main(["train", "--library", str(root / "lib"), "--user", "ana", "--json",
+                     "--models", str(trained["models"]), "--full"])
+    out = json.loads(capsys.readouterr().out)
     assert code == 0, out
     assert out["event"] == "done" and out["version"] == "v0002"
+    assert out["metrics"]["mode"] == "full"
     assert active_version(lib, PERSONAL_CONTENT, trained["user"]).version == "v0002"
