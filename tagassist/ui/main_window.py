@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.controller = controller
         controller.analyse_after_import = settings.analyse_after_import()
+        controller.suggest.retrain_after = settings.retrain_after()
         self._set_title()
         self.resize(1280, 800)
 
@@ -349,7 +350,8 @@ class MainWindow(QMainWindow):
             database=c.paths.database, cache=c.paths.cache,
             models_dir=c.suggest.engine.models_dir, device=device, models=models,
             thumbnail_size=self.grid.iconSize().width(),
-            analyse_after_import=c.analyse_after_import)
+            analyse_after_import=c.analyse_after_import,
+            retrain_after=c.suggest.retrain_after)
 
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.settings_state(), self)
@@ -362,6 +364,8 @@ class MainWindow(QMainWindow):
         settings.set_thumbnail_size(choice.thumbnail_size)
         self.controller.analyse_after_import = choice.analyse_after_import
         settings.set_analyse_after_import(choice.analyse_after_import)
+        self.controller.suggest.retrain_after = choice.retrain_after
+        settings.set_retrain_after(choice.retrain_after)
         self.controller.set_user(choice.user)
         if choice.open_library is not None:
             self.open_library_requested.emit(choice.open_library)

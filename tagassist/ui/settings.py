@@ -50,3 +50,18 @@ def analyse_after_import() -> bool:
 
 def set_analyse_after_import(on: bool) -> None:
     _store().setValue("jobs/analyse_after_import", "true" if on else "false")
+
+
+RETRAIN_AFTER_DEFAULT = 50
+
+
+def retrain_after() -> int:
+    """Decisions after which the personal model retrains by itself (0 = only on demand)."""
+    try:
+        return max(0, int(_store().value("jobs/retrain_after", RETRAIN_AFTER_DEFAULT)))
+    except (TypeError, ValueError):
+        return RETRAIN_AFTER_DEFAULT
+
+
+def set_retrain_after(n: int) -> None:
+    _store().setValue("jobs/retrain_after", max(0, int(n)))

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +43,7 @@ class SettingsState:
     models: dict[str, str] = field(default_factory=dict)  # model -> version (or why missing)
     thumbnail_size: int = 128
     analyse_after_import: bool = True
+    retrain_after: int = 50
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class SettingsChoice:
     user: str
     thumbnail_size: int
     analyse_after_import: bool
+    retrain_after: int = 50
     open_library: Path | None = None  # another library folder to open instead of this one
 
 
@@ -92,6 +95,17 @@ class SettingsDialog(QDialog):
         self.analyse.setToolTip("Computes what the models need in the background, so "
                                 "suggestions for new photos appear at once.")
 
+        self.retrain = QSpinBox(self)
+        self.retrain.setObjectName("retrainAfter")
+        self.retrain.setRange(0, 10000)
+        self.retrain.setSingleStep(10)
+        self.retrain.setSpecialValueText("only when asked")
+        self.retrain.setSuffix(" decisions")
+        self.retrain.setValue(state.retrain_after)
+        self.retrain.setToolTip("After this many accepted or rejected suggestions your "
+                                "personal model is updated in the background (0: only with "
+                                "Suggestions ▸ Train my suggestions).")
+
         other = QPushButton("Open another library…", self)
         other.setObjectName("openLibrary")
         other.clicked.connect(self._choose_library)
@@ -113,6 +127,7 @@ class SettingsDialog(QDialog):
             ("Runs on", self._device_label(state.device)),
         ]
         model_rows += [(name, QLabel(version, self)) for name, version in state.models.items()]
+        model_rows.append(("Retrain after", self.retrain))
         models_box = self._group("Models", model_rows)
         display_box = self._group("Display", [("Thumbnail size", thumb_row)])
 
@@ -150,4 +165,5 @@ class SettingsDialog(QDialog):
         return SettingsChoice(user=self.person.currentText().strip() or self._state.user,
                               thumbnail_size=self.thumbs.value(),
                               analyse_after_import=self.analyse.isChecked(),
+                              retrain_after=self.retrain.value(),
                               open_library=self._open_library)

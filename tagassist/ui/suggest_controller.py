@@ -34,6 +34,9 @@ class SuggestController(QObject):
         self.jobs = JobRunner(self, max_threads=1)
         self.result: SuggestResult | None = None
         self.train_handle: JobHandle | None = None
+        # retrain by itself after this many decisions (a setting; 0 = only when asked)
+        self.retrain_after = 0
+        self.decisions_since_training = 0
         self.analyse_handle: JobHandle | None = None
         self._analyse_again = False
         self._ids: list[int] = []
@@ -126,6 +129,8 @@ class SuggestController(QObject):
                               r.model_version)
         if not ok:
             self.refresh()
+        else:
+            self._count_decisions(len(picked))
         return ok
 
     def reject_rest(self) -> bool:
@@ -145,7 +150,19 @@ class SuggestController(QObject):
                               r.model_version)
         if not ok:
             self.refresh()  # nothing was written: show the real state again
+        else:
+            self._count_decisions(len(picked))
         return ok
+
+    def _count_decisions(self, n: int) -> None:
+        """Start a background retrain once ``retrain_after`` decisions have accumulated."""
+        self.decisions_since_training += n
+        if (self.retrain_after > 0 and self.decisions_since_training >= self.retrain_after
+                and trainer_available()
+                and (self.train_handle is None or not self.train_handle.running)):
+            self.host.status.emit(f"{self.decisions_since_training} new decisions: updating "
+                                  "your personal model in the background")
+            self.start_training()
 
     # -- analysis (featurizing new items) ------------------------------------------------------
     def start_analysis(self) -> JobHandle:
@@ -194,6 +211,7 @@ class SuggestController(QObject):
             self.host.status.emit("Your model is already being trained")
             return self.train_handle
         user = self.host.user_id
+        self.decisions_since_training = 0
         handle = self.host.jobs.start("Training your suggestions",
                                       lambda cancel: train_job(self.engine, user, cancel))
         handle.finished.connect(self._trained)
@@ -205,8 +223,9 @@ class SuggestController(QObject):
         kind = result.get("event")
         message = result.get("message") or kind
         if kind == "done":
+            notes = "".join(f" — {n}" for n in result.get("notes", []))
             self.host.notify.emit("info", f"Personal model {result.get('version')} trained "
-                                          "(model updated)")
+                                          f"(model updated){notes}")
             self.refresh()
         elif kind == "skipped":
             self.host.notify.emit("warning", f"No personal model trained: {message}")

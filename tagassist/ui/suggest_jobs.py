@@ -187,7 +187,8 @@ def suggest_job(engine: SuggestEngine, item_ids: Sequence[int], user_id: int,
 def _train_tick(event: dict[str, Any]) -> tuple[int, int, str]:
     """A trainer event as a status-bar tick: epochs when it counts them."""
     stage = {"data": "reading your tags", "select": "choosing a model",
-             "refit": "final fit"}.get(event.get("stage", ""), event.get("event", ""))
+             "refit": "final fit", "update": "updating your model"}.get(
+        event.get("stage", ""), event.get("event", ""))
     return int(event.get("epoch", 0)), int(event.get("epochs", 0)), str(stage)
 
 

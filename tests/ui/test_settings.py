@@ -90,3 +90,16 @@ def test_open_another_library_and_a_broken_one(qtbot, window, imported, tmp_path
     assert new.controller.user.name == "tester"  # the same person carries over
     new.close()
     new.controller.library.close()
+
+
+def test_retrain_after_applies_and_is_remembered(qtbot, window, imported, paths):
+    dialog = window.open_settings()
+    assert dialog.retrain.value() == settings.RETRAIN_AFTER_DEFAULT
+    dialog.retrain.setValue(30)
+    dialog.accept()
+    assert window.controller.suggest.retrain_after == 30 and settings.retrain_after() == 30
+    again = open_window(paths, "tester")
+    qtbot.addWidget(again)
+    assert again.controller.suggest.retrain_after == 30
+    again.close()
+    again.controller.library.close()

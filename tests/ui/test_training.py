@@ -7,6 +7,7 @@ import csv
 import shutil
 import sys
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -131,3 +132,52 @@ def test_cancel_while_training_then_train_again(qtbot, suggest_window, tmp_path)
     assert result["event"] == "done", result
     assert c.library.integrity_check() == "ok"
     assert len(c.library.models()) == 1
+
+
+@needs_trainer
+def test_retrains_by_itself_after_the_set_number_of_decisions(qtbot, suggest_sample):
+    window = suggest_sample
+    s = window.controller.suggest
+    s.retrain_after = 2  # the setting (Settings ▸ Models ▸ Retrain after)
+    select(qtbot, window, "chelsea-the-cat.jpg")
+    qtbot.keyClick(window.grid, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)  # reject 1
+    assert s.train_handle is None and s.decisions_since_training == 1
+    qtbot.keyClick(window.grid, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)  # reject 2
+    handle = s.train_handle
+    assert handle is not None and s.decisions_since_training == 0
+    assert "updating your personal model" in window.statusBar().currentMessage()
+    assert _ended(qtbot, handle)["event"] == "skipped"  # 4 tagged photos: too few, and says so
+    s.retrain_after = 0  # only when asked
+    qtbot.keyClick(window.grid, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
+    assert s.train_handle is handle
+
+
+@needs_trainer
+@pytest.mark.slow
+def test_an_update_keeps_the_window_responsive(qtbot, suggest_window, tmp_path):
+    """The second training is an update (the user's rows only); a 10 ms heartbeat on the UI
+    thread meanwhile never stalls long (the bench's goal is 100 ms; CI machines are noisier)."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    window = suggest_window
+    c = window.controller
+    labels = _tagged_coco(qtbot, window, tmp_path / "coco")
+    assert _ended(qtbot, c.suggest.start_training())["event"] == "done"
+    for name, tags in labels[28:32]:  # 4 new photos since the first version
+        c.library.assign(c.user_id, [c.library.item_by_path(tmp_path / "coco" / name).id], tags)
+    beats: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.timeout.connect(lambda: beats.append(time.perf_counter()))
+    timer.start(10)
+    result = _ended(qtbot, c.suggest.start_training())
+    timer.stop()
+    assert result["event"] in ("done", "skipped"), result
+    if result["event"] == "done":
+        assert result["metrics"]["mode"] == "update"
+    else:  # the guard kept the previous model: it says so
+        assert "the previous model stays" in result["message"]
+    gaps = np.diff(beats) * 1000
+    assert len(beats) > 50 and gaps.max() < 400, sorted(gaps)[-5:]
