@@ -70,8 +70,7 @@ WEIGHTS = "weights"  # the trainer's own weights beside the ONNX file (warm star
 FULL_RETRAIN_GROWTH = 2.0
 # small data: K 64 is plenty for a few hundred photos (and keeps the ONNX file small)
 # an update fits the user's rows and new tags' rows only: the full training already fitted the
-# shared weights on this library (the user's own photos); fitting the decoder again on the same
-# photos made the first update worse on the newest ones (tests/suggest/test_personal_update)
+# shared weights on this library, i.e. on the user's own photos (a judgement, not measured)
 CONFIGS: dict[str, dict[str, Any]] = {"dae_ptr": {"k": 64, "c": 0.5, "epochs": 100,
                                                   "batch_size": 64},
                                       "cnn_permlp": {}}

@@ -110,9 +110,7 @@ class CNNPerMLP(TagModel):
                                           "epochs": 60, "batch_size": 32, "n_neg": 32,
                                           "standardize": False, "bpr_on": "logit",
                                           # partial_fit_users (the personalization job)
-                                          # lr as in training: 0.05 moved a fitted
-                                          # V row too far (the first update of the
-                                          # COCO test lost its hits on new photos)
+                                          # the lr of its training (V starts fitted)
                                           "personal_steps": 40, "personal_lr": 1e-2,
                                           "reject_weight": 1.0}
     # lr, and the paper's L2 range {0, 1e-5, 1e-4} (as Adam weight decay)
