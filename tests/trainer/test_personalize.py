@@ -85,6 +85,25 @@ def test_partial_fit_learns_a_users_own_tags_and_leaves_others_alone():
     assert np.allclose(other, suggest_scores(m, 1, items), atol=1e-6)  # user rows only
 
 
+def test_the_sampled_objective_learns_too():
+    """Over ``personal_logits`` the cross-entropy is sampled (600 rare tags make it so)."""
+    d = personal_world()
+    rng = np.random.default_rng(1)
+    recs = [(d.users[u], d.items[i], d.tags[t], s) for u, i, t, s in
+            zip(d.user, d.item, d.tag, d.time, strict=True)]
+    recs += [(f"u{u:02d}", f"i{i:02d}", f"rare{t}", 0.0) for t in range(600)
+             for u, i in [(int(rng.integers(1, 40)), int(rng.integers(0, 60)))]]
+    d = from_records(recs, name="world+rare")
+    u0 = d.users.index("u00")
+    m = create("dae_ptr", **{**SMALL, "personal_logits": 1000}).fit(d.subset(d.user != u0))
+    items = np.unique(d.item[d.user == u0])
+    truth = [np.unique(d.tag[(d.user == u0) & (d.item == i)]) for i in items]
+    before = acceptance(top_k(suggest_scores(m, u0, items)), truth).mean()
+    m.partial_fit_users(d, np.array([u0]))
+    after = acceptance(top_k(suggest_scores(m, u0, items)), truth).mean()
+    assert after > before + 0.05, (before, after)
+
+
 def test_rejections_push_a_tag_down():
     """The same fit with and without rejections of one tag the user never uses."""
     d = personal_world()

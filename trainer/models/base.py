@@ -159,8 +159,9 @@ def remap_rows(model: TagModel, tag_index: np.ndarray, user_index: np.ndarray) -
     saw: its rows start *fresh* — zero weights and the bias :meth:`TagModel.fresh_bias`, which
     ranks it below every known tag — so that partial_fit_users learns it from its posts and
     it is never suggested before.  (A zero row with the lowest known bias was tried first: it
-    outranked most known tags, whose weights pull their scores below their bias.)  ``user_index`` likewise; a new
-    user's rows are zero (no user term: the unknown user's suggestions).
+    outranked most known tags, whose weights pull their scores below their bias.)
+    ``user_index`` likewise; a new user's rows are zero (no user term: the unknown user's
+    suggestions).
     """
     low = model.fresh_bias()
     state = model.state()

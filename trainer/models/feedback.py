@@ -72,6 +72,25 @@ class Feedback:
         return cls((uniq // n_items).astype(np.int64), (uniq % n_items).astype(np.int64),
                    pos_rows, pos_cols, rej_rows, rej_cols, _cat(pp), _cat(pr), positives)
 
+    def named_tags(self) -> np.ndarray:
+        """Every tag some post names, as a positive or a rejection (sorted)."""
+        return np.unique(np.concatenate([self.pos_cols.numpy(), self.rej_cols.numpy()]))
+
+    def on_columns(self, named: np.ndarray, width: int, n_tags: int) -> Feedback:
+        """The same feedback on a column subset whose first columns are ``named`` (from
+        :meth:`named_tags`) and whose rows are ``width`` wide; pair indices follow."""
+        col = np.full(n_tags, -1, np.int64)
+        col[named] = np.arange(named.size)
+
+        def local(flat: torch.Tensor) -> torch.Tensor:
+            f = flat.numpy()
+            return torch.from_numpy((f // n_tags) * width + col[f % n_tags])
+
+        return Feedback(self.user, self.item, self.pos_rows,
+                        torch.from_numpy(col[self.pos_cols.numpy()]), self.rej_rows,
+                        torch.from_numpy(col[self.rej_cols.numpy()]), local(self.pair_pos),
+                        local(self.pair_rej), self.inputs)
+
     def rejection_weights(self, n_tags: int, reject_weight: float) -> torch.Tensor:
         """[P, T] weight of each (post, tag) term: 1, and ``reject_weight`` on rejections."""
         w = torch.ones(len(self), n_tags)
