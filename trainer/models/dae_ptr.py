@@ -107,7 +107,7 @@ class DAEPTR(TagModel):
                                           "personal_steps": 40, "personal_lr": 0.05,
                                           "personal_c": 1.0, "personal_shared": "none",
                                           # logits per step above which eq. 11 is sampled
-                                          "personal_logits": 2_000_000,
+                                          "personal_logits": 1_000_000,
                                           "personal_shared_from": 20,
                                           "reject_weight": 4.0, "bpr_weight": 1.0}
     grid: ClassVar[list[dict[str, Any]]] = [{"c": 0.5}, {"c": 0.8}]
@@ -187,7 +187,7 @@ class DAEPTR(TagModel):
         Loss: eq. 11 with each rejection weighted ``reject_weight`` times an ordinary negative,
         plus ``bpr_weight`` × BPR over (positive, rejection) pairs (``trainer.models.feedback``);
         eq. 7's mask-out corruption as in training.  Full batch: one user's posts fit in one.
-        Above ``personal_logits`` logits per step (1,000 posts × 9,749 Last.fm tags) eq. 11
+        Above ``personal_logits`` logits per step (e.g. 1,000 posts × 9,749 Last.fm tags) eq. 11
         is estimated: every tag a post names exactly, plus a fresh uniform sample of the others
         each step, weighted so their sum is unbiased (a deviation for speed; the bench compares
         both).
