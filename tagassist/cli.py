@@ -77,8 +77,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("featurize", parents=[common],
                        help="compute content features (image words, text embeddings)")
     p.add_argument("--models", metavar="DIR", help="models folder (default: the bundled one)")
-    p.add_argument("--full", action="store_true",
-                   help="train every weight again (default: update your rows of the last model)")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("suggest", parents=[common], help="suggest tags for files")
@@ -89,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", parents=[common],
                        help="train your personal model from your tagged photos (needs torch)")
     p.add_argument("--models", metavar="DIR", help="models folder (default: the bundled one)")
+    p.add_argument("--full", action="store_true",
+                   help="train every weight again (default: update your rows of the last model)")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("search", parents=[common], help='items matching e.g. "beach AND NOT night"')

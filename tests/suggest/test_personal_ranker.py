@@ -163,7 +163,7 @@ def test_a_corrupt_personal_model_is_reported_and_suggest_goes_on(trained, tmp_p
 def test_cancel_keeps_the_previous_model(trained):
     lib, user = trained["library"], trained["user"]
     cancel = threading.Event()
-    job = train_user(lib, user, cancel)
+    job = train_user(lib, user, cancel, ("--full",))  # nothing new: an update would skip
     first = next(job)
     assert first["event"] == "progress"
     cancel.set()
