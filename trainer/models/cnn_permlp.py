@@ -41,6 +41,7 @@ from trainer.models.torch_util import (
     fit_rows,
     from_numpy,
     setup,
+    step_or_diverge,
     to_numpy,
 )
 
@@ -176,7 +177,7 @@ class CNNPerMLP(TagModel):
                 loss = _bpr_loss(logits, rows, cols, negatives, c["bpr_on"] == "sigmoid")
                 opt.zero_grad()
                 loss.backward()
-                opt.step()
+                step_or_diverge(opt, self.name)
                 total += float(loss.detach()) * b.size
             if end_epoch(self, self.net, ep, total, callback):
                 break

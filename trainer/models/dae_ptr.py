@@ -31,6 +31,7 @@ from trainer.models.torch_util import (
     fit_rows,
     from_numpy,
     setup,
+    step_or_diverge,
     to_numpy,
 )
 
@@ -170,7 +171,7 @@ class DAEPTR(TagModel):
                 loss = _cross_entropy(logits, rows, cols)
                 opt.zero_grad()
                 loss.backward()
-                opt.step()
+                step_or_diverge(opt, self.name)
                 total += float(loss.detach()) * b.size
             if end_epoch(self, self.net, ep, total, callback):
                 break

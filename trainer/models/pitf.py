@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from trainer.data import TagData
 from trainer.models.base import Batch, EpochCallback, TagModel, check_finite
-from trainer.models.torch_util import PostTags, from_numpy, setup, to_numpy
+from trainer.models.torch_util import PostTags, from_numpy, setup, step_or_diverge, to_numpy
 
 
 class _PITF(torch.nn.Module):
@@ -86,7 +86,7 @@ class PITF(TagModel):
                 loss = (-torch.nn.functional.logsigmoid(diff) + c["reg"] * reg).mean()
                 opt.zero_grad()
                 loss.backward()
-                opt.step()
+                step_or_diverge(opt, self.name)
                 total += float(loss.detach()) * b.size
             check_finite(total, f"{self.name} loss at epoch {ep}")
             if callback is not None and callback(ep, self) is False:

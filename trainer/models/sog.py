@@ -59,7 +59,14 @@ from tqdm import tqdm
 from tagassist.suggest.sog_context import MARKER_IDS, MARKERS, USER, context_ids, tag_text
 from trainer.data import TagData
 from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel, check_finite
-from trainer.models.torch_util import PostTags, fit_rows, from_numpy, setup, to_numpy
+from trainer.models.torch_util import (
+    PostTags,
+    fit_rows,
+    from_numpy,
+    setup,
+    step_or_diverge,
+    to_numpy,
+)
 
 POSITIONS = ("context", "none", "all")
 
@@ -408,7 +415,7 @@ class SOGBase(TagModel):
                 loss = self._batch_loss(b)
                 opt.zero_grad()
                 loss.backward()
-                opt.step()
+                step_or_diverge(opt, self.name)
                 total += float(loss.detach()) * len(b)
             check_finite(total, f"{self.name} loss at epoch {ep}")
             self.epoch_s_.append(time.perf_counter() - t0)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from trainer.data import TagData
-from trainer.models.base import check_finite
+from trainer.models.base import ModelFitError, check_finite
 
 
 def setup(seed: int) -> torch.Generator:
@@ -100,6 +100,15 @@ def train_only_rows(net: torch.nn.Module,
             p.requires_grad_(True)
 
 
+def step_or_diverge(opt: torch.optim.Optimizer, what: str) -> None:
+    """``opt.step()``; a step too large for float32 overflows inside Adam with a RuntimeError,
+    which is divergence like a NaN loss and must reach the caller as :class:`ModelFitError`."""
+    try:
+        opt.step()
+    except RuntimeError as e:
+        raise ModelFitError(f"{what}: {e}: training diverged") from e
+
+
 def fit_rows(net: torch.nn.Module,
              parts: Sequence[tuple[torch.nn.Parameter, Sequence[int] | np.ndarray]],
              loss_fn: Callable[[int], torch.Tensor], *, steps: int, lr: float, what: str,
@@ -118,7 +127,7 @@ def fit_rows(net: torch.nn.Module,
                 check_finite(float(loss.detach()), f"{what} loss at step {step + 1}")
                 opt.zero_grad()
                 loss.backward()
-                opt.step()
+                step_or_diverge(opt, f"{what} step {step + 1}")
                 losses.append(float(loss.detach()))
     except BaseException:
         with torch.no_grad():
