@@ -202,3 +202,13 @@ def p_core(data: TagData, p: int) -> TagData:
         if keep.all() or n_posts == 0:
             return d.compact()
         d = d.subset(keep)
+
+
+def min_tag_items(data: TagData, n: int) -> TagData:
+    """Only tags carried by at least ``n`` distinct items (one pass, re-indexed) — CiteULike's
+    "tags used by >= 5 articles" of the CSRW paper."""
+    if n <= 1:
+        return data
+    pairs = np.unique(data.tag.astype(np.int64) * max(data.n_items, 1) + data.item)
+    per_tag = np.bincount(pairs // max(data.n_items, 1), minlength=data.n_tags)
+    return data.subset(per_tag[data.tag] >= n).compact()

@@ -19,10 +19,17 @@ import numpy as np
 from tqdm import tqdm
 
 from trainer import datasets
-from trainer.data import TagData, p_core
+from trainer.data import TagData, min_tag_items, p_core
 from trainer.metrics import KS, aggregate, truth_ranks
 from trainer.models import REGISTRY, Batch, ModelFitError, TagModel, UnknownModelError, create
-from trainer.protocols import PROTOCOLS, Split, sample_candidates, split, validation_split
+from trainer.protocols import (
+    PROTOCOLS,
+    Split,
+    sample_candidates,
+    sample_test,
+    split,
+    validation_split,
+)
 
 SELECT_BY = {"last-tag": "hit@3", "last-post": "f1@5", "random-post": "f1@5", "per-tag": "mrr"}
 PER_TAG_KS = (1, 3, 5, 10, 50, 100, 150, 200, 250, 300)
@@ -124,8 +131,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data = datasets.load(args.data, args.item_text)
     if args.core and args.core > 1:
         data = p_core(data, args.core)
+    if args.min_tag_items > 1:
+        data = min_tag_items(data, args.min_tag_items)
     s = split(data, args.protocol, args.seed, args.per_tag_p)
     val = validation_split(s.train, args.protocol, args.seed, args.val_cases, args.per_tag_p)
+    if args.on == "validation":  # tuning: the held-out part of the *training* posts only
+        s, val = val, validation_split(val.train, args.protocol, args.seed + 1, args.val_cases,
+                                       args.per_tag_p)
+    all_cases = len(s)
+    if args.max_test:
+        s = sample_test(s, args.max_test, args.seed)
     tiebreak = np.random.default_rng(args.seed).permutation(data.n_tags)
     ks = PER_TAG_KS if args.protocol == "per-tag" else KS
     cands = (sample_candidates(s, data.n_tags, args.candidates, args.seed)
@@ -134,8 +149,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     st = data.stats()
     out: dict[str, Any] = {
         "data": args.data, "protocol": args.protocol, "core": args.core or 1, "seed": args.seed,
-        "stats": {**st, "test_posts": len(s)}, "validation": {"cases": len(val),
-                                                              "select_by": metric},
+        "min_tag_items": args.min_tag_items, "per_tag_p": args.per_tag_p, "on": args.on,
+        "stats": {**st, "test_posts": len(s), "test_posts_before_cap": all_cases},
+        "validation": {"cases": len(val), "select_by": metric},
         "results": {},
     }
     if cands is not None:
@@ -180,6 +196,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help='JSON per-model overrides, e.g. {"dae_ptr": {"k": 256}}')
     p.add_argument("--val-cases", type=int, default=3000, help="validation cases (max)")
     p.add_argument("--per-tag-p", type=int, default=10)
+    p.add_argument("--on", choices=("test", "validation"), default="test",
+                   help="validation: score the validation split carved from the training "
+                        "posts instead of the test posts (for tuning; never sees test targets)")
+    p.add_argument("--max-test", type=int, default=0,
+                   help="score at most N test posts (seeded sample; the rest are dropped)")
+    p.add_argument("--min-tag-items", type=int, default=0,
+                   help="keep only tags carried by at least N items (CiteULike: 5)")
     p.add_argument("--save-models", help="folder to save each fitted model (npz + json)")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     return p

@@ -53,6 +53,8 @@ def _from_ranks(ranks: np.ndarray, n_truth: int, ks: Sequence[int]) -> dict[str,
         denom = min(n_truth, k)
         out[f"map@{k}"] = float(prec_at_hits.sum() / denom) if denom else 0.0
     out["mrr"] = float(1.0 / ranks[0]) if ranks.size else 0.0
+    # MAP without a cut-off (CSRW's): mean over the true tags of the precision at their rank
+    out["map"] = float((np.arange(1, ranks.size + 1) / ranks).sum() / n_truth) if n_truth else 0.0
     return out
 
 

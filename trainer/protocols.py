@@ -7,7 +7,8 @@
   held out whole.
 - ``random-post`` (SOG): 10 % of the posts at random are held out whole.
 - ``per-tag`` (CSRW): for each tag, P posts carrying it keep it in training; its other
-  assignments are test targets.
+  assignments are test targets.  A test post's training tags are known (its inputs), so they
+  are excluded from its ranking — as CTR/CDL rank only the unseen entries of the tag-item matrix.
 
 :func:`validation_split` carves a validation split out of the *training* part with the same
 protocol, for model selection that never sees the test targets.
@@ -55,6 +56,17 @@ class Split:
                      [self.inputs[k] for k in keep], [self.truth[k] for k in keep], self.protocol,
                      self.source, None if self.held_rows is None else
                      [self.held_rows[k] for k in keep])
+
+
+def sample_test(s: Split, n: int, seed: int) -> Split:
+    """At most ``n`` test cases chosen at random (seeded); the others are dropped, and their
+    targets stay out of training (unlike :meth:`Split.subsample`, which returns them)."""
+    if len(s) <= n:
+        return s
+    keep = np.sort(np.random.default_rng(seed + 11).choice(len(s), size=n, replace=False))
+    return Split(s.train, s.user[keep], s.item[keep], s.time[keep],
+                 [s.inputs[k] for k in keep], [s.truth[k] for k in keep], s.protocol, s.source,
+                 None if s.held_rows is None else [s.held_rows[k] for k in keep])
 
 
 def _groups(pid: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
@@ -117,14 +129,23 @@ def split(data: TagData, protocol: str, seed: int = 0, per_tag_p: int = 10) -> S
     rows = []
     for g in (_groups(pid, test_rows[np.argsort(pid[test_rows], kind="stable")])
               if test_rows.size else []):
-        cases.append((int(pid[g[0]]), np.empty(0, np.int64), np.sort(data.tag[g])))
+        p = int(pid[g[0]])
+        known = groups[p][train[groups[p]]]  # the post's training tags: given, not ranked
+        cases.append((p, np.unique(data.tag[known]), np.sort(data.tag[g])))
         rows.append(g)
     return _make(data, train, cases, pu, pi, ptime, protocol, rows)
 
 
 def validation_split(train: TagData, protocol: str, seed: int = 0, max_cases: int = 5000,
                      per_tag_p: int = 10) -> Split:
-    """The same protocol applied to the training part only (seed + 1), at most ``max_cases``."""
+    """The same protocol applied to the training part only (seed + 1), at most ``max_cases``.
+
+    ``per-tag`` keeps half as many items per tag (P // 2): the training part has at most P per
+    tag, so the same P would hold nothing out (and P = 1 leaves nothing to validate on); cases
+    beyond ``max_cases`` are dropped rather than returned to training."""
+    if protocol == "per-tag":  # unchosen cases are dropped: returning them would break P
+        return sample_test(split(train, protocol, seed + 1, max(1, per_tag_p // 2)), max_cases,
+                           seed + 1)
     return split(train, protocol, seed + 1, per_tag_p).subsample(max_cases, seed + 1)
 
 

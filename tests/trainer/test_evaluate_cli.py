@@ -58,9 +58,17 @@ def test_generic_tsv_end_to_end(tmp_path: Path):
 def test_unknown_model_is_a_clear_error(tmp_path: Path):
     posts = tmp_path / "posts.tsv"
     _write_tsv(posts)
-    p = _run("--data", str(posts), "--protocol", "last-post", "--models", "mp,wsabie")
+    p = _run("--data", str(posts), "--protocol", "last-post", "--models", "mp,wsabi")
     assert p.returncode == 2
-    assert "wsabie" in p.stderr and "dae_ptr" in p.stderr and "Traceback" not in p.stderr
+    assert "wsabi" in p.stderr and "dae_ptr" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_document_ranker_without_item_text_is_a_clear_error(tmp_path: Path):
+    posts = tmp_path / "posts.tsv"
+    _write_tsv(posts)  # no --item-text: the documents have no words
+    p = _run("--data", str(posts), "--protocol", "last-post", "--models", "wsabie")
+    assert p.returncode == 2
+    assert "no words" in p.stderr and "Traceback" not in p.stderr
 
 
 def test_a_model_that_needs_content_features_is_a_clear_error(tmp_path: Path):

@@ -22,12 +22,14 @@ from trainer.models.popularity import (
 from trainer.models.served import Served
 from trainer.models.sog import BR, SOG1to1, SOG1toM
 from trainer.models.sog_ar import AR1to1, AR1toM
+from trainer.models.tagspace import TagSpace
+from trainer.models.text_rankers import AWE, WSABIE, CSRWd, CSRWs, CSRWt
 
 REGISTRY: dict[str, type[TagModel]] = {m.name: m for m in (
     MostPopular, MostPopularUser, MostPopularItem, MostPopularUserItem, BaseLevelLearning,
     BaseLevelLearningContent, PITF, DAEPTR, CNNPerMLP, Served, BR, SOG1toM, SOG1to1, AR1to1,
-    AR1toM)}
-PLANNED = ("wsabie", "awe", "tagspace", "csrw_d", "csrw_s", "csrw_t")
+    AR1toM, WSABIE, AWE, TagSpace, CSRWd, CSRWs, CSRWt)}
+PLANNED: tuple[str, ...] = ()
 
 
 class UnknownModelError(ValueError):
