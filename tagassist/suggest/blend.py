@@ -1,7 +1,11 @@
 """Blend the cold-start suggesters into one ranked list (DESIGN.md "Data flow" step 3).
 
-    raw(tag)   = Σ_s w_s · score_s(tag)          s in {content, context, history, personal}
+    raw(tag)   = Σ_s w_s · score_s(tag)    s in {content, context, history, personal, document}
     score(tag) = σ(a · ln raw(tag) + b)          Platt-calibrated into (0, 1)
+
+For documents the document ranker (CSRW, its scores calibrated probabilities) adds with weight
+``service.DOCUMENT_WEIGHT`` = 1, the content suggester's cold-start weight (a judgement: no
+tagging history of documents exists here to tune it on).
 
 Weights (:func:`default_weights`) follow how much there is to go on: with no tagged items
 the content suggester leads (content 1.0, context 0.5, history 0.25); each tagged item of

@@ -22,6 +22,7 @@ from tagassist.media.errors import MediaError
 from tagassist.media.hashing import content_hash
 from tagassist.media.importer import import_file
 from tagassist.suggest.blend import CALIBRATION, DEFAULT_TOP, PERSONAL, blend, default_weights
+from tagassist.suggest.documents import DOC_RANKER, DocumentRanker, document_query
 from tagassist.suggest.featurize import (
     IMAGE_MODEL,
     TEXT_MODEL,
@@ -45,6 +46,7 @@ GENERATED_SET_NOTE = "SOG model not built yet"
 SET_SIZE = 5  # tags in a generated set (the paper's k)
 ONLY_PHOTOS = "the generated set is made for photos"
 NO_IMAGE_WORDS = "no image words yet (the photo is being analysed)"
+DOCUMENT_WEIGHT = 1.0  # the document ranker's blend weight: a content suggester, like content
 
 
 def find_item(library: Library, path: str | os.PathLike[str]) -> Item | None:
@@ -68,8 +70,11 @@ def ensure_items(library: Library, paths: Sequence[str | os.PathLike[str]], *, u
         path = Path(raw).resolve()
         if not path.is_file():
             raise MediaError(f"{raw}: no such file")
-        item = find_item(library, path) or import_file(
-            library, path, user_id=user_id, thumbnails_dir=thumbnails_dir)
+        try:
+            item = find_item(library, path) or import_file(
+                library, path, user_id=user_id, thumbnails_dir=thumbnails_dir)
+        except MediaError as e:  # "damaged PDF: ..." alone does not say which file
+            raise MediaError(f"{raw}: {e}") from None
         items.append(item)
     return items
 
@@ -89,6 +94,8 @@ class ColdStartSuggester:
         self._sog: SetGenerator | None = None
         self.sog_unavailable = ""  # why the generated set cannot be made ("" = not tried/ok)
         self._sog_table_at: tuple[tuple[int, int], TagTable] | None = None  # (revision, table)
+        self._doc: DocumentRanker | None = None
+        self.doc_unavailable = ""  # why documents get no ranker suggestions ("" = ok/not tried)
 
     def personal(self, user_id: int) -> PersonalRanker | None:
         """The user's active personal model (reloaded when a new version is activated); a
@@ -126,6 +133,29 @@ class ColdStartSuggester:
         """The featurize generator for just these items (those lacking current features)."""
         return featurize_library(self.library, self.models, cancel,
                                  item_ids=[it.id for it in items])
+
+    # -- the document ranker (CSRW) ----------------------------------------------------------
+    def document_ranker(self) -> DocumentRanker | None:
+        """The document ranker of the models folder, loaded once; None (reason in
+        ``doc_unavailable``) when it is missing or broken."""
+        if self._doc is None and not self.doc_unavailable:
+            try:
+                self._doc = DocumentRanker(self.models.dir / DOC_RANKER)
+            except ModelLoadError as e:
+                self.doc_unavailable = e.message
+        return self._doc
+
+    def _document_suggestions(self, item: Item, present: list[str]) -> list[Suggestion]:
+        ranker = self.document_ranker() if item.kind == "document" else None
+        if ranker is None:
+            return []
+        try:
+            return ranker.suggest(document_query(item.title, item.text_excerpt),
+                                  top=DEFAULT_TOP * 2, exclude=present)
+        except ModelRunError as e:
+            self.doc_unavailable = str(e)
+            self._doc = None
+            return []
 
     # -- the generated set (SOG) -------------------------------------------------------------
     def set_generator(self) -> SetGenerator | None:
@@ -185,6 +215,10 @@ class ColdStartSuggester:
             info[SOG_PHOTOS] = self._sog.version
         elif self.sog_unavailable:
             unavailable[SOG_PHOTOS] = self.sog_unavailable
+        if self._doc is not None:
+            info[DOC_RANKER] = self._doc.version
+        elif self.doc_unavailable:
+            unavailable[DOC_RANKER] = self.doc_unavailable
         if user_id is not None:
             ranker = self.personal(user_id)
             if ranker is not None:  # listed once trained (`tagassist train`)
@@ -234,7 +268,9 @@ class ColdStartSuggester:
         tagged = len({h.item_id for h in history})
         present = [t.path for t in self.library.item_tags(item.id, user_id)]
         parts["personal"] = self._personal_suggestions(item, user_id, present)
+        parts["document"] = self._document_suggestions(item, present)
         weights = default_weights(tagged)
+        weights["document"] = DOCUMENT_WEIGHT
         regime = "base"
         if parts["personal"]:
             weights["personal"] = self.personal_weight

@@ -139,7 +139,7 @@ class TextRankerBase(TagModel):
 
     iterative: ClassVar[bool] = False  # fixed epochs: per-tag P = 1 leaves nothing to validate on
     defaults: ClassVar[dict[str, Any]] = {
-        "dim": 200, "epochs": 20, "lr": 0.05, "reg": 1e-5, "negatives": 5, "margin": 1.0,
+        "dim": 200, "epochs": 10, "lr": 0.05, "reg": 1e-5, "negatives": 5, "margin": 1.0,
         "batch_size": 256, "max_words": 64, "min_count": 1,
     }
 
