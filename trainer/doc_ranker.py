@@ -87,25 +87,28 @@ def train(model_name: str, config: dict[str, Any], seed: int, out: Path) -> dict
     to_float16(model)
     metrics, scores, labels = evaluate_held(model, data, held)
     a, b = fit_platt(scores, labels)
+    return write_resource(model, list(data.tags), out, {
+        "a": a, "b": b, "fitted_on": f"top {CALIBRATION_TOP} of {held.size} held-out articles"},
+        {"data": "citeulike titles, tags of >= 5 articles", "seed": seed,
+         "articles": int(np.unique(data.item).size - held.size),
+         "held_out_articles": int(held.size), "fit_seconds": round(fit_s, 1),
+         "held_out": {k: round(metrics[k], 4) for k in ("r@5", "r@10", "r@50", "map", "mrr",
+                                                         "p@1")},
+         "command": "python -m trainer.doc_ranker " + " ".join(sys.argv[1:])})
+
+
+def write_resource(model: TextRankerBase, tags: list[str], out: Path,
+                   calibration: dict[str, Any], training: dict[str, Any]) -> dict[str, Any]:
+    """``weights.npz`` (float16 tables) and ``config.json`` of a fitted document ranker."""
     out.mkdir(parents=True, exist_ok=True)
     state = model.state()
     words = [str(w) for w in state.pop("words")]
     arrays = {k: (v.astype(np.float16) if k in ("U.weight", "V.weight") else v)
               for k, v in state.items()}
     np.savez_compressed(out / "weights.npz", **arrays)
-    meta = {
-        "model": model.name, "config": model.config, "version": "1",
-        "normalize_by_length": model.name != "awe",
-        "words": words, "tags": list(data.tags),
-        "calibration": {"a": a, "b": b, "fitted_on": f"top {CALIBRATION_TOP} of "
-                        f"{held.size} held-out articles"},
-        "training": {"data": "citeulike titles, tags of >= 5 articles", "seed": seed,
-                     "articles": int(np.unique(data.item).size - held.size),
-                     "held_out_articles": int(held.size), "fit_seconds": round(fit_s, 1),
-                     "held_out": {k: round(metrics[k], 4) for k in
-                                  ("r@5", "r@10", "r@50", "map", "mrr", "p@1")},
-                     "command": "python -m trainer.doc_ranker " + " ".join(sys.argv[1:])},
-    }
+    meta = {"model": model.name, "config": model.config, "version": "1",
+            "normalize_by_length": model.name != "awe", "words": words, "tags": list(tags),
+            "calibration": calibration, "training": training}
     (out / "config.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
     return meta
 

@@ -4,7 +4,7 @@
     score(tag) = σ(a · ln raw(tag) + b)          Platt-calibrated into (0, 1)
 
 For documents the document ranker (CSRW, its scores calibrated probabilities) adds with weight
-``service.DOCUMENT_WEIGHT`` = 1, the content suggester's cold-start weight (a judgement: no
+``service.DOCUMENT_WEIGHT`` = ``PERSONAL``, like the other trained ranker (a judgement: no
 tagging history of documents exists here to tune it on).
 
 Weights (:func:`default_weights`) follow how much there is to go on: with no tagged items

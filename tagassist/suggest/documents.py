@@ -98,8 +98,8 @@ class DocumentRanker:
         skip = {t.casefold() for t in exclude}
         out: list[Suggestion] = []
         for t in np.argsort(-scores, kind="stable").tolist():
-            if self.tags[t].casefold() in skip:
-                continue
+            if self.tags[t].casefold() in skip or self.tags[t].isdigit():
+                continue  # present already, or a bare number (CiteULike has "20", "2007")
             order = np.argsort(-parts[:, t], kind="stable")[:REASON_WORDS]
             why = [self.words[int(ids[k]) - FIRST_WORD] for k in order if parts[k, t] > 0]
             reason = "document words: " + ", ".join(why) if why else "document ranker"

@@ -52,14 +52,20 @@ def test_platt_fit_recovers_a_known_map():
 
 
 def test_tensor_slices_table(tmp_path):
+    """Table 2 from a CSRW-t resource (a small one fitted here on a topic corpus)."""
+    from tests.trainer.test_text_rankers import FAST, topic_corpus
     from trainer import csrw_slices
+    from trainer.doc_ranker import write_resource
+    from trainer.models import create
 
-    meta = json.loads((RESOURCE / "config.json").read_text())
-    if meta["model"] != "csrw_t":
-        pytest.skip(f"the served ranker is {meta['model']}, not csrw_t")
-    out = csrw_slices.slices(RESOURCE, ["neural", "notaword-xyz"], top=5)
-    lists = out["words"]["neural"]["slices"]
-    assert len(lists) == meta["config"]["k"] and all(len(x) == 5 for x in lists)
-    assert out["words"]["notaword-xyz"] is None
-    assert 0.0 <= out["words"]["neural"]["mean_jaccard"] <= 1.0
-    assert "| neural | 0 |" in csrw_slices.report(out)
+    d = topic_corpus()
+    m = create("csrw_t", **FAST).fit(d, seed=0)
+    write_resource(m, d.tags, tmp_path / "res", {"a": 1.0, "b": 0.0}, {})
+    out = csrw_slices.slices(tmp_path / "res", ["w00", "notaword"], top=3)
+    lists = out["words"]["w00"]["slices"]
+    assert len(lists) == 4 and all(len(x) == 3 for x in lists)
+    assert out["words"]["notaword"] is None
+    assert 0.0 <= out["words"]["w00"]["mean_jaccard"] <= 1.0
+    assert "| w00 | 0 |" in csrw_slices.report(out)
+    # the tag of w00's own topic is first in at least one slice
+    assert any(x[0] == "topic0" for x in lists), lists

@@ -145,3 +145,21 @@ def test_repeat_summarises_seeds_with_mean_and_std(tmp_path):
         np.std(runs), abs=1e-4)
     assert res["summary"]["wsabie"]["map"][0] > res["summary"]["mp"]["map"][0]
     assert "± " in report.read_text() and (tmp_path / "r-recall.png").stat().st_size > 1000
+
+
+def test_minilm_knn_ranks_the_tags_of_similar_texts(tmp_path, monkeypatch):
+    monkeypatch.setenv("TAGASSIST_CACHE", str(tmp_path))
+    recs = [("u", f"a{k}", "astronomy", 0) for k in range(3)] + \
+        [("u", f"c{k}", "cooking", 0) for k in range(3)] + \
+        [("u", "q1", "x", 0), ("u", "q2", "x", 0)]
+    text = {"a0": "telescope images of distant galaxies", "a1": "stars and planets at night",
+            "a2": "a new comet seen through the telescope", "c0": "a recipe for bread dough",
+            "c1": "how to bake a chocolate cake", "c2": "slow cooked tomato sauce with basil",
+            "q1": "photographing galaxies and nebulae", "q2": "kneading dough for pizza"}
+    d = from_records(recs, text)
+    m = create("minilm_knn", k=3).fit(d.subset(d.tag != d.tags.index("x")))
+    q = np.array([d.items.index("q1"), d.items.index("q2")])
+    s = m.score(Batch(np.zeros(2, np.int64), q, np.zeros(2), [np.empty(0)] * 2))
+    astro, cook = d.tags.index("astronomy"), d.tags.index("cooking")
+    assert s[0, astro] > s[0, cook] and s[1, cook] > s[1, astro]
+    assert list(tmp_path.glob("minilm-*.npy"))  # cached for the next seed

@@ -10,6 +10,7 @@ from typing import Any
 from trainer.models.base import Batch, ModelFitError, TagModel
 from trainer.models.cnn_permlp import CNNPerMLP
 from trainer.models.dae_ptr import DAEPTR
+from trainer.models.minilm_knn import MiniLMkNN
 from trainer.models.pitf import PITF
 from trainer.models.popularity import (
     BaseLevelLearning,
@@ -28,7 +29,7 @@ from trainer.models.text_rankers import AWE, WSABIE, CSRWd, CSRWs, CSRWt
 REGISTRY: dict[str, type[TagModel]] = {m.name: m for m in (
     MostPopular, MostPopularUser, MostPopularItem, MostPopularUserItem, BaseLevelLearning,
     BaseLevelLearningContent, PITF, DAEPTR, CNNPerMLP, Served, BR, SOG1toM, SOG1to1, AR1to1,
-    AR1toM, WSABIE, AWE, TagSpace, CSRWd, CSRWs, CSRWt)}
+    AR1toM, WSABIE, AWE, TagSpace, CSRWd, CSRWs, CSRWt, MiniLMkNN)}
 PLANNED: tuple[str, ...] = ()
 
 
