@@ -9,10 +9,9 @@ ranked by "of", "to", "you" (tags "review", "thesis" for both); with key words t
 The query becomes a bag of words (``tagassist.media.words``: the trainer's tokenizer); the ONNX
 model returns each word's part of every tag's score; a tag's score is their sum, made a
 probability by the Platt map fitted on held-out articles, and its reason names the words that
-contributed most ("document words: markov, chain").  Outside CiteULike's subjects (a coffee
-note) the probabilities are low (0.07 and below, against 0.2-0.4 on topic) and the blend ranks
-them so.  Unknown words are ignored; a text with no known word gets no suggestions (and says so
-through :attr:`DocumentRanker.last_note`).
+contributed most ("document words: markov, chain").  Tags under :data:`MIN_PROBABILITY` are
+not shown (documents outside CiteULike's subjects get none).  Unknown words are ignored; a text
+with no known word gets no suggestions (and says so through :attr:`DocumentRanker.last_note`).
 """
 from __future__ import annotations
 
@@ -24,13 +23,18 @@ from collections.abc import Sequence
 import numpy as np
 
 from tagassist.media.words import FIRST_WORD, word_bag, word_index
-from tagassist.suggest.featurize import key_words
+from tagassist.suggest.featurize import STOP_WORDS, key_words
 from tagassist.suggest.runtime import ModelLoadError, OnnxModel
 from tagassist.suggest.suggesters import Suggestion
 
 DOC_RANKER = "doc-ranker"
 REASON_WORDS = 3
 QUERY_KEY_WORDS = 30
+# Below this calibrated chance of being right a tag is not shown: nine in ten such are wrong.
+# Notes outside CiteULike's subjects (espresso, a trip, a file-format manual) got only such
+# tags (≤ 0.09, "hapmap", "thesis"); on-topic documents' first tags are 0.10-0.23.  The blend
+# weighs the ranker ×4, so without the floor that noise outranked the key words.
+MIN_PROBABILITY = 0.1
 NO_KNOWN_WORDS = "none of the document's words is known to the document ranker"
 
 
@@ -91,19 +95,23 @@ class DocumentRanker:
     def suggest(self, text: str, top: int = 10, exclude: Sequence[str] = ()) -> list[Suggestion]:
         """The ``top`` tags for ``text`` with probabilities and the words behind each."""
         ids, parts = self.terms(text)
-        self.last_note = "" if ids.size else NO_KNOWN_WORDS
+        self.last_note = "" if ids.size else NO_KNOWN_WORDS  # (or every tag under the floor)
         if ids.size == 0:
             return []
         scores = parts.sum(axis=0)
         skip = {t.casefold() for t in exclude}
         out: list[Suggestion] = []
         for t in np.argsort(-scores, kind="stable").tolist():
-            if self.tags[t].casefold() in skip or self.tags[t].isdigit():
-                continue  # present already, or a bare number (CiteULike has "20", "2007")
+            tag = self.tags[t]
+            if tag.casefold() in skip or tag.isdigit() or tag.casefold() in STOP_WORDS:
+                continue  # present already, or CiteULike noise: "20", "2007", "in", "and"
             order = np.argsort(-parts[:, t], kind="stable")[:REASON_WORDS]
             why = [self.words[int(ids[k]) - FIRST_WORD] for k in order if parts[k, t] > 0]
             reason = "document words: " + ", ".join(why) if why else "document ranker"
-            out.append(Suggestion(self.tags[t], self.probability(float(scores[t])), reason))
+            p = self.probability(float(scores[t]))
+            if p < MIN_PROBABILITY:
+                break  # sorted by score, and the map is increasing: the rest are lower
+            out.append(Suggestion(tag, p, reason))
             if len(out) == top:
                 break
         return out

@@ -155,3 +155,20 @@ def test_a_broken_document_model_leaves_the_other_suggestions(models_dir, tmp_pa
     assert DOC_RANKER in row["models"]["unavailable"]
     assert "does not match its metadata.json" in row["models"]["unavailable"][DOC_RANKER]
     assert not any(s["reason"].startswith("document words: ") for s in row["ranked"])
+
+
+def test_a_note_outside_the_rankers_subjects_gets_no_ranker_tags(ranker):
+    """The sample's espresso note: CiteULike knows no coffee; its best guesses ("hapmap") are
+    under the probability floor, and stop-word tags ("in") are never shown."""
+    from tagassist.media.documents import read_document
+    from tagassist.paths import sample_library_dir
+    from tagassist.suggest.documents import MIN_PROBABILITY, document_query
+
+    doc = read_document(sample_library_dir() / "notes" / "brewing-espresso.txt")
+    query = document_query(doc.title, doc.text)
+    assert ranker.suggest(query, top=5) == []
+    raw = ranker.scores(query)
+    assert max(ranker.probability(float(x)) for x in raw) >= MIN_PROBABILITY  # "in" alone
+    on_topic = ranker.suggest(document_query("Notes on personal tag recommendation",
+                                              "folksonomy tagging recommender"), top=3)
+    assert on_topic and all(s.score >= MIN_PROBABILITY for s in on_topic)
