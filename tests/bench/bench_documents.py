@@ -41,8 +41,10 @@ def page_lines(pages: int, per_page: int = 12) -> list[str]:
             encoding="utf-8", errors="replace").splitlines()
     except OSError:
         titles = ["Markov chain Monte Carlo methods for Bayesian inference"]
-    return ["\n".join(titles[(p * per_page + k) % len(titles)] for k in range(per_page))
-            for p in range(pages)]
+    pages_text = ["\n".join(titles[(p * per_page + k) % len(titles)] for k in range(per_page))
+                  for p in range(pages)]
+    # text_pdf writes Latin-1 text streams; the odd title with other characters gets "?"
+    return [t.encode("latin-1", "replace").decode("latin-1") for t in pages_text]
 
 
 def one_run(pdf: Path, models_dir: Path) -> float:

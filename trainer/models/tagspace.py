@@ -8,9 +8,9 @@ take a hinge step on that one; pairs with no violator contribute nothing.  The l
 start from a WSABIE fit on the same data, as in the paper.
 
 Deviations (sizes for a 2-core machine): ``hidden`` 256 instead of 1000 and ``dim`` 64 (the
-paper's smallest; at 200 the convolution's backward pass made one CiteULike P = 10 epoch take
-about 70 s on the 2-core machine, too slow for 5 seeds × 2 settings); Adagrad instead of
-hogwild SGD.
+paper's smallest; at 200 the convolution's backward pass took about 0.3 s a batch, about 70 s a
+CiteULike P = 10 epoch on the 2-core machine — profiled with another job beside it — too slow
+for 5 seeds × 2 settings); Adagrad instead of hogwild SGD.
 """
 from __future__ import annotations
 

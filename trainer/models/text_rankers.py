@@ -19,9 +19,8 @@ Training (eq. 3): for each training (document, tag) pair, 5 random tags as negat
 ``max(0, 1 − L(m, t) + L(m, t⁻))`` plus L2 on the parameters a step touches (λ).  A sampled
 negative that is one of the document's own tags is skipped.
 
-Deviation: the paper trains with plain SGD; we use Adagrad (SGD with a per-parameter step, the
-usual choice for sparse embedding tables) because plain SGD at one global rate either stalled the
-rare words or diverged on the frequent ones in our trials; the loss and sampling are the paper's.
+Deviation: Adagrad instead of the paper's plain SGD — per-parameter steps, the usual choice for
+sparse embedding tables.  Plain SGD was not tried; the loss and the sampling are the paper's.
 """
 from __future__ import annotations
 
