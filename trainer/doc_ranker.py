@@ -103,6 +103,7 @@ def write_resource(model: TextRankerBase, tags: list[str], out: Path,
     out.mkdir(parents=True, exist_ok=True)
     state = model.state()
     words = [str(w) for w in state.pop("words")]
+    state.pop("item_text", None)  # the training articles' titles: not part of what ships
     arrays = {k: (v.astype(np.float16) if k in ("U.weight", "V.weight") else v)
               for k, v in state.items()}
     np.savez_compressed(out / "weights.npz", **arrays)

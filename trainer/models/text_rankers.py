@@ -255,14 +255,18 @@ class TextRankerBase(TagModel):
         assert self.net is not None
         arrays = {k: v.detach().numpy().copy() for k, v in self.net.state_dict().items()}
         arrays["words"] = np.array(self.words)
+        # the items' texts are the model's input: a loaded model scores the same items
+        arrays["item_text"] = np.array([self._item_text.get(i, "") for i in range(self.n_items)])
         return arrays
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.words = [str(w) for w in arrays["words"]]
         self._index = word_index(self.words)
+        if "item_text" in arrays:
+            self.set_item_text({i: str(t) for i, t in enumerate(arrays["item_text"])})
         self.net = self.make_net()
         self.net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()
-                                  if k != "words"})
+                                  if k not in ("words", "item_text")})
         self.net.eval()
 
     def set_item_text(self, texts: dict[int, str]) -> None:
