@@ -26,7 +26,7 @@ from tagassist.media.words import EDGE, PAD, word_sequence
 from trainer.data import TagData
 from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel
 from trainer.models.text_rankers import WSABIE, TextRankerBase, chunked_scores
-from trainer.models.torch_util import end_epoch, setup, step_or_diverge
+from trainer.models.torch_util import end_epoch, setup
 
 
 class TagSpaceNet(nn.Module):
@@ -123,12 +123,7 @@ class TagSpace(TextRankerBase):
                 f_neg = (e * self.net.V(neg)).sum(dim=1)
                 hinge = torch.relu(c["margin"] - f_pos + f_neg) * found.float()
                 loss = hinge.mean() + self.l2_tagspace(ids, torch.cat([pos, neg]))
-                opt.zero_grad()
-                loss.backward()
-                step_or_diverge(opt, f"{self.name} epoch {ep}")
-                with torch.no_grad():
-                    self.net.U.weight[PAD].zero_()
-                total += float(loss.detach()) * b.size
+                total += self.update(opt, loss, ep) * b.size
                 violated += int(found.sum())
             self.fit_info_["epoch_s"].append(round(time.perf_counter() - t0, 2))
             self.fit_info_["violated"].append(round(violated / max(pairs.size, 1), 4))

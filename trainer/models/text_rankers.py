@@ -227,17 +227,21 @@ class TextRankerBase(TagModel):
                 neg_ok = (known[hit] != codes).float()
                 loss = self.pair_loss(ids, w, pos, neg, neg_ok) + self.l2(ids, torch.cat(
                     [pos, neg.flatten()]))
-                opt.zero_grad()
-                loss.backward()
-                step_or_diverge(opt, f"{self.name} epoch {ep}")
-                with torch.no_grad():
-                    self.net.U.weight[PAD].zero_()
-                total += float(loss.detach()) * b.size
+                total += self.update(opt, loss, ep) * b.size
             self.fit_info_["epoch_s"].append(round(time.perf_counter() - t0, 2))
             if end_epoch(self, self.net, ep, total, callback):
                 break
         self.net.eval()
         return self
+
+    def update(self, opt: torch.optim.Optimizer, loss: torch.Tensor, ep: int) -> float:
+        """One optimizer step on ``loss``; the padding row stays zero.  Returns the loss."""
+        opt.zero_grad()
+        loss.backward()
+        step_or_diverge(opt, f"{self.name} epoch {ep}")
+        with torch.no_grad():
+            self.net.U.weight[PAD].zero_()
+        return float(loss.detach())
 
     # -- scoring ------------------------------------------------------------------------------
     def chunk(self) -> int:
