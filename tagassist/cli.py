@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--top", type=int, default=10, metavar="N")
     p.add_argument("--models", metavar="DIR", help="models folder (default: the bundled one)")
+    p.add_argument("--show-set", action="store_true",
+                   help="make the generated set even where replays hide it (see README)")
 
     p = sub.add_parser("train", parents=[common],
                        help="train your personal model from your tagged photos (needs torch)")
@@ -360,6 +362,7 @@ def cmd_suggest(args) -> int:
         except MediaError as exc:
             raise UserError(str(exc)) from None
         suggester = ColdStartSuggester(library, Models(_models_dir(args)))
+        suggester.show_generated_set = True if args.show_set else None
         report = _drive(suggester.featurize(items), show=False)
         rows = [suggester.suggest_json(p, it, user_id, args.top)
                 for p, it in zip(args.paths, items, strict=True)]

@@ -122,8 +122,12 @@ def merge_keywords(flat: list[str], hierarchical: list[str]) -> tuple[str, ...]:
 
 def import_folder(library: Library, root: str | os.PathLike, *, user_id: int,
                   thumbnails_dir: str | os.PathLike, cancel: threading.Event | None = None,
-                  workers: int = 2) -> Generator[ImportProgress, None, ImportReport]:
-    """Import ``root`` recursively; yields progress, returns the :class:`ImportReport`."""
+                  workers: int = 2, take_keywords: bool = True
+                  ) -> Generator[ImportProgress, None, ImportReport]:
+    """Import ``root`` recursively; yields progress, returns the :class:`ImportReport`.
+
+    ``take_keywords=False`` leaves the keywords embedded in the files out (the session replay
+    keeps them as the truth the person would type)."""
     started = time.perf_counter()
     root = Path(root).resolve()
     thumbnails_dir = Path(thumbnails_dir)
@@ -158,7 +162,7 @@ def import_folder(library: Library, root: str | os.PathLike, *, user_id: int,
             if isinstance(outcome, MediaError):
                 report.problems.append(ImportProblem(str(entry.path), str(outcome)))
             else:
-                _store(library, outcome, user_id, report)
+                _store(library, outcome, user_id, report, take_keywords)
             yield ImportProgress(done, total, str(entry.path))
             if cancel.is_set():
                 report.cancelled = True
@@ -219,7 +223,8 @@ def import_file(library: Library, path: str | os.PathLike[str], *, user_id: int,
     return _store(library, facts, user_id, ImportReport())
 
 
-def _store(library: Library, facts: FileFacts, user_id: int, report: ImportReport) -> Item:
+def _store(library: Library, facts: FileFacts, user_id: int, report: ImportReport,
+           take_keywords: bool = True) -> Item:
     path = str(facts.entry.path)
     before = library.item_by_hash(facts.content_hash)
     item, created = library.upsert_item(
@@ -230,7 +235,7 @@ def _store(library: Library, facts: FileFacts, user_id: int, report: ImportRepor
         report.moved += 1
     else:
         report.updated += 1
-    if facts.keywords:
+    if facts.keywords and take_keywords:
         report.file_tags += library.assign(user_id, [item.id], list(facts.keywords),
                                            source="file", undoable=False)
     report.warnings += [ImportProblem(path, w) for w in facts.warnings]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,6 +153,9 @@ class TextEncoder:
                                       pad_token=str(pre.get("pad_token", "[PAD]")))
         self.batch_size = max(1, batch_size)
         self.dim = _width(self.model, "sentence_embedding")
+        # text -> embedding of every short text embedded so far (tag names, image words):
+        # shared by every vocabulary, and warmed by the background analysis (featurize.py)
+        self.cache: dict[str, np.ndarray] = {}
 
     @property
     def device(self) -> str:
@@ -166,6 +169,15 @@ class TextEncoder:
             "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64),
         }
+
+    def cached(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
+        """text -> embedding, encoding (in one batch run) only the texts not seen before."""
+        texts = list(dict.fromkeys(texts))
+        new = [t for t in texts if t not in self.cache]
+        if new:
+            for text, vec in zip(new, self.encode(new), strict=True):
+                self.cache[text] = vec.astype(np.float32)
+        return {t: self.cache[t] for t in texts}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Sentence embeddings in the order of ``texts`` (batched by length: less padding)."""

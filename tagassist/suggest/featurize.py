@@ -231,6 +231,10 @@ def _featurize_photos(library: Library, models: Models, items: list[Item],
     library.put_features(rows)
     report.featurized += len(rows)
     report.photos += len(rows)
+    if models.text is not None:  # embed the new image and context words now, in the
+        # background, so a suggestion only matches them (TagVocabulary uses this cache)
+        models.text.cached([w for row in rows for w, _ in row.words]
+                           + [w for item, _ in located for w in item.context_words])
 
 
 def _featurize_documents(library: Library, models: Models, items: list[Item],

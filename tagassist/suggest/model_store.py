@@ -28,6 +28,8 @@ from tagassist.library.models import ModelRecord
 from tagassist.library.repository import Library
 
 PERSONAL_CONTENT = "personal-content"
+PERSONAL_BLEND = "personal-blend"  # the learned blend refitted on one person (ranker.py)
+BLEND_FILE = "blend.json"
 KEEP = 3  # versions kept per (user, kind), the active one always among them
 _VERSION = re.compile(r"^v(\d{4,})$")
 

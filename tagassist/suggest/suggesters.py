@@ -1,7 +1,7 @@
 """Cold-start suggesters (DESIGN.md "Data flow" step 3): content, context and history.
 
 Each suggester scores tags for one item and one user and returns ``list[Suggestion]`` with
-scores in [0, 1] and a short reason; :mod:`tagassist.suggest.blend` combines them.  No
+scores in [0, 1] and a short reason; :mod:`tagassist.suggest.ranker` uses them as features.  No
 personal model is needed, so the very first photo of a new user already gets suggestions.
 
 - :func:`content_suggestions`: the item's stored words (image words of a photo, key words of

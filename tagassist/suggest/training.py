@@ -92,3 +92,28 @@ def train_user(library: Library, user_id: int, cancel: threading.Event | None = 
         return last
     tail = stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
     return {"event": "error", "message": f"the trainer stopped unexpectedly: {tail[0]}"}
+
+
+def personal_job(suggester: Any, user_id: int, cancel: threading.Event | None = None,
+                 parts: tuple[str, ...] = ("blend", "content")
+                 ) -> Generator[dict[str, Any], None, dict[str, Any]]:
+    """The personal job the window runs (on demand or after N decisions) and the session
+    replay runs every N photos: the blend refitted on the person's decisions (seconds, in
+    this process: numpy only), then the personal content model (:func:`train_user`, a child
+    process).  Returns the content model's last event with the blend's outcome under
+    ``blend``; without torch the content part is skipped with the reason."""
+    from tagassist.suggest.personal_blend import fit_personal_blend
+
+    blend: dict[str, Any] = {}
+    if "blend" in parts:
+        yield {"event": "progress", "stage": "blend"}
+        blend = fit_personal_blend(suggester, user_id)
+        yield blend
+    last: dict[str, Any] = {"event": "skipped", "message": "content model not asked for"}
+    if "content" in parts and not (cancel is not None and cancel.is_set()):
+        if trainer_available():
+            last = yield from train_user(suggester.library, user_id, cancel)
+        else:
+            last = {"event": "skipped", "message": "the content model needs torch"}
+    summary = "; ".join(m for m in (blend.get("message"), last.get("message")) if m)
+    return {**last, "blend": blend, "summary": summary}

@@ -63,13 +63,17 @@ class TagVocabulary:
 
     def __init__(self, encoder: TextEncoder, tags: Iterable[str] = (),
                  aliases: Mapping[str, Sequence[str]] | None = None, *,
-                 threshold: float = DEFAULT_THRESHOLD) -> None:
+                 threshold: float = DEFAULT_THRESHOLD,
+                 cache: dict[str, np.ndarray] | None = None) -> None:
+        """``cache``: text -> unit vector, shared with other vocabularies of one encoder."""
         if not 0.0 <= threshold < 1.0:
             raise ValueError(f"threshold must be in [0, 1), not {threshold}")
         self.encoder = encoder
         self.threshold = threshold
         self._entries: dict[str, _Entry] = {}
-        self._cache: dict[str, np.ndarray] = {}
+        # the encoder's own cache when it has one (TextEncoder.cached): shared, warmed early
+        self._cache: dict[str, np.ndarray] = (
+            cache if cache is not None else getattr(encoder, "cache", None) or {})
         self._stacked: tuple[list[str], np.ndarray, np.ndarray, dict[str, list[int]]] | None
         self._stacked = None
         aliases = aliases or {}
@@ -94,13 +98,31 @@ class TagVocabulary:
 
     def add(self, tag: str, aliases: Sequence[str] = ()) -> None:
         """Add (or replace) a tag; its texts are embedded at once (cached)."""
-        leaf = tag.rsplit("|", 1)[-1]
-        texts = tuple(dict.fromkeys(t.strip() for t in (leaf, *aliases) if t.strip()))
+        texts = _texts(tag, aliases)
         if not texts:
             raise ValueError(f"tag {tag!r} has no text to match")
         self._embed(texts)
         self._entries[tag] = _Entry(tag, texts, frozenset(normalize(t) for t in texts))
         self._stacked = None
+
+    def sync(self, tags: Iterable[TagLike]) -> TagVocabulary:
+        """Make the vocabulary these library tags: new ones are added (one encoder call for
+        their texts), gone ones dropped; the embedding cache is kept, so a library that grows
+        by one tag costs one tag's encoding, not the whole vocabulary's."""
+        wanted = {t.path: t for t in tags}
+        for path in [p for p in self._entries if p not in wanted]:
+            del self._entries[path]
+            self._stacked = None
+        changed = []
+        for path, t in wanted.items():
+            texts = _texts(path, (t.name, *t.aliases))
+            entry = self._entries.get(path)
+            if texts and (entry is None or entry.texts != texts):
+                changed.append((path, texts))
+        self._embed(x for _, texts in changed for x in texts)  # one encoder call for all
+        for path, texts in changed:
+            self.add(path, texts)
+        return self
 
     def similarity(self, word: str, tag: str) -> float:
         """sim(word, tag) in [0, 1] as defined in the module doc."""
@@ -165,6 +187,12 @@ class TagVocabulary:
             for text, vec in zip(new, self.encoder.encode(new), strict=True):
                 self._cache[text] = vec.astype(np.float32)
         return {t: self._cache[t] for t in texts}
+
+
+def _texts(tag: str, aliases: Sequence[str]) -> tuple[str, ...]:
+    """A tag's texts to match: its leaf name, then its aliases, without repeats."""
+    leaf = tag.rsplit("|", 1)[-1]
+    return tuple(dict.fromkeys(t.strip() for t in (leaf, *aliases) if t.strip()))
 
 
 def _reason(word: str, entry: _Entry, sim: float, word_reason: str) -> str:

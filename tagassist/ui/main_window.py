@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.controller = controller
         controller.analyse_after_import = settings.analyse_after_import()
         controller.suggest.retrain_after = settings.retrain_after()
+        controller.suggest.engine.always_show_set = settings.always_show_set()
         self._set_title()
         self.resize(1280, 800)
 
@@ -351,7 +352,8 @@ class MainWindow(QMainWindow):
             models_dir=c.suggest.engine.models_dir, device=device, models=models,
             thumbnail_size=self.grid.iconSize().width(),
             analyse_after_import=c.analyse_after_import,
-            retrain_after=c.suggest.retrain_after)
+            retrain_after=c.suggest.retrain_after,
+            always_show_set=c.suggest.engine.always_show_set)
 
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.settings_state(), self)
@@ -366,6 +368,10 @@ class MainWindow(QMainWindow):
         settings.set_analyse_after_import(choice.analyse_after_import)
         self.controller.suggest.retrain_after = choice.retrain_after
         settings.set_retrain_after(choice.retrain_after)
+        if choice.always_show_set != self.controller.suggest.engine.always_show_set:
+            self.controller.suggest.engine.always_show_set = choice.always_show_set
+            settings.set_always_show_set(choice.always_show_set)
+            self.controller.suggest.refresh()
         self.controller.set_user(choice.user)
         if choice.open_library is not None:
             self.open_library_requested.emit(choice.open_library)

@@ -65,3 +65,12 @@ def retrain_after() -> int:
 
 def set_retrain_after(n: int) -> None:
     _store().setValue("jobs/retrain_after", max(0, int(n)))
+
+
+def always_show_set() -> bool:
+    """Show the generated set even where it has not earned its place (service.SET_HIDDEN)."""
+    return str(_store().value("suggest/always_show_set", "false")).lower() == "true"
+
+
+def set_always_show_set(on: bool) -> None:
+    _store().setValue("suggest/always_show_set", "true" if on else "false")

@@ -44,6 +44,7 @@ class SettingsState:
     thumbnail_size: int = 128
     analyse_after_import: bool = True
     retrain_after: int = 50
+    always_show_set: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class SettingsChoice:
     thumbnail_size: int
     analyse_after_import: bool
     retrain_after: int = 50
+    always_show_set: bool = False
     open_library: Path | None = None  # another library folder to open instead of this one
 
 
@@ -106,6 +108,13 @@ class SettingsDialog(QDialog):
                                 "personal model is updated in the background (0: only with "
                                 "Suggestions ▸ Train my suggestions).")
 
+        self.show_set = QCheckBox("Always show the generated set", self)
+        self.show_set.setObjectName("alwaysShowSet")
+        self.show_set.setChecked(state.always_show_set)
+        self.show_set.setToolTip("Off: the generated set is shown once your own tagging shows "
+                                 "it is kept as often as the ranked list (checked by each "
+                                 "training); until then the panel says why it is hidden.")
+
         other = QPushButton("Open another library…", self)
         other.setObjectName("openLibrary")
         other.clicked.connect(self._choose_library)
@@ -128,6 +137,7 @@ class SettingsDialog(QDialog):
         ]
         model_rows += [(name, QLabel(version, self)) for name, version in state.models.items()]
         model_rows.append(("Retrain after", self.retrain))
+        model_rows.append(("", self.show_set))
         models_box = self._group("Models", model_rows)
         display_box = self._group("Display", [("Thumbnail size", thumb_row)])
 
@@ -166,4 +176,5 @@ class SettingsDialog(QDialog):
                               thumbnail_size=self.thumbs.value(),
                               analyse_after_import=self.analyse.isChecked(),
                               retrain_after=self.retrain.value(),
+                              always_show_set=self.show_set.isChecked(),
                               open_library=self._open_library)

@@ -21,7 +21,12 @@ from typing import Any
 
 from tagassist.suggest.featurize import Models, featurize_library
 from tagassist.suggest.service import ColdStartSuggester
-from tagassist.suggest.training import TrainingUnavailable, train_user, trainer_available
+from tagassist.suggest.training import (
+    TrainingUnavailable,
+    personal_job,
+    train_user,
+    trainer_available,
+)
 
 SHOWN = 9  # one per number key
 PER_ITEM = 20  # suggestions fetched per item before averaging
@@ -62,6 +67,7 @@ class SuggestEngine:
         self.models_dir = Path(models_dir)
         self.lock = threading.Lock()
         self._suggester: ColdStartSuggester | None = None
+        self.always_show_set = False  # a setting: else only where it earned its place
 
     @property
     def loaded(self) -> bool:
@@ -172,10 +178,11 @@ def suggest_job(engine: SuggestEngine, item_ids: Sequence[int], user_id: int,
         for item in items:
             no = rejected.get(item.id, set())
             per_item.append([Suggested(x.tag, x.score, x.reason)
-                             for x in s.suggest(item, user_id, top=PER_ITEM) if x.tag not in no])
+                             for x in s.suggest(item, user_id, top=PER_ITEM, exclude=sorted(no))])
         problems = [f"{Path(p.path).name if p.path else p.item_id}: {p.reason}"
                     for p in report.failed]
         generated, note = [], MANY_ITEMS
+        s.show_generated_set = True if engine.always_show_set else None
         if len(items) == 1:
             made, note = s.generate_set(items[0], user_id,
                                         exclude=sorted(rejected.get(items[0].id, set())))
@@ -187,14 +194,16 @@ def suggest_job(engine: SuggestEngine, item_ids: Sequence[int], user_id: int,
 def _train_tick(event: dict[str, Any]) -> tuple[int, int, str]:
     """A trainer event as a status-bar tick: epochs when it counts them."""
     stage = {"data": "reading your tags", "select": "choosing a model",
-             "refit": "final fit", "update": "updating your model"}.get(
+             "refit": "final fit", "update": "updating your model",
+             "blend": "learning how you tag"}.get(
         event.get("stage", ""), event.get("event", ""))
     return int(event.get("epoch", 0)), int(event.get("epochs", 0)), str(stage)
 
 
 def train_job(engine: SuggestEngine, user_id: int, cancel: threading.Event
               ) -> Generator[Any, None, dict[str, Any]]:
-    """Featurize what is missing, then train in a child process (``train_user``)."""
+    """Featurize what is missing, then the personal job (:func:`personal_job`): the blend
+    refitted on the person's decisions, then the content model in a child process."""
     if not trainer_available():  # also checked before starting; the job must not guess
         raise TrainingUnavailable("training needs the trainer's packages (torch)")
     yield from engine.featurize_missing(cancel)
@@ -204,12 +213,25 @@ def train_job(engine: SuggestEngine, user_id: int, cancel: threading.Event
 
     library = Library.open(engine.database)  # this thread's own connection
     try:
+        with engine.lock:  # the blend's fit reads through the suggester (seconds)
+            suggester = engine.suggester()
+            job = personal_job(suggester, user_id, cancel, parts=("blend",))
+            blend = yield from _ticks(job)
         job = train_user(library, user_id, cancel)
-        while True:
-            try:
-                event = next(job)
-            except StopIteration as stop:
-                return stop.value
-            yield _train_tick(event)
+        last = yield from _ticks(job)
+        return {**last, "blend": blend.get("blend", {}),
+                "message": "; ".join(m for m in (blend.get("summary"), last.get("message"))
+                                     if m)}
     finally:
         library.close()
+
+
+def _ticks(job: Generator[dict[str, Any], None, dict[str, Any]]
+           ) -> Generator[tuple[int, int, str], None, dict[str, Any]]:
+    """A trainer generator's events as status-bar ticks, returning its result."""
+    while True:
+        try:
+            event = next(job)
+        except StopIteration as stop:
+            return stop.value
+        yield _train_tick(event)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tagassist.paths import bundled_models_dir
+from tagassist.suggest.service import SET_HIDDEN
 from tests.test_cli import as_json, cli
 
 CAT = "2019-spring-berkeley/chelsea-the-cat.jpg"
@@ -22,7 +23,10 @@ def test_default_models_are_the_bundled_ones(models_dir):
 def test_suggest_json_on_a_fresh_library(models_dir, sample_copy, tmp_path):
     lib = tmp_path / "lib"
     photo = sample_copy / CAT
-    rows = as_json(cli("suggest", str(photo), "--json", "--top", "5", library=lib))
+    hidden = as_json(cli("suggest", str(photo), "--json", "--top", "5", library=lib))[0]
+    assert hidden["generated_set"] == [] and hidden["generated_set_note"] == SET_HIDDEN
+    rows = as_json(cli("suggest", str(photo), "--json", "--top", "5", "--show-set",
+                       library=lib))
     assert isinstance(rows, list) and len(rows) == 1
     row = rows[0]
     assert set(row) >= {"path", "ranked", "generated_set", "generated_set_note", "models"}

@@ -14,7 +14,6 @@ from tagassist.library import HistoryEntry, Library
 from tagassist.library.names import normalize
 from tagassist.media.importer import import_folder
 from tagassist.paths import sample_library_dir
-from tagassist.suggest.blend import CALIBRATION, Platt, blend, default_weights
 from tagassist.suggest.featurize import (
     IMAGE_MODEL,
     TEXT_MODEL,
@@ -201,46 +200,6 @@ def test_bll_plus_c_hand_computed():
     assert ranked[-1].reason == "popular in this library: on 1 item"
 
 
-def test_blend_weights_exclusion_and_best_reason():
-    parts = {"content": [Suggestion("cat", 0.8, "image: looks like cat"),
-                         Suggestion("dog", 0.5, "image: looks like dog")],
-             "context": [Suggestion("summer", 0.2, "time: summer")],
-             "history": [Suggestion("Cat", 0.9, "your history: used 3 times"),
-                         Suggestion("summer", 0.4, "your history: used 1 time")]}
-    w = {"content": 1.0, "context": 0.5, "history": 0.5}
-    out = blend(parts, w, exclude=["animals|dog"], top=10)
-    assert [s.tag for s in out] == ["cat", "summer"]  # dog dropped: a present tag's leaf
-    assert out[0].score == pytest.approx(1 - 2.718281828 ** -(0.8 + 0.45), abs=1e-6)
-    assert out[0].reason == "image: looks like cat"
-    assert out[1].reason == "your history: used 1 time"  # 0.2 > 0.1 from context
-    assert blend(parts, w, top=1)[0].tag == "cat"
-    cold, warm = default_weights(0), default_weights(200)
-    assert cold["content"] > cold["history"] and warm["history"] > warm["content"]
-
-
-def test_calibration_is_increasing_bounded_and_applied_by_the_service(lib, featurized_db,
-                                                                      models):
-    platt = Platt(2.0, -1.0)
-    assert platt(1.0) == pytest.approx(1 / (1 + 2.718281828 ** 1.0))  # σ(2·ln 1 − 1)
-    raws = [0.0, 1e-6, 0.05, 0.3, 1.0, 3.0, 50.0]
-    for regime in CALIBRATION.values():
-        mapped = [regime(r) for r in raws]
-        assert all(0.0 <= p <= 1.0 for p in mapped)
-        assert mapped == sorted(mapped) and mapped[-1] > mapped[2]
-    parts = {"content": [Suggestion("cat", 0.8, "r"), Suggestion("dog", 0.3, "r")]}
-    out = blend(parts, {"content": 1.0}, calibration=platt, min_score=0.0)
-    assert [s.score for s in out] == [round(platt(0.8), 6), round(platt(0.3), 6)]
-    _, photos = featurized_db
-    user = lib.get_or_create_user("ann")
-    service = ColdStartSuggester(lib, models)
-    cat = find_item(lib, photos / CAT)
-    shown = service.suggest(cat, user.id)
-    service.calibration = {k: (lambda r: r) for k in service.calibration}
-    raw = service.suggest(cat, user.id)[:len(shown)]  # MIN_SCORE may cut the calibrated list
-    assert shown and [s.tag for s in raw] == [s.tag for s in shown]  # never reordered
-    assert [s.score for s in shown] == [round(CALIBRATION["base"](r.score), 6) for r in raw]
-
-
 def test_key_words_are_term_frequency_without_stop_words():
     words = key_words("Brewing espresso", "The espresso is brewed; the grind matters. Grind it.")
     assert words[0] == ("espresso", 1.0)
@@ -251,12 +210,14 @@ def test_generated_set_for_a_photo_respects_present_and_rejected_tags(lib, featu
                                                                        tmp_path):
     """SOG's set (models/sog-photos) through the service: present tags are the given prefix,
     rejected ones are never generated, documents and unanalysed photos say why there is none."""
-    from tagassist.suggest.service import NO_IMAGE_WORDS, ONLY_PHOTOS, SET_SIZE
+    from tagassist.suggest.service import NO_IMAGE_WORDS, ONLY_PHOTOS, SET_HIDDEN, SET_SIZE
 
     _, photos = featurized_db
     user = lib.get_or_create_user("ann")
     service = ColdStartSuggester(lib, models)
     cat = find_item(lib, photos / CAT)
+    assert service.generate_set(cat, user.id) == ([], SET_HIDDEN)  # a new library
+    service.show_generated_set = True
     made, note = service.generate_set(cat, user.id)
     tags = [s.tag for s in made]
     assert note == "" and len(tags) == SET_SIZE == len(set(tags)), (tags, note)

@@ -116,7 +116,7 @@ def test_suggest_blends_the_personal_model_in(trained):
     untagged = [lib.item_by_path(trained["photos"] / n)
                 for n, _ in trained["labels"][N_TAGGED + EXTRA_CATS:]]
     reasons = {s.reason for it in untagged for s in suggester.suggest(it, user, top=5)}
-    assert REASON in reasons
+    assert any(REASON in r for r in reasons), reasons  # a reason names the signals that weigh
     info = suggester.models_info(user)
     assert info[PERSONAL_CONTENT] == "v0001" and "unavailable" not in info
 
@@ -130,7 +130,7 @@ def test_the_users_own_word_comes_from_the_personal_model(trained):
     suggester = ColdStartSuggester(lib, Models(trained["models"]))
     top = {s.tag: s for s in suggester.suggest(cat, user, top=9)}  # the window's list
     assert "moggy" in top, list(top)
-    assert top["moggy"].reason == REASON
+    assert REASON in top["moggy"].reason
     ranker = PersonalRanker.for_user(lib, user)
     vector = lib.features([cat.id], ranker.featurizer, ranker.feature_version)[cat.id].vector
     probs = ranker.probabilities(vector, user)[0]
@@ -153,7 +153,7 @@ def test_a_corrupt_personal_model_is_reported_and_suggest_goes_on(trained, tmp_p
         suggester = ColdStartSuggester(lib, Models(trained["models"]))
         item = lib.item_by_path(trained["photos"] / trained["labels"][-1][0])
         ranked = suggester.suggest(item, user, top=5)
-        assert ranked and REASON not in {s.reason for s in ranked}
+        assert ranked and not any(REASON in s.reason for s in ranked)
         reason = suggester.models_info(user)["unavailable"][PERSONAL_CONTENT]
         assert "corrupt" in reason or "does not match" in reason
     finally:

@@ -12,6 +12,7 @@ from tests.ui.test_suggestions import WAIT, select, tag_paths
 
 def test_the_set_is_shown_and_g_accepts_it_in_one_undo_step(qtbot, suggest_sample):
     window = suggest_sample
+    window.controller.suggest.engine.always_show_set = True  # the setting
     [cat] = select(qtbot, window, "chelsea-the-cat.jpg")
     panel = window.suggestions
     result = window.controller.suggest.result
@@ -34,6 +35,7 @@ def test_the_set_is_shown_and_g_accepts_it_in_one_undo_step(qtbot, suggest_sampl
 
 def test_selection_and_documents_say_why_there_is_no_set(qtbot, suggest_sample):
     window = suggest_sample
+    window.controller.suggest.engine.always_show_set = True
     panel = window.suggestions
     select(qtbot, window, "chelsea-the-cat.jpg", "espresso.jpg")
     assert not panel.set_tags.isVisible() and "select one photo" in panel.set_note.text()
@@ -52,6 +54,7 @@ def test_a_broken_sog_model_is_named_and_ranked_tags_go_on(qtbot, paths, models_
     shutil.copytree(models_dir, broken)
     (broken / "sog-photos" / "tables.npz").write_bytes(b"\x00" * 1000)
     window = open_window(paths, "tester", models_dir=broken)
+    window.controller.suggest.engine.always_show_set = True
     qtbot.addWidget(window)
     window.show()
     try:

@@ -1,0 +1,146 @@
+"""The event signals and the learned blend on a real library file (no models needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tagassist.library.models import Features
+from tagassist.library.repository import Library
+from tagassist.suggest.ranker import (
+    FEATURES,
+    BlendWeights,
+    candidates,
+    default_weights,
+    fit,
+    probabilities,
+    rank,
+)
+from tagassist.suggest.signals import LibraryIndex, km_apart
+from tagassist.suggest.suggesters import Suggestion
+
+EMBED = ("image-test", "1")
+
+
+@pytest.fixture
+def lib(tmp_path):
+    library = Library.open(tmp_path / "lib" / "tagassist.db")
+    yield library
+    library.close()
+
+
+def add_photo(lib, name, when=None, lat=None, lon=None, vector=None, tags=(), user=1,
+              title=None, place=None, folder="/photos/a"):
+    item, _ = lib.upsert_item(name, "photo", f"{folder}/{name}.jpg", 1, 1.0, capture_time=when,
+                              lat=lat, lon=lon, title=title, place=place)
+    if vector is not None:
+        lib.put_features([Features(item.id, EMBED[0], EMBED[1],
+                                   np.asarray(vector, np.float32), ())])
+    if tags:
+        lib.assign(user, [item.id], list(tags))
+    return item
+
+
+def index_of(lib, user=1):
+    return LibraryIndex(lib, user, {"photo": EMBED})
+
+
+def values(sig, index, name):
+    return {t: float(sig.values[name][j]) for j, t in enumerate(index.tags)}
+
+
+def test_time_place_and_look_alike_follow_the_nearest_photos(lib):
+    user = lib.add_user("ann").id
+    add_photo(lib, "a", "2024-05-01T10:00:00", 52.37, 4.90, [1, 0], ["amsterdam", "canal"], user)
+    add_photo(lib, "b", "2024-05-03T10:00:00", 48.85, 2.35, [0, 1], ["paris", "tower"], user)
+    query = add_photo(lib, "q", "2024-05-01T11:00:00", 52.36, 4.91, [0.1, 1.0])
+    index = index_of(lib, user)
+    sig = index.signals(query, np.array([0.1, 1.0]), [])
+    time = values(sig, index, "time")
+    assert time["canal"] > 10 * time["tower"]  # 1 h vs 47 h apart
+    assert abs(sum(time[t] for t in ("canal", "tower"))) == pytest.approx(1.0)
+    assert values(sig, index, "place")["amsterdam"] > 0.9  # 1 km vs 430 km
+    assert sig.nearest_hours[index.tag_ix["canal"]] == pytest.approx(1.0)
+    look = values(sig, index, "look")
+    assert look["tower"] > look["canal"]  # cosine 0.99 vs 0.10
+    assert values(sig, index, "frequency")["paris"] == pytest.approx(0.5)
+    assert values(sig, index, "recency")["paris"] > values(sig, index, "recency")["amsterdam"]
+
+
+def test_visible_hides_later_photos_and_the_item_itself(lib):
+    user = lib.add_user("ann").id
+    first = add_photo(lib, "a", "2024-05-01T10:00:00", tags=["early"], user=user)
+    add_photo(lib, "b", "2024-05-01T10:30:00", tags=["late"], user=user)
+    index = index_of(lib, user)
+    sig = index.signals(first, None, [], visible=2)
+    assert values(sig, index, "time") == {"early": 0.0, "late": 1.0}  # not itself
+    sig = index.signals(first, None, [], visible=0)
+    assert values(sig, index, "frequency") == {"early": 0.0, "late": 0.0}
+
+
+def test_cooccurrence_and_rejections_nearby(lib):
+    user = lib.add_user("ann").id
+    for n in range(3):
+        add_photo(lib, f"p{n}", f"2024-05-0{n + 1}T10:00:00", tags=["beach", "sea"], user=user)
+    add_photo(lib, "x", "2024-06-01T10:00:00", tags=["beach", "sand"], user=user)
+    rejected = add_photo(lib, "r", "2024-07-01T10:00:00", tags=["night"], user=user)
+    lib.record_decisions(user, rejected.id, [("sea", False, 1, 0.5, "t")])
+    query = add_photo(lib, "q", "2024-07-01T11:00:00")
+    index = index_of(lib, user)
+    sig = index.signals(query, None, ["beach"])
+    cooc = values(sig, index, "cooc")
+    assert cooc["sea"] == pytest.approx(0.75) and cooc["sand"] == pytest.approx(0.25)
+    assert sig.cooc_with[index.tag_ix["sea"]] == "beach"
+    rej = values(sig, index, "rejected_near")
+    assert rej["sea"] == pytest.approx(0.5) and rej["sand"] == 0.0
+
+
+def test_haversine_distance():
+    km = km_apart(52.37, 4.90, np.array([48.85, 52.37]), np.array([2.35, 4.90]))
+    assert km[0] == pytest.approx(430, rel=0.02) and km[1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_candidates_offer_place_and_title_words_and_drop_present_and_rejected(lib):
+    user = lib.add_user("ann").id
+    add_photo(lib, "a", "2024-05-01T10:00:00", tags=["gondola", "venice", "boat"], user=user)
+    query = add_photo(lib, "q", "2024-05-01T12:00:00", title="Grand Canal at dusk",
+                      place="Venice, Italy")
+    lib.assign(user, [query.id], ["boat"])
+    index = index_of(lib, user)
+    sig = index.signals(query, None, ["boat"])
+    parts = {"content": [Suggestion("gondola", 0.8, "image: looks like gondola")]}
+    found = candidates(index, query, sig, parts, present=["boat"], excluded=["dusk"])
+    col = {f: j for j, f in enumerate(FEATURES)}
+    row = {t: found.x[k] for k, t in enumerate(found.tags)}
+    assert "boat" not in row and "dusk" not in row  # present, rejected here
+    assert row["venice"][col["place_word"]] == 1.0 and row["venice"][col["new_word"]] == 0.0
+    assert row["Italy"][col["place_word"]] == 1.0 and row["Italy"][col["new_word"]] == 1.0
+    assert row["grand"][col["new_word"]] == 1.0 and "at" not in row  # a function word
+    assert row["gondola"][col["content"]] == 0.8
+    shown = rank(default_weights(), found, 3)
+    assert len(shown) == 3 and all(0 < s.score < 1 for s in shown)
+    assert all(s.reason for s in shown)
+
+
+def test_fit_learns_the_sign_of_a_signal_and_the_prior_pulls():
+    rng = np.random.default_rng(0)
+    x = np.zeros((400, len(FEATURES)))
+    x[:, 0] = 1.0
+    x[:, FEATURES.index("time")] = rng.random(400)
+    y = (x[:, FEATURES.index("time")] + 0.1 * rng.standard_normal(400) > 0.5).astype(float)
+    w = fit(x, y, np.zeros(len(FEATURES)), l2=1.0)
+    assert w[FEATURES.index("time")] > 5
+    pulled = fit(x, y, np.zeros(len(FEATURES)), l2=1e6)
+    assert abs(pulled[FEATURES.index("time")]) < 0.1
+    p = probabilities(BlendWeights.from_vector(w, "t"), x)
+    assert np.mean((p > 0.5) == (y > 0.5)) > 0.9
+
+
+def test_the_default_blend_file_is_complete_and_loads(tmp_path):
+    weights = default_weights()
+    assert set(weights.weights) == set(FEATURES)
+    weights.save(tmp_path / "b.json")
+    assert BlendWeights.load(tmp_path / "b.json").vector().tolist() == weights.vector().tolist()
+    (tmp_path / "bad.json").write_text('{"weights": {"nonsense": 1}}')
+    with pytest.raises(ValueError, match="nonsense"):
+        BlendWeights.load(tmp_path / "bad.json")
