@@ -58,6 +58,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               schema.V4_FEATURES),
     Migration(5, "# changes: item_paths.folder (generated) + index; saved_searches table",
               schema.V5_FOLDERS_AND_SAVED_SEARCHES),
+    Migration(6, "# changes: removals counters (triggers) for cheap append-only checks",
+              schema.V6_REMOVALS),
 )
 
 LATEST_VERSION: int = MIGRATIONS[-1].version

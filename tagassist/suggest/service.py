@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tagassist.library.models import HistoryEntry, Item, Tag
+from tagassist.library.models import Item, Tag
 from tagassist.library.repository import Library
 from tagassist.media.errors import MediaError
 from tagassist.media.hashing import content_hash
@@ -54,7 +53,6 @@ from tagassist.suggest.suggesters import (
     Suggestion,
     content_suggestions,
     context_suggestions,
-    history_suggestions,
 )
 from tagassist.suggest.vocabulary import TagVocabulary
 
@@ -108,8 +106,6 @@ class LibraryView:
     revision: tuple[int, int]
     all_tags: list[Tag]  # tags in use by anyone: the vocabulary image words map onto
     user_tags: list[Tag]
-    popularity: dict[str, int]  # tag path -> items carrying it (everyone's)
-    history: list[HistoryEntry]
     index: LibraryIndex
     history_now: list[Suggestion]  # BLL+C at the time the view was read
 
@@ -321,23 +317,20 @@ class ColdStartSuggester:
         return list(found.words), ("image" if item.kind == "photo" else "text"), found.vector
 
     def view(self, user_id: int) -> LibraryView:
-        """What every suggestion reads of the library, read once per library revision."""
+        """What every suggestion reads of the library, brought up to date once per library
+        revision: appended to after a write (the index's ``refresh``), re-read otherwise."""
         revision = self.library.revision()
         cached = self._views.get(user_id)
         if cached is not None and cached.revision == revision:
             return cached
-        counts = self.library.tag_counts()  # every user's: the library's vocabulary
-        in_use = {c.path for c in counts}
-        tags = self.library.tags()
-        all_tags = [t for t in tags if t.path in in_use]
-        history = self.library.tag_history(user_id)
-        user_paths = {h.tag for h in history}
-        popularity = {c.path: c.count for c in counts}
-        index = LibraryIndex(self.library, user_id, self._featurizers(), self._vectors,
-                             history=history, tags=tags)
-        view = LibraryView(revision, all_tags, [t for t in all_tags if t.path in user_paths],
-                           popularity, history, index,
-                           history_suggestions(history, popularity))
+        index = cached.index if cached is not None else None
+        if index is None or not index.refresh(self.library):
+            index = LibraryIndex.read(self.library, user_id, self._featurizers(), self._vectors)
+        in_use = {p for p, n in index.popularity.items() if n > 0}
+        all_tags = [t for t in index.tag_records if t.path in in_use]
+        mine = set(index.tags)
+        view = LibraryView(revision, all_tags, [t for t in all_tags if t.path in mine],
+                           index, index.history())
         self._views[user_id] = view
         return view
 
@@ -367,24 +360,19 @@ class ColdStartSuggester:
         (no present tags, history cut there, no personal model: it has seen the item)."""
         view = self.view(user_id)
         words, source, vector = self._stored(item)
-        history, popularity = view.history, view.popularity
-        by_history = view.history_now if now is None else None
         if visible is None:
             present = [t.path for t in self.library.item_tags(item.id, user_id)]
             personal = self._personal_suggestions(item, user_id, present)
+            history = view.history_now if now is None else view.index.history(now)
         else:
             present, personal = [], []
-            rows = view.index.row_of
-            history = [h for h in history if rows.get(h.item_id, visible) < visible]
-            popularity = dict(Counter(h.tag for h in history))
-            by_history = None
+            history = view.index.history(now, visible)
         parts = {
             "content": content_suggestions(words, self._vocabulary("all", view.all_tags),
                                            source or "image"),
             "context": context_suggestions(item, view.user_tags,
                                            self._vocabulary("user", view.user_tags)),
-            "history": (by_history if by_history is not None
-                        else history_suggestions(history, popularity, now)),
+            "history": history,
             "personal": personal,
             "document": self._document_suggestions(item, present),
         }

@@ -28,15 +28,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from tagassist.library.models import HistoryEntry, Item, Tag
+from tagassist.library.models import Item, Tag
 from tagassist.library.names import normalize
 from tagassist.library.repository import Library
+from tagassist.suggest.suggesters import BLL_BETA, BLL_DECAY, Suggestion
 
 _TOKEN = re.compile(r"[^\W_]+")
 LOOK_ALIKES = 5  # neighbours of the look-alike signal (EVALUATION.md `session`)
@@ -55,6 +56,14 @@ def hours(capture_time: str | None) -> float:
         return math.nan
     return t.replace(tzinfo=None).timestamp() / 3600.0 if t.tzinfo is None else \
         t.timestamp() / 3600.0
+
+
+def days(created: str) -> float:
+    """An ISO timestamp as days since the epoch (naive times are taken as UTC)."""
+    t = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return t.timestamp() / 86400.0
 
 
 def tag_key(tag: str) -> str:
@@ -89,57 +98,176 @@ class Signals:
 
 
 class LibraryIndex:
-    """One user's tagged (and reviewed) items as arrays, in tagging order."""
+    """One user's tagged (and reviewed) items as arrays, in tagging order, kept up to date by
+    :meth:`refresh`: what was added since is appended (a write adds a few rows, it does not
+    re-read 100,000 items); anything else (an undo, a removal, a renamed tag) says "read me
+    again" and the caller builds a new index."""
 
-    def __init__(self, library: Library, user_id: int, featurizers: dict[str, tuple[str, str]],
-                 vectors: dict[int, np.ndarray] | None = None, *,
-                 history: list[HistoryEntry] | None = None, tags: list[Tag] | None = None
-                 ) -> None:
+    def __init__(self, user_id: int, featurizers: dict[str, tuple[str, str]],
+                 vectors: dict[int, np.ndarray] | None = None) -> None:
         """``featurizers``: item kind -> (featurizer name, version) of its stored embedding;
-        ``vectors``: embeddings already read (item id -> unit vector), reused and extended;
-        ``history``/``tags``: the user's tag history and the library's tags, if already read."""
-        history = library.tag_history(user_id) if history is None else history
-        self.tags: list[str] = sorted({h.tag for h in history})
-        self.tag_ix = {t: j for j, t in enumerate(self.tags)}
-        order: dict[int, int] = {}
-        for h in history:
-            order.setdefault(h.item_id, len(order))
-        paths = {t.id: t.path for t in (library.tags() if tags is None else tags)}
-        rejected = [(d.item_id, paths.get(d.tag_id, "")) for d in library.decisions(user_id)
-                    if not d.accepted]
-        for item_id, _ in rejected:
-            order.setdefault(item_id, len(order))
-        self.item_ids = np.array(list(order), dtype=np.int64)
-        self.row_of = order
-        n = len(order)
-        pairs = {(order[h.item_id], self.tag_ix[h.tag]) for h in history}
-        a = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
-        self.a_row, self.a_tag = a[:, 0], a[:, 1]
-        r = np.array([(order[i], self.tag_ix[t]) for i, t in rejected if t in self.tag_ix],
-                     dtype=np.int64).reshape(-1, 2)
-        self.r_row, self.r_tag = r[:, 0], r[:, 1]
-        self.tagged = np.zeros(n, dtype=bool)
-        self.tagged[self.a_row] = True
+        ``vectors``: embeddings already read (item id -> unit vector), reused and extended."""
+        self.user_id = user_id
+        self.featurizers = featurizers
+        self.vectors = vectors if vectors is not None else {}
+        self.tags: list[str] = []  # the user's tags, in order of first use
+        self.tag_ix: dict[str, int] = {}
+        self.row_of: dict[int, int] = {}  # item id -> row (items in tagging order)
+        self.item_ids = np.zeros(0, np.int64)
+        self.a_row = self.a_tag = np.zeros(0, np.int64)  # the user's assignments
+        self.a_day = np.zeros(0)  # when each was made (days since the epoch)
+        self.r_row = self.r_tag = np.zeros(0, np.int64)  # the user's rejections
+        self.tagged = np.zeros(0, bool)
+        self.hours = self.lat = self.lon = np.zeros(0)
+        self.folder = np.zeros(0, np.int64)
+        self.folder_ix: dict[str, int] = {}
+        self.embed = np.zeros((0, 0), np.float32)
+        self.has_vec = np.zeros(0, bool)
+        self.popularity: dict[str, int] = {}  # tag path -> items carrying it (every user's)
+        self._pairs = np.zeros(0, np.int64)  # sorted item·2^32 + tag of every assignment
+        self._state = (0, 0, 0, 0)  # Library.log_state() as last read
+        self._read = False
+        self._paths: dict[int, str] = {}  # tag id -> path as last read
+        self.tag_records: list[Tag] = []  # the library's tags as last read
+
+    @classmethod
+    def read(cls, library: Library, user_id: int, featurizers: dict[str, tuple[str, str]],
+             vectors: dict[int, np.ndarray] | None = None) -> LibraryIndex:
+        index = cls(user_id, featurizers, vectors)
+        index.refresh(library)
+        return index
+
+    def refresh(self, library: Library) -> bool:
+        """Append what the library gained since the last read; False (nothing changed here)
+        when something was removed or renamed, so that only a new index is right."""
+        tags = library.tags()
+        paths = {t.id: t.path for t in tags}
+        if any(paths.get(i) != p for i, p in self._paths.items()):
+            return False
+        state = library.log_state()
+        new_a = library.assignment_log(self._state[1])
+        new_d = library.decision_log(self._state[3])
+        if self._read:
+            if (state[0] != self._state[0] or state[2] != self._state[2]  # removals, undo
+                    or state[1] < self._state[1] or state[3] < self._state[3]):
+                return False
+            if state == self._state:  # something else was written (features, an item's
+                return False  # metadata): rare, and only a full read sees it
+        self._read = True
+        self._paths, self._state, self.tag_records = paths, state, tags
+        self._add_popularity([(item, paths[tag]) for _, _, item, tag, _ in new_a])
+        mine = [(item, paths[tag], created) for _, user, item, tag, created in new_a
+                if user == self.user_id]
+        rejected = [(item, paths[tag]) for _, user, item, tag, ok in new_d
+                    if user == self.user_id and not ok]
+        self._add_rows(library, [i for i, _, _ in mine] + [i for i, _ in rejected])
+        for _, path, _ in mine:
+            if path not in self.tag_ix:
+                self.tag_ix[path] = len(self.tags)
+                self.tags.append(path)
+                self.__dict__.pop("key_rows", None)
+                self.__dict__.pop("compact_leaves", None)
+        if mine:
+            self.a_row = np.concatenate([self.a_row, [self.row_of[i] for i, _, _ in mine]])
+            self.a_tag = np.concatenate([self.a_tag, [self.tag_ix[p] for _, p, _ in mine]])
+            self.a_day = np.concatenate([self.a_day, [days(c) for _, _, c in mine]])
+            self.tagged[self.a_row] = True
+        known = [(i, p) for i, p in rejected if p in self.tag_ix]
+        if known:
+            self.r_row = np.concatenate([self.r_row, [self.row_of[i] for i, _ in known]])
+            self.r_tag = np.concatenate([self.r_tag, [self.tag_ix[p] for _, p in known]])
         # assignments grouped by tag, for per-tag maxima (np.maximum.reduceat, not ufunc.at)
         self._by_tag = np.argsort(self.a_tag, kind="stable")
         self._tag_starts = np.searchsorted(self.a_tag[self._by_tag], np.arange(len(self.tags)))
-        items = {it.id: it for it in library.items(self.item_ids.tolist())}
-        got = [items.get(int(i)) for i in self.item_ids]
-        self.hours = np.array([hours(it.capture_time) if it else math.nan for it in got])
-        self.lat = np.array([it.lat if it and it.lat is not None else math.nan for it in got])
-        self.lon = np.array([it.lon if it and it.lon is not None else math.nan for it in got])
+        return True
+
+    def _add_popularity(self, rows: list[tuple[int, str]]) -> None:
+        """Count each (item, tag) once, whoever of the users assigned it."""
+        if not rows:
+            return
+        ids = {p: i for i, p in self._paths.items()}
+        codes = np.array([item * 2**32 + ids[p] for item, p in rows], np.int64)
+        codes, first = np.unique(codes, return_index=True)
+        pos = np.searchsorted(self._pairs, codes)
+        fresh = (pos >= len(self._pairs)) | (self._pairs[np.minimum(pos, len(self._pairs) - 1)]
+                                             != codes) if len(self._pairs) else np.ones(
+            len(codes), bool)
+        for k in np.flatnonzero(fresh):
+            path = rows[int(first[k])][1]
+            self.popularity[path] = self.popularity.get(path, 0) + 1
+        self._pairs = np.insert(self._pairs, pos[fresh], codes[fresh])
+
+    def _add_rows(self, library: Library, item_ids: list[int]) -> None:
+        """New rows for the items not seen yet, with their time, place, folder, embedding."""
+        new = [i for i in dict.fromkeys(item_ids) if i not in self.row_of]
+        if not new:
+            return
+        for i in new:
+            self.row_of[i] = len(self.row_of)
+        items = {it.id: it for it in library.items(new)}
+        got = [items.get(i) for i in new]
+        self.item_ids = np.concatenate([self.item_ids, new])
+        self.tagged = np.concatenate([self.tagged, np.zeros(len(new), bool)])
+        self.hours = np.concatenate([self.hours, [hours(it.capture_time) if it else math.nan
+                                                  for it in got]])
+        self.lat = np.concatenate([self.lat, [it.lat if it and it.lat is not None else math.nan
+                                              for it in got]])
+        self.lon = np.concatenate([self.lon, [it.lon if it and it.lon is not None else math.nan
+                                              for it in got]])
         folders = [folder_of(it) if it else "" for it in got]
-        self.folder_ix = {f: k for k, f in enumerate(dict.fromkeys(folders))}
-        self.folder = np.array([self.folder_ix[f] for f in folders], dtype=np.int64)
-        self.vectors = vectors if vectors is not None else {}
-        self._read_vectors(library, got, featurizers)
-        dim = max((v.size for v in self.vectors.values()), default=0)
-        self.embed = np.zeros((n, dim), dtype=np.float32)
-        self.has_vec = np.zeros(n, dtype=bool)
-        for k, item_id in enumerate(self.item_ids):
-            v = self.vectors.get(int(item_id))
+        for f in folders:
+            self.folder_ix.setdefault(f, len(self.folder_ix))
+        self.folder = np.concatenate([self.folder, [self.folder_ix[f] for f in folders]])
+        self._read_vectors(library, got, self.featurizers)
+        dim = max([v.size for v in self.vectors.values()] + [self.embed.shape[1]])
+        embed = np.zeros((len(new), dim), np.float32)
+        has = np.zeros(len(new), bool)
+        for k, item_id in enumerate(new):
+            v = self.vectors.get(item_id)
             if v is not None and v.size == dim:
-                self.embed[k], self.has_vec[k] = v, True
+                embed[k], has[k] = v, True
+        if self.embed.shape != (len(self.has_vec), dim):  # the first vectors, another model
+            self.embed = np.zeros((len(self.has_vec), dim), np.float32)
+            for k, item_id in enumerate(self.item_ids[:len(self.has_vec)]):
+                v = self.vectors.get(int(item_id))
+                self.has_vec[k] = v is not None and v.size == dim
+                if self.has_vec[k]:
+                    self.embed[k] = v
+        self.embed = np.concatenate([self.embed, embed])
+        self.has_vec = np.concatenate([self.has_vec, has])
+
+    def history(self, now: datetime | None = None, visible: int | None = None
+                ) -> list[Suggestion]:
+        """BLL+C (suggesters.bll_scores, vectorised over the index) with its reasons; with
+        ``visible``, only those rows' uses, and their counts as the popularity."""
+        ok = np.ones(len(self.a_row), bool) if visible is None else self.a_row < visible
+        ref = (now or datetime.now(timezone.utc)).timestamp() / 86400.0
+        nt = len(self.tags)
+        age = np.maximum(ref - self.a_day[ok], 0.0)
+        act = np.bincount(self.a_tag[ok], (age + 1.0) ** -BLL_DECAY, minlength=nt)
+        uses = np.bincount(self.a_tag[ok], minlength=nt)
+        last = np.full(nt, -np.inf)
+        np.maximum.at(last, self.a_tag[ok], self.a_day[ok])
+        pop = (dict(zip(self.tags, uses.tolist(), strict=True)) if visible is not None
+               else self.popularity)
+        top_act, top_pop = act.max(initial=0.0), max(pop.values(), default=0)
+        out = []
+        for tag in set(pop) | {t for t, n in zip(self.tags, uses, strict=True) if n}:
+            j = self.tag_ix.get(tag)
+            a = act[j] / top_act if j is not None and top_act > 0 else 0.0
+            p = pop.get(tag, 0) / top_pop if top_pop > 0 else 0.0
+            score = BLL_BETA * a + (1.0 - BLL_BETA) * p
+            if score <= 0:
+                continue
+            if j is not None and uses[j]:
+                n = int(uses[j])
+                when = datetime.fromtimestamp(last[j] * 86400.0, timezone.utc).date()
+                reason = f"your history: used {n} time{'s' if n != 1 else ''}, last on {when}"
+            else:
+                n = pop.get(tag, 0)
+                reason = f"popular in this library: on {n} item{'s' if n != 1 else ''}"
+            out.append(Suggestion(tag, float(min(1.0, score)), reason))
+        return sorted(out, key=lambda s: (-s.score, s.tag))
 
     def _read_vectors(self, library: Library, items: list[Item | None],
                       featurizers: dict[str, tuple[str, str]]) -> None:

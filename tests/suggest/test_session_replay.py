@@ -60,6 +60,8 @@ def test_replay_of_a_bursty_library_beats_the_popularity_baselines(models_dir, t
     assert acc["tagassist"] > acc["frequent"] + 0.05 and acc["tagassist"] > acc["recent"]
     assert [s["photos"] for s in res["tagassist"]["segments"]] == ["1-20", "21-24"]
     assert len(result["trainings"]) == 2  # after photos 8 and 16
+    # each training measured the generated set against the list on the newest photos
+    assert all("set_acceptance@5" in t["blend"]["metrics"] for t in result["trainings"])
     assert result["latency_ms"]["suggest"]["p50"] > 0
     assert 0 < result["accepted_share"] <= 1
     first = result["per_photo"][0]

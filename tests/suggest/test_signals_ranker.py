@@ -42,7 +42,7 @@ def add_photo(lib, name, when=None, lat=None, lon=None, vector=None, tags=(), us
 
 
 def index_of(lib, user=1):
-    return LibraryIndex(lib, user, {"photo": EMBED})
+    return LibraryIndex.read(lib, user, {"photo": EMBED})
 
 
 def values(sig, index, name):
@@ -144,3 +144,48 @@ def test_the_default_blend_file_is_complete_and_loads(tmp_path):
     (tmp_path / "bad.json").write_text('{"weights": {"nonsense": 1}}')
     with pytest.raises(ValueError, match="nonsense"):
         BlendWeights.load(tmp_path / "bad.json")
+
+
+def same_index(a, b):
+    assert a.tags == b.tags and a.row_of == b.row_of and a.popularity == b.popularity
+    for name in ("item_ids", "a_row", "a_tag", "a_day", "r_row", "r_tag", "tagged", "hours",
+                 "lat", "lon", "folder", "has_vec", "embed"):
+        assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
+
+
+def test_a_refreshed_index_equals_a_fresh_read_and_removals_ask_for_one(lib):
+    ann, bob = lib.add_user("ann").id, lib.add_user("bob").id
+    add_photo(lib, "a", "2024-05-01T10:00:00", 52.3, 4.9, [1, 0], ["canal"], ann)
+    index = index_of(lib, ann)
+    b = add_photo(lib, "b", "2024-05-01T11:00:00", 52.3, 4.9, [0, 1], ["canal", "bike"], ann)
+    lib.assign(bob, [b.id], ["canal", "boat"])  # another person: popularity only
+    c = add_photo(lib, "c", "2024-05-02T11:00:00", vector=[1, 1])
+    lib.record_decisions(ann, c.id, [("bike", False, 1, 0.3, "t"), ("tram", True, 2, 0.2, "t")])
+    assert index.refresh(lib)
+    same_index(index, index_of(lib, ann))
+    assert index.popularity == {"canal": 2, "bike": 1, "boat": 1, "tram": 1}
+    assert index.key_rows["tram"] == index.tags.index("tram")  # new tags are findable
+    lib.undo()  # the decisions go: only a new read is right
+    assert not index.refresh(lib)
+    index = index_of(lib, ann)
+    lib.rename_tag("canal", "gracht")
+    assert not index.refresh(lib)
+
+
+def test_the_indexed_history_is_bll_plus_c(lib):
+    from datetime import datetime, timezone
+
+    from tagassist.suggest.suggesters import history_suggestions
+
+    ann, bob = lib.add_user("ann").id, lib.add_user("bob").id
+    add_photo(lib, "a", tags=["sea", "sun"], user=ann)
+    add_photo(lib, "b", tags=["sea"], user=ann)
+    c = add_photo(lib, "c", tags=["sea"], user=bob)
+    lib.assign(bob, [c.id], ["rock"])
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    index = index_of(lib, ann)
+    popularity = {t.path: t.count for t in lib.tag_counts()}
+    expected = history_suggestions(lib.tag_history(ann), popularity, now)
+    got = index.history(now)
+    assert [(s.tag, s.reason) for s in got] == [(s.tag, s.reason) for s in expected]
+    assert [s.score for s in got] == pytest.approx([s.score for s in expected])
