@@ -37,7 +37,7 @@ import numpy as np
 from tagassist.library.models import Item, Tag
 from tagassist.library.names import normalize
 from tagassist.library.repository import Library
-from tagassist.suggest.suggesters import BLL_BETA, BLL_DECAY, Suggestion
+from tagassist.suggest.suggesters import BLL_BETA, BLL_DECAY, Suggestion, days
 
 _TOKEN = re.compile(r"[^\W_]+")
 LOOK_ALIKES = 5  # neighbours of the look-alike signal (EVALUATION.md `session`)
@@ -56,14 +56,6 @@ def hours(capture_time: str | None) -> float:
         return math.nan
     return t.replace(tzinfo=None).timestamp() / 3600.0 if t.tzinfo is None else \
         t.timestamp() / 3600.0
-
-
-def days(created: str) -> float:
-    """An ISO timestamp as days since the epoch (naive times are taken as UTC)."""
-    t = datetime.fromisoformat(created.replace("Z", "+00:00"))
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
-    return t.timestamp() / 86400.0
 
 
 def tag_key(tag: str) -> str:
@@ -320,8 +312,11 @@ class LibraryIndex:
                 return np.zeros(nt)
             return np.maximum.reduceat(values[self._by_tag], self._tag_starts)
 
-        def spread(weight: np.ndarray, name: str) -> np.ndarray:
+        def spread(weight: np.ndarray | None, name: str) -> np.ndarray:
             """Σ weight·[tag on item] / Σ weight (0 without weight) and the best weight."""
+            if weight is None:  # the item has no time (or no place): nothing to spread
+                out[name], out[f"{name}_near"] = np.zeros(nt), np.zeros(nt)
+                return out[name]
             weight = np.where(seen & np.isfinite(weight), weight, 0.0)
             total = weight.sum()
             on = weight[self.a_row]
@@ -331,12 +326,13 @@ class LibraryIndex:
             out[f"{name}_near"] = best
             return best
 
-        h = np.abs(self.hours - hours(item.capture_time))
-        near = spread(1.0 / (1.0 + h), "time")
+        when = hours(item.capture_time)
+        h = np.abs(self.hours - when)
+        near = spread(None if math.isnan(when) else 1.0 / (1.0 + h), "time")
         nearest_hours = np.where(near > 0, 1.0 / np.maximum(near, 1e-12) - 1.0, np.inf)
         km = (km_apart(item.lat, item.lon, self.lat, self.lon)
-              if item.lat is not None and item.lon is not None else np.full(n, np.nan))
-        near_km = spread(1.0 / (1.0 + km), "place")
+              if item.lat is not None and item.lon is not None else None)
+        near_km = spread(None if km is None else 1.0 / (1.0 + km), "place")
         nearest_km = np.where(near_km > 0, 1.0 / np.maximum(near_km, 1e-12) - 1.0, np.inf)
 
         cos = np.full(n, np.nan)

@@ -65,7 +65,7 @@ def content_suggestions(words: Sequence[tuple[str, float]], vocabulary: TagVocab
         return [Suggestion(w, _clip(s), r) for w, s, r in scored[:limit]]
     out = [Suggestion(tag, _clip(score), reason)
            for tag, score, reason in vocabulary.match(scored, limit=limit)]
-    names = {normalize(t.rsplit("|", 1)[-1]) for t in vocabulary.tags}
+    names = vocabulary.leaf_keys()
     out += [Suggestion(w, _clip(s * new_word_factor), r) for w, s, r in scored[:limit]
             if normalize(w) not in names]
     return out
@@ -100,10 +100,13 @@ def context_suggestions(item: Item, user_tags: Sequence[Tag],
     if not user_tags:
         return [Suggestion(w, PLAIN_CONTEXT_SCORE[context_kind(w, item)],
                            f"{context_kind(w, item)}: {w}") for w in words]
-    exact: dict[str, str] = {}
-    for tag in user_tags:
-        for text in (tag.name, tag.path, *tag.aliases):
-            exact.setdefault(normalize(text), tag.path)
+    if vocabulary is not None:  # the same texts, normalised once per vocabulary change
+        exact = vocabulary.exact_keys()
+    else:
+        exact = {}
+        for tag in user_tags:
+            for text in (tag.name, tag.path, *tag.aliases):
+                exact.setdefault(normalize(text), tag.path)
     best: dict[str, Suggestion] = {}
 
     def offer(s: Suggestion) -> None:
@@ -122,7 +125,7 @@ def context_suggestions(item: Item, user_tags: Sequence[Tag],
 
 # --- history: BLL+C ------------------------------------------------------------------------
 
-def _days(created: str) -> float:
+def days(created: str) -> float:
     """An ISO timestamp as days since the epoch (naive times are taken as UTC)."""
     t = datetime.fromisoformat(created.replace("Z", "+00:00"))
     if t.tzinfo is None:
@@ -148,7 +151,7 @@ def bll_scores(history: Iterable[HistoryEntry], popularity: dict[str, int],
     ref = (now or datetime.now(timezone.utc)).timestamp() / 86400.0
     uses: dict[str, list[float]] = {}
     for h in history:
-        uses.setdefault(h.tag, []).append(_days(h.created))
+        uses.setdefault(h.tag, []).append(days(h.created))
     act = {t: bll_activation(np.array(d), ref, decay) for t, d in uses.items()}
     top_act = max(act.values(), default=0.0)
     top_pop = max(popularity.values(), default=0)

@@ -75,7 +75,9 @@ class TagVocabulary:
         self._cache: dict[str, np.ndarray] = (
             cache if cache is not None else getattr(encoder, "cache", None) or {})
         self._stacked: tuple[list[str], np.ndarray, np.ndarray, dict[str, list[int]]] | None
-        self._stacked = None
+        self._exact: dict[str, str] | None
+        self._leaves: frozenset[str] | None
+        self._stacked = self._exact = self._leaves = None
         aliases = aliases or {}
         for tag in tags:
             self.add(tag, aliases.get(tag, ()))
@@ -103,7 +105,7 @@ class TagVocabulary:
             raise ValueError(f"tag {tag!r} has no text to match")
         self._embed(texts)
         self._entries[tag] = _Entry(tag, texts, frozenset(normalize(t) for t in texts))
-        self._stacked = None
+        self._stacked = self._exact = self._leaves = None
 
     def sync(self, tags: Iterable[TagLike]) -> TagVocabulary:
         """Make the vocabulary these library tags: new ones are added (one encoder call for
@@ -112,7 +114,7 @@ class TagVocabulary:
         wanted = {t.path: t for t in tags}
         for path in [p for p in self._entries if p not in wanted]:
             del self._entries[path]
-            self._stacked = None
+            self._stacked = self._exact = self._leaves = None
         changed = []
         for path, t in wanted.items():
             texts = _texts(path, (t.name, *t.aliases))
@@ -123,6 +125,22 @@ class TagVocabulary:
         for path, texts in changed:
             self.add(path, texts)
         return self
+
+    def exact_keys(self) -> dict[str, str]:
+        """Normalised tag texts (leaf name, aliases, full path) -> tag; cached until the
+        vocabulary changes."""
+        if self._exact is None:
+            self._exact = {}
+            for tag, entry in self._entries.items():
+                for key in (*entry.keys, "|".join(normalize(p) for p in tag.split("|"))):
+                    self._exact.setdefault(key, tag)
+        return self._exact
+
+    def leaf_keys(self) -> frozenset[str]:
+        """The normalised leaf names of the tags; cached until the vocabulary changes."""
+        if self._leaves is None:
+            self._leaves = frozenset(normalize(t.rsplit("|", 1)[-1]) for t in self._entries)
+        return self._leaves
 
     def similarity(self, word: str, tag: str) -> float:
         """sim(word, tag) in [0, 1] as defined in the module doc."""
