@@ -931,15 +931,18 @@ class Library(FeatureStore):
             paths = self._tag_paths(conn)
         return [Cooccurrence(paths[t], n) for t, n in rows]
 
-    def log_state(self) -> tuple[int, int, int, int]:
-        """(assignments removed or changed ever, their largest id, the same for decisions):
-        while the counters stand still, everything since a reader's last look is in
-        :meth:`assignment_log` / :meth:`decision_log` after the largest ids it saw."""
+    def log_state(self) -> tuple[int, ...]:
+        """(assignments removed or changed ever, their largest id, the same for decisions,
+        then for tags and for tag aliases): while the counters stand still, everything since
+        a reader's last look is in :meth:`assignment_log` / :meth:`decision_log` after the
+        largest ids it saw, and the tags are as they were unless their largest ids grew."""
         with self._read() as conn:
             removed = dict(conn.execute("SELECT name, n FROM removals").fetchall())
-            a = conn.execute("SELECT coalesce(max(id), 0) FROM assignments").fetchone()[0]
-            d = conn.execute("SELECT coalesce(max(id), 0) FROM decisions").fetchone()[0]
-        return int(removed["assignments"]), int(a), int(removed["decisions"]), int(d)
+            out = []
+            for table in ("assignments", "decisions", "tags", "tag_aliases"):
+                top = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+                out += [int(removed[table]), int(top)]
+        return tuple(out)
 
     def assignment_log(self, after_id: int = 0) -> list[tuple[int, int, int, int, str]]:
         """(id, user, item, tag id, created) of every assignment with an id above

@@ -156,13 +156,16 @@ V5_FOLDERS_AND_SAVED_SEARCHES: tuple[str, ...] = (
     )""",
 )
 
-# v6: a counter of removed or changed assignments and decisions, kept by triggers (so other
-# processes' writes and cascades count too).  With the largest ids it tells a reader that only
-# appended rows arrived since it last read (Library.log_state), without counting a million rows.
+# v6: a counter of removed or changed assignments, decisions, tags and aliases, kept by
+# triggers (so other processes' writes and cascades count too).  With the largest ids it tells
+# a reader that only appended rows arrived since it last read (Library.log_state), without
+# counting a million rows.
 V6_REMOVALS: tuple[str, ...] = (
     "CREATE TABLE removals (name TEXT PRIMARY KEY, n INTEGER NOT NULL)",
-    "INSERT INTO removals (name, n) VALUES ('assignments', 0), ('decisions', 0)",
+    "INSERT INTO removals (name, n) VALUES ('assignments', 0), ('decisions', 0), ('tags', 0), "
+    "('tag_aliases', 0)",
     *(f"""CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON {table} BEGIN
         UPDATE removals SET n = n + 1 WHERE name = '{table}'; END"""
-      for table in ("assignments", "decisions") for event in ("DELETE", "UPDATE")),
+      for table in ("assignments", "decisions", "tags", "tag_aliases")
+      for event in ("DELETE", "UPDATE")),
 )

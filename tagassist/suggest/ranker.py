@@ -35,6 +35,7 @@ from tagassist.suggest.suggesters import Suggestion
 
 DEFAULT_TOP = 10
 REASONS_SHOWN = 3  # the signals that weigh most for a tag, strongest first
+REASON_FLOOR, REASON_SHARE = 0.25, 0.2  # a signal adding less (logit) is not a reason
 MIN_SCORE = 0.001  # a tag the person keeps less than once in a thousand is noise
 PARTS = ("content", "context", "history", "personal", "document")
 FEATURES = ("bias", *SIGNALS, *PARTS, "place_word", "title_word", "new_word")
@@ -195,10 +196,12 @@ def _signal_reasons(index: LibraryIndex, s: Signals, k: int) -> dict[str, str]:
     h = float(s.nearest_hours[k])
     if math.isfinite(h):
         when = f"{h * 60:.0f} min" if h < 1 else f"{h:.0f} h" if h < 48 else f"{h / 24:.0f} days"
-        out["time"] = out["time_near"] = f"same event: on a photo taken {when} apart"
+        out["time"] = out["time_near"] = (f"same event: on a photo taken {when} apart" if h < 12
+                                          else f"on a photo taken {when} apart")
     d = float(s.nearest_km[k])
     if math.isfinite(d):
-        out["place"] = out["place_near"] = f"taken nearby: on a photo {d:.1f} km away"
+        out["place"] = out["place_near"] = (f"taken nearby: on a photo {d:.1f} km away"
+                                            if d < 50 else f"on a photo {d:.0f} km away")
     out["look"] = out["look_near"] = "on your look-alike items"
     if s.cooc_with[k]:
         out["cooc"] = f"goes with {s.cooc_with[k]}"
@@ -225,9 +228,10 @@ def rank(weights: BlendWeights, found: Candidates, top: int) -> list[Suggestion]
         contrib = found.x[k] * w
         explained = found.reasons_of(int(k))
         reasons: list[str] = []
+        floor = max(REASON_FLOOR, REASON_SHARE * float(contrib[1:].max(initial=0.0)))
         for j in np.argsort(-contrib):
             text = explained.get(FEATURES[j], "")
-            if contrib[j] <= 0 or len(reasons) == REASONS_SHOWN:
+            if j == 0 or contrib[j] < floor or len(reasons) == REASONS_SHOWN:
                 break
             if text and text not in reasons:
                 reasons.append(text)

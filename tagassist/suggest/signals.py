@@ -41,6 +41,7 @@ from tagassist.suggest.suggesters import BLL_BETA, BLL_DECAY, Suggestion, days
 
 _TOKEN = re.compile(r"[^\W_]+")
 LOOK_ALIKES = 5  # neighbours of the look-alike signal (EVALUATION.md `session`)
+HISTORY_KEPT = 200  # BLL+C's best tags offered as candidates (the rest score ~0 anyway)
 EARTH_KM = 6371.0
 SIGNALS = ("time", "time_near", "look", "look_near", "place", "place_near", "cooc",
            "folder", "frequency", "recency", "rejected_near")
@@ -113,11 +114,14 @@ class LibraryIndex:
         self.hours = self.lat = self.lon = np.zeros(0)
         self.folder = np.zeros(0, np.int64)
         self.folder_ix: dict[str, int] = {}
-        self.embed = np.zeros((0, 0), np.float32)
+        self.embed = np.zeros((0, 0), np.float32)  # the stored embeddings of ``vec_rows``
+        self.vec_rows = np.zeros(0, np.int64)  # rows that have one (the others take no room)
         self.has_vec = np.zeros(0, bool)
         self.popularity: dict[str, int] = {}  # tag path -> items carrying it (every user's)
         self._pairs = np.zeros(0, np.int64)  # sorted item·2^32 + tag of every assignment
-        self._state = (0, 0, 0, 0)  # Library.log_state() as last read
+        self._state: tuple[int, ...] = ()  # Library.log_state() as last read
+        self._by_tag = np.zeros(0, np.int64)  # assignments grouped by tag (stable)
+        self._sorted_tags = np.zeros(0, np.int64)  # their tags, ascending
         self._read = False
         self._paths: dict[int, str] = {}  # tag id -> path as last read
         self.tag_records: list[Tag] = []  # the library's tags as last read
@@ -132,19 +136,22 @@ class LibraryIndex:
     def refresh(self, library: Library) -> bool:
         """Append what the library gained since the last read; False (nothing changed here)
         when something was removed or renamed, so that only a new index is right."""
-        tags = library.tags()
-        paths = {t.id: t.path for t in tags}
-        if any(paths.get(i) != p for i, p in self._paths.items()):
-            return False
         state = library.log_state()
-        new_a = library.assignment_log(self._state[1])
-        new_d = library.decision_log(self._state[3])
+        if self._read and state[4:] == self._state[4:]:  # no tag added, renamed or aliased
+            tags, paths = self.tag_records, self._paths
+        else:
+            tags = library.tags()
+            paths = {t.id: t.path for t in tags}
+            if any(paths.get(i) != p for i, p in self._paths.items()):
+                return False
+        new_a = library.assignment_log(self._state[1] if self._read else 0)
+        new_d = library.decision_log(self._state[3] if self._read else 0)
         if self._read:
             if (state[0] != self._state[0] or state[2] != self._state[2]  # removals, undo
                     or state[1] < self._state[1] or state[3] < self._state[3]):
                 return False
-            if state == self._state:  # something else was written (features, an item's
-                return False  # metadata): rare, and only a full read sees it
+            if state[:4] == self._state[:4] and state[4:] == self._state[4:]:
+                return False  # something else was written (features, an item's metadata)
         self._read = True
         self._paths, self._state, self.tag_records = paths, state, tags
         self._add_popularity([(item, paths[tag]) for _, _, item, tag, _ in new_a])
@@ -157,20 +164,30 @@ class LibraryIndex:
             if path not in self.tag_ix:
                 self.tag_ix[path] = len(self.tags)
                 self.tags.append(path)
-                self.__dict__.pop("key_rows", None)
-                self.__dict__.pop("compact_leaves", None)
+                if "key_rows" in self.__dict__:  # grow the cached lookups, do not redo them
+                    self.key_rows.setdefault(tag_key(path), self.tag_ix[path])
+                    self.key_rows.setdefault(normalize(path.rsplit("|", 1)[-1]),
+                                             self.tag_ix[path])
+                if "compact_leaves" in self.__dict__:
+                    self.compact_leaves.append(compact(path.rsplit("|", 1)[-1]))
         if mine:
+            first = len(self.a_tag)
+            new_tags = np.array([self.tag_ix[p] for _, p, _ in mine], np.int64)
             self.a_row = np.concatenate([self.a_row, [self.row_of[i] for i, _, _ in mine]])
-            self.a_tag = np.concatenate([self.a_tag, [self.tag_ix[p] for _, p, _ in mine]])
+            self.a_tag = np.concatenate([self.a_tag, new_tags])
             self.a_day = np.concatenate([self.a_day, [days(c) for _, _, c in mine]])
             self.tagged[self.a_row] = True
+            # keep the assignments grouped by tag (for per-tag maxima by reduceat): the new
+            # ones go after their tag's others, as a stable sort would put them
+            order = np.argsort(new_tags, kind="stable")
+            at = np.searchsorted(self._sorted_tags, new_tags[order], side="right")
+            self._by_tag = np.insert(self._by_tag, at, first + order)
+            self._sorted_tags = np.insert(self._sorted_tags, at, new_tags[order])
         known = [(i, p) for i, p in rejected if p in self.tag_ix]
         if known:
             self.r_row = np.concatenate([self.r_row, [self.row_of[i] for i, _ in known]])
             self.r_tag = np.concatenate([self.r_tag, [self.tag_ix[p] for _, p in known]])
-        # assignments grouped by tag, for per-tag maxima (np.maximum.reduceat, not ufunc.at)
-        self._by_tag = np.argsort(self.a_tag, kind="stable")
-        self._tag_starts = np.searchsorted(self.a_tag[self._by_tag], np.arange(len(self.tags)))
+        self._tag_starts = np.searchsorted(self._sorted_tags, np.arange(len(self.tags)))
         return True
 
     def _add_popularity(self, rows: list[tuple[int, str]]) -> None:
@@ -211,22 +228,24 @@ class LibraryIndex:
             self.folder_ix.setdefault(f, len(self.folder_ix))
         self.folder = np.concatenate([self.folder, [self.folder_ix[f] for f in folders]])
         self._read_vectors(library, got, self.featurizers)
-        dim = max([v.size for v in self.vectors.values()] + [self.embed.shape[1]])
-        embed = np.zeros((len(new), dim), np.float32)
-        has = np.zeros(len(new), bool)
-        for k, item_id in enumerate(new):
-            v = self.vectors.get(item_id)
-            if v is not None and v.size == dim:
-                embed[k], has[k] = v, True
-        if self.embed.shape != (len(self.has_vec), dim):  # the first vectors, another model
-            self.embed = np.zeros((len(self.has_vec), dim), np.float32)
-            for k, item_id in enumerate(self.item_ids[:len(self.has_vec)]):
-                v = self.vectors.get(int(item_id))
-                self.has_vec[k] = v is not None and v.size == dim
-                if self.has_vec[k]:
-                    self.embed[k] = v
-        self.embed = np.concatenate([self.embed, embed])
-        self.has_vec = np.concatenate([self.has_vec, has])
+        # one embedding size per index: the first met (another model's vectors wait for the
+        # full re-read that their featurize write causes)
+        dim = self.embed.shape[1] or max((v.size for v in self.vectors.values()), default=0)
+        start = len(self.has_vec)
+        rows = [start + k for k, i in enumerate(new)
+                if i in self.vectors and self.vectors[i].size == dim]
+        self.has_vec = np.concatenate([self.has_vec, np.zeros(len(new), bool)])
+        if rows:
+            mats = np.stack([self.vectors[new[r - start]] for r in rows]).astype(np.float32)
+            self.embed = np.concatenate([self.embed.reshape(-1, dim), mats])
+            self.vec_rows = np.concatenate([self.vec_rows, rows])
+            self.has_vec[rows] = True
+
+    def per_tag_max(self, values: np.ndarray) -> np.ndarray:
+        """The largest of ``values`` (one per assignment, ≥ 0) over each tag's assignments."""
+        if not len(values):
+            return np.zeros(len(self.tags))
+        return np.maximum.reduceat(values[self._by_tag], self._tag_starts)
 
     def history(self, now: datetime | None = None, visible: int | None = None
                 ) -> list[Suggestion]:
@@ -238,27 +257,28 @@ class LibraryIndex:
         age = np.maximum(ref - self.a_day[ok], 0.0)
         act = np.bincount(self.a_tag[ok], (age + 1.0) ** -BLL_DECAY, minlength=nt)
         uses = np.bincount(self.a_tag[ok], minlength=nt)
-        last = np.full(nt, -np.inf)
-        np.maximum.at(last, self.a_tag[ok], self.a_day[ok])
+        last = self.per_tag_max(np.where(ok, self.a_day, 0.0))
         pop = (dict(zip(self.tags, uses.tolist(), strict=True)) if visible is not None
                else self.popularity)
-        top_act, top_pop = act.max(initial=0.0), max(pop.values(), default=0)
+        names = [t for t, n in zip(self.tags, uses, strict=True) if n] + [
+            t for t in pop if t not in self.tag_ix or not uses[self.tag_ix[t]]]
+        rows = np.array([self.tag_ix.get(t, -1) for t in names], np.int64)
+        a = np.where(rows >= 0, act[np.maximum(rows, 0)], 0.0)
+        p = np.array([pop.get(t, 0) for t in names], float)
+        score = (BLL_BETA * (a / a.max() if a.size and a.max() > 0 else a)
+                 + (1.0 - BLL_BETA) * (p / p.max() if p.size and p.max() > 0 else p))
+        best = np.argsort(-score, kind="stable")[:HISTORY_KEPT]
         out = []
-        for tag in set(pop) | {t for t, n in zip(self.tags, uses, strict=True) if n}:
-            j = self.tag_ix.get(tag)
-            a = act[j] / top_act if j is not None and top_act > 0 else 0.0
-            p = pop.get(tag, 0) / top_pop if top_pop > 0 else 0.0
-            score = BLL_BETA * a + (1.0 - BLL_BETA) * p
-            if score <= 0:
-                continue
-            if j is not None and uses[j]:
+        for k in best[score[best] > 0]:
+            j, tag = int(rows[k]), names[k]
+            if j >= 0 and uses[j]:
                 n = int(uses[j])
                 when = datetime.fromtimestamp(last[j] * 86400.0, timezone.utc).date()
                 reason = f"your history: used {n} time{'s' if n != 1 else ''}, last on {when}"
             else:
                 n = pop.get(tag, 0)
                 reason = f"popular in this library: on {n} item{'s' if n != 1 else ''}"
-            out.append(Suggestion(tag, float(min(1.0, score)), reason))
+            out.append(Suggestion(tag, float(min(1.0, score[k])), reason))
         return sorted(out, key=lambda s: (-s.score, s.tag))
 
     def _read_vectors(self, library: Library, items: list[Item | None],
@@ -306,11 +326,7 @@ class LibraryIndex:
         tags = self.a_tag
         out: dict[str, np.ndarray] = {}
 
-        def per_tag_max(values: np.ndarray) -> np.ndarray:
-            """The largest of ``values`` (one per assignment, ≥ 0) over each tag's items."""
-            if not len(values):
-                return np.zeros(nt)
-            return np.maximum.reduceat(values[self._by_tag], self._tag_starts)
+        per_tag_max = self.per_tag_max
 
         def spread(weight: np.ndarray | None, name: str) -> np.ndarray:
             """Σ weight·[tag on item] / Σ weight (0 without weight) and the best weight."""
@@ -338,8 +354,7 @@ class LibraryIndex:
         cos = np.full(n, np.nan)
         if vector is not None and self.embed.shape[1] == np.asarray(vector).size:
             v = np.asarray(vector, dtype=np.float32)
-            v = v / max(float(np.linalg.norm(v)), 1e-12)
-            cos = np.where(self.has_vec, self.embed @ v, np.nan)
+            cos[self.vec_rows] = self.embed @ (v / max(float(np.linalg.norm(v)), 1e-12))
         look = np.where(seen & np.isfinite(cos), np.clip(cos, 0.0, None), 0.0)
         top = np.argsort(-look, kind="stable")[:LOOK_ALIKES]
         top_w = np.zeros(n)

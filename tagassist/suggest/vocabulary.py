@@ -78,6 +78,7 @@ class TagVocabulary:
         self._exact: dict[str, str] | None
         self._leaves: frozenset[str] | None
         self._stacked = self._exact = self._leaves = None
+        self._synced: frozenset[tuple[str, str, tuple[str, ...]]] | None = None
         aliases = aliases or {}
         for tag in tags:
             self.add(tag, aliases.get(tag, ()))
@@ -111,6 +112,27 @@ class TagVocabulary:
         """Make the vocabulary these library tags: new ones are added (one encoder call for
         their texts), gone ones dropped; the embedding cache is kept, so a library that grows
         by one tag costs one tag's encoding, not the whole vocabulary's."""
+        signature = frozenset((t.path, t.name, tuple(t.aliases)) for t in tags)
+        before = self._synced if self._synced is not None else frozenset(
+            (p, "", ()) for p in self._entries)  # entries added by hand: check them all
+        if signature == before:
+            return self
+        kept = {p for p, _, _ in signature}
+        for path in {p for p, _, _ in before} - kept:
+            self._entries.pop(path, None)
+            self._stacked = self._exact = self._leaves = None
+        changed = []
+        for path, name, aliases in signature - before:
+            texts = _texts(path, (name, *aliases))
+            entry = self._entries.get(path)
+            if texts and (entry is None or entry.texts != texts):
+                changed.append((path, texts))
+        self._embed(x for _, texts in changed for x in texts)  # one encoder call for all
+        for path, texts in changed:
+            self.add(path, texts)
+        self._synced = signature
+        return self
+        self._synced = signature
         wanted = {t.path: t for t in tags}
         for path in [p for p in self._entries if p not in wanted]:
             del self._entries[path]
