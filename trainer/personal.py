@@ -275,8 +275,16 @@ def full_train(posts: LibraryPosts, user: int, seed: int, progress: Progress,
               "photos": int(np.unique(posts.data.item[posts.data.user == user]).size),
               "validation_photos": int(val.size), "tags": posts.data.n_tags})
     baseline = measure(popularity_scores(train, user, val.size), truth, seed)
-    tried = [_fit_select(n, train, posts, user, val, truth, seed, progress, check)
-             for n in candidates]
+    tried, failed = [], {}
+    for name in candidates:  # one model that cannot fit these photos leaves the others
+        try:
+            tried.append(_fit_select(name, train, posts, user, val, truth, seed, progress,
+                                     check))
+        except ModelFitError as e:
+            failed[name] = str(e)
+    if not tried:
+        raise NotPublished("no model could learn from these photos: "
+                           + "; ".join(f"{n}: {why}" for n, why in failed.items()))
     best = max(tried, key=lambda r: r["validation"]["f1@5"])
     if best["validation"]["f1@5"] < baseline["f1@5"]:
         raise NotPublished(f"best model {best['model']} (F1@5 {best['validation']['f1@5']}) "
@@ -296,7 +304,8 @@ def full_train(posts: LibraryPosts, user: int, seed: int, progress: Progress,
     check()
     metrics = {"mode": "full", "validation": best["validation"], "baseline_mp_u": baseline,
                "validation_photos": int(val.size),
-               "candidates": {r["model"]: r["validation"] for r in tried}}
+               "candidates": {r["model"]: r["validation"] for r in tried},
+               "failed": failed}
     return final, {"model": best["model"], "metrics": metrics, "calibration": {"a": a, "b": b}}
 
 

@@ -197,3 +197,27 @@ def test_cli_train_makes_a_new_active_version(trained, capsys):
     assert out["event"] == "done" and out["version"] == "v0002"
     assert out["metrics"]["mode"] == "full"
     assert active_version(lib, PERSONAL_CONTENT, trained["user"]).version == "v0002"
+
+
+def test_photos_that_all_carry_the_same_tags_are_a_skip_not_an_error(trained, tmp_path):
+    """Found by the session replay (flickr-paris): an owner's first 20 photos carry the same
+    five tags, so CNN-PerMLP has no negative to draw; the other model (or a clear skip) must
+    answer, never an error."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, _ in trained["labels"][:12]:
+        shutil.copy(trained["photos"] / name, photos / name)
+    lib = Library.open(tmp_path / "lib" / "tagassist.db")
+    try:
+        carol = lib.get_or_create_user("carol").id
+        drive(import_folder(lib, photos, user_id=carol, thumbnails_dir=tmp_path / "thumbs"))
+        drive(featurize_library(lib, Models(trained["models"]), threading.Event()))
+        lib.assign(carol, [lib.item_by_path(photos / n).id for n, _ in trained["labels"][:12]],
+                   ["paris", "france"])
+        result, _ = drive(train_user(lib, carol))
+        assert result["event"] in ("done", "skipped"), result
+        if result["event"] == "skipped":
+            assert "no model could learn" in result["message"] \
+                or "not better" in result["message"], result
+    finally:
+        lib.close()
