@@ -263,7 +263,8 @@ class LibraryIndex:
         names = [t for t, n in zip(self.tags, uses, strict=True) if n] + [
             t for t in pop if t not in self.tag_ix or not uses[self.tag_ix[t]]]
         rows = np.array([self.tag_ix.get(t, -1) for t in names], np.int64)
-        a = np.where(rows >= 0, act[np.maximum(rows, 0)], 0.0)
+        a = np.zeros(len(names))
+        a[rows >= 0] = act[rows[rows >= 0]]  # a person without tags of their own has none
         p = np.array([pop.get(t, 0) for t in names], float)
         score = (BLL_BETA * (a / a.max() if a.size and a.max() > 0 else a)
                  + (1.0 - BLL_BETA) * (p / p.max() if p.size and p.max() > 0 else p))

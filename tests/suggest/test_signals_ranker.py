@@ -193,3 +193,11 @@ def test_the_indexed_history_is_bll_plus_c(lib):
     got = index.history(now)
     assert [(s.tag, s.reason) for s in got] == [(s.tag, s.reason) for s in expected]
     assert [s.score for s in got] == pytest.approx([s.score for s in expected])
+
+
+def test_a_person_without_tags_gets_the_librarys_popular_tags(lib):
+    ann, bob = lib.add_user("ann").id, lib.add_user("bob").id
+    add_photo(lib, "a", tags=["sea", "sun"], user=ann)
+    got = index_of(lib, bob).history()
+    assert {s.tag for s in got} == {"sea", "sun"}
+    assert all(s.reason == "popular in this library: on 1 item" for s in got)
