@@ -10,6 +10,7 @@ import pytest
 from tagassist.library.repository import Library
 from tagassist.media.importer import ImportReport, import_folder
 from tagassist.media.kinds import DOCUMENT_EXTS, PHOTO_EXTS
+from tests import sample
 
 
 def run_import(library: Library, folder: Path, thumbs: Path, cancel_after: int | None = None,
@@ -44,7 +45,7 @@ def test_sample_library_imports_with_metadata_keywords_and_thumbnails(library, s
     thumbs = tmp_path / "thumbs"
     report = run_import(library, sample_copy, thumbs)
     assert report.problems == []
-    assert (report.added, library.item_count()) == (12, 12)
+    assert (report.added, library.item_count()) == (sample.ITEMS, sample.ITEMS)
 
     cat = library.item_by_path(str(sample_copy / "2019-spring-berkeley/chelsea-the-cat.jpg"))
     assert cat.kind == "photo" and cat.capture_time == "2019-03-10T16:20:05"
@@ -69,13 +70,13 @@ def test_sample_library_imports_with_metadata_keywords_and_thumbnails(library, s
 
     photos = [it for it in library.items(library.item_ids()) if it.kind == "photo"]
     thumbs_written = list(thumbs.rglob("*.jpg"))
-    assert len(photos) == 8 and len(thumbs_written) == 8
+    assert len(photos) == sample.PHOTOS and len(thumbs_written) == sample.PHOTOS
 
 
 def test_reimport_is_incremental(library, sample_copy, tmp_path):
     run_import(library, sample_copy, tmp_path / "t")
     again = run_import(library, sample_copy, tmp_path / "t")
-    assert (again.added, again.updated, again.unchanged, again.problems) == (0, 0, 12, [])
+    assert (again.added, again.updated, again.unchanged, again.problems) == (0, 0, sample.ITEMS, [])
 
 
 def test_moved_and_renamed_files_keep_their_tags(library, sample_copy, tmp_path):

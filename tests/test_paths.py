@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from tagassist.paths import DB_NAME, LibraryPaths, sample_library_dir
+from tests import sample
 
 
 def test_sample_library_is_packaged_data():
     root = sample_library_dir()
     photos = sorted(p.name for p in root.rglob("*.jpg"))
     docs = sorted(p.suffix for p in root.rglob("*") if p.suffix in {".md", ".txt", ".pdf", ".html"})
-    assert len(photos) == 8 and docs == [".html", ".md", ".pdf", ".txt"]
+    assert len(photos) == 30 and docs == [".html", ".md", ".pdf", ".txt"]
+    assert (sample.PHOTOS, sample.DOCUMENTS, sample.ITEMS) == (30, 4, 34)  # what tests expect
     assert (root.parent / "SAMPLE_LIBRARY_ATTRIBUTION.md").is_file()
 
 

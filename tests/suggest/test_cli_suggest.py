@@ -11,6 +11,7 @@ import pytest
 
 from tagassist.paths import bundled_models_dir
 from tagassist.suggest.service import SET_HIDDEN
+from tests import sample
 from tests.test_cli import as_json, cli
 
 CAT = "2019-spring-berkeley/chelsea-the-cat.jpg"
@@ -54,7 +55,7 @@ def test_featurize_then_tag_and_untag_positional(models_dir, sample_copy, tmp_pa
     lib = tmp_path / "lib"
     cli("import", str(sample_copy), "--json", library=lib)
     report = as_json(cli("featurize", "--json", library=lib))
-    assert report["featurized"] == 12 and report["failed"] == []
+    assert report["featurized"] == sample.ITEMS and report["failed"] == []
     photo = sample_copy / "2018-montreal/espresso.jpg"
     assert as_json(cli("tag", str(photo), "cafe", "morning coffee", "--json",
                        library=lib))["added"] == 2

@@ -25,10 +25,17 @@ CAT_CLASSES = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, E
 COFFEE_CLASSES = {967, 968, 504}  # espresso, cup, coffee mug
 
 
+# Eight of the sample's photos, each a whole source image (colour and greyscale, photographs
+# and textures), by name: the sample keeps these files whatever else it gains.
+PHOTOS = ("2019-spring-berkeley/chelsea-the-cat.jpg", "2018-montreal/espresso.jpg",
+          "nasa/eileen-collins.jpg", "nasa/launch.jpg", "nasa/hubble-deep-field.jpg",
+          "street/cameraman.jpg", "2023-amsterdam/grass.jpg", "2023-amsterdam/brick-wall.jpg")
+
+
 @pytest.fixture(scope="module")
 def photos():
-    found = sorted(sample_library_dir().rglob("*.jpg"))
-    assert len(found) == 8
+    found = [sample_library_dir() / name for name in PHOTOS]
+    assert all(p.is_file() for p in found)
     return found
 
 

@@ -16,11 +16,13 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from tagassist.paths import LibraryPaths, sample_library_dir  # noqa: E402
+from tests import sample  # noqa: E402
 from tests.suggest import conftest as suggest_fixtures  # noqa: E402
 
 models_dir = suggest_fixtures.models_dir  # the default ONNX models, built once per session
 
-# The sample's licence notes are a document too; the tests want just the 8 photos + 4 documents.
+# The sample's licence notes are a document too; the tests want just the sample's photos and
+# documents (tests/sample.py counts them).
 SAMPLE_SKIP = {"ATTRIBUTION.md"}
 
 
@@ -85,7 +87,7 @@ def settle_sidebar(qtbot, window, timeout: int = 10_000) -> None:
 @pytest.fixture
 def imported(qtbot, window, sample_folder):
     report = run_import(qtbot, window, sample_folder)
-    qtbot.waitUntil(lambda: window.model.rowCount() == 12)
+    qtbot.waitUntil(lambda: window.model.rowCount() == sample.ITEMS)
     return report
 
 
@@ -106,5 +108,5 @@ def suggest_window(qtbot, paths, models_dir):
 def suggest_sample(qtbot, suggest_window, sample_folder):
     """``suggest_window`` with the sample library imported."""
     run_import(qtbot, suggest_window, sample_folder)
-    qtbot.waitUntil(lambda: suggest_window.model.rowCount() == 12)
+    qtbot.waitUntil(lambda: suggest_window.model.rowCount() == sample.ITEMS)
     return suggest_window

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests import sample
 from tests.ui.conftest import run_import
 
 
@@ -21,7 +22,7 @@ def test_import_analyses_new_items_with_progress(qtbot, suggest_window, sample_f
     # (the status bar follows every started job: see test_window's import test)
     assert not handle.running  # run_import waits for it
     assert handle.error is None, handle.error
-    assert handle.result.featurized == 12 and not handle.result.failed
+    assert handle.result.featurized == sample.ITEMS and not handle.result.failed
     assert _missing(suggest_window) == []
 
 
@@ -36,5 +37,5 @@ def test_cancelled_analysis_leaves_the_rest_for_later(qtbot, suggest_window, sam
     again = suggest_window.controller.suggest.start_analysis()
     assert again is not handle
     qtbot.waitUntil(lambda: not again.running, timeout=120_000)
-    assert again.result.featurized == 12 - handle.result.featurized
+    assert again.result.featurized == sample.ITEMS - handle.result.featurized
     assert _missing(suggest_window) == []

@@ -7,6 +7,7 @@ import shutil
 
 from PySide6.QtCore import Qt
 
+from tests import sample
 from tests.ui.test_suggestions import WAIT, select, tag_paths
 
 
@@ -59,7 +60,7 @@ def test_a_broken_sog_model_is_named_and_ranked_tags_go_on(qtbot, paths, models_
     window.show()
     try:
         run_import(qtbot, window, sample_folder)
-        qtbot.waitUntil(lambda: window.model.rowCount() == 12)
+        qtbot.waitUntil(lambda: window.model.rowCount() == sample.ITEMS)
         select(qtbot, window, "chelsea-the-cat.jpg")
         panel = window.suggestions
         assert panel.tags()  # ranked suggestions still come

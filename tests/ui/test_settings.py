@@ -8,6 +8,7 @@ from tagassist.paths import LibraryPaths
 from tagassist.ui import settings
 from tagassist.ui.app import WindowHost, open_window
 from tagassist.ui.settings_dialog import SettingsChoice
+from tests import sample
 
 
 def _texts(dialog) -> str:
@@ -62,9 +63,9 @@ def test_switching_person_shows_their_tags_and_is_remembered(qtbot, window, impo
                                          analyse_after_import=True))
     assert c.user.name == "sam" and "sam" in window.windowTitle()
     assert settings.remembered_user(c.paths.root) == "sam"
-    assert c.tag_counts() == [] and window.model.rowCount() == 12
+    assert c.tag_counts() == [] and window.model.rowCount() == sample.ITEMS
     window.show_untagged()
-    assert window.model.rowCount() == 12  # none of these items has sam's tags yet
+    assert window.model.rowCount() == sample.ITEMS  # none of these items has sam's tags yet
     window.grid.select_rows([0])
     c.add_tags(window._selected, ["sams-tag"])
     window.apply_settings(SettingsChoice(user="tester", thumbnail_size=128,

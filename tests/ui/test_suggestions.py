@@ -8,6 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
+from tests import sample
+
 WAIT = 90_000  # the first request loads the models; the test machine may be busy
 
 
@@ -156,7 +158,7 @@ def test_missing_models_are_shown_and_suggestions_go_on(qtbot, paths, sample_fol
     window.show()
     try:
         run_import(qtbot, window, sample_folder)
-        qtbot.waitUntil(lambda: window.model.rowCount() == 12)
+        qtbot.waitUntil(lambda: window.model.rowCount() == sample.ITEMS)
         select(qtbot, window, "espresso.jpg")
         panel = window.suggestions
         assert "Unavailable: image-lite0, text-minilm" in panel.models.text()

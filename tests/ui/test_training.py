@@ -7,11 +7,13 @@ import csv
 import gc
 import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from tagassist.paths import sample_library_dir
 from tagassist.suggest.training import trainer_available
 from tests.ui.conftest import run_import
 from tests.ui.test_suggestions import select
@@ -26,9 +28,22 @@ def _ended(qtbot, handle, timeout: int = TRAIN_WAIT) -> dict:
     return handle.result
 
 
+@pytest.fixture
+def few_tagged(qtbot, suggest_window, tmp_path):
+    """``suggest_window`` with one event of the sample imported (the Sunday at home: 7 photos,
+    4 of them tagged by their file keywords), too few tagged photos for the trainer (10)."""
+    folder = Path(shutil.copytree(sample_library_dir() / "2019-spring-berkeley",
+                                  tmp_path / "home"))
+    run_import(qtbot, suggest_window, folder)
+    c = suggest_window.controller
+    tagged = [i for i in c.library.item_ids() if c.library.item_tags(i, c.user_id)]
+    assert len(tagged) == 4
+    return suggest_window
+
+
 @needs_trainer
-def test_too_few_tagged_photos_is_a_clear_skip(qtbot, suggest_sample):
-    window = suggest_sample  # 4 photos carry file keywords; the trainer needs 10
+def test_too_few_tagged_photos_is_a_clear_skip(qtbot, few_tagged):
+    window = few_tagged  # 4 photos carry file keywords; the trainer needs 10
     window.train_action.trigger()
     handle = window.controller.suggest.train_handle
     qtbot.waitUntil(lambda: window.job_status.handle is handle)
@@ -136,8 +151,8 @@ def test_cancel_while_training_then_train_again(qtbot, suggest_window, tmp_path)
 
 
 @needs_trainer
-def test_retrains_by_itself_after_the_set_number_of_decisions(qtbot, suggest_sample):
-    window = suggest_sample
+def test_retrains_by_itself_after_the_set_number_of_decisions(qtbot, few_tagged):
+    window = few_tagged
     s = window.controller.suggest
     s.retrain_after = 2  # the setting (Settings ▸ Models ▸ Retrain after)
     select(qtbot, window, "chelsea-the-cat.jpg")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from tests import sample
+
 
 def _row_of(window, name: str) -> int:
     for row in range(window.model.rowCount()):
@@ -29,7 +31,7 @@ def test_space_opens_the_photo_large_and_keys_step_and_close(qtbot, window, impo
     pm = window.viewer.picture.pixmap()
     assert pm.width() > 300  # larger than the grid's or the panel's preview
     assert "chelsea-the-cat.jpg" in window.viewer.caption.text()
-    assert f"{cat + 1} of 12" in window.viewer.caption.text()
+    assert f"{cat + 1} of {sample.ITEMS}" in window.viewer.caption.text()
 
     assert window.focusWidget() is window.viewer
     qtbot.keyClick(window.viewer, Qt.Key.Key_J)  # the window's keys act on the selection
@@ -52,7 +54,7 @@ def test_enter_opens_and_space_closes(qtbot, window, imported):
 
 def test_documents_missing_and_broken_files_say_why(qtbot, window, imported):
     window.grid.setFocus()
-    doc = next(r for r in range(12) if window.model.item_at(r).kind == "document")
+    doc = next(r for r in range(sample.ITEMS) if window.model.item_at(r).kind == "document")
     window.grid.select_rows([doc])
     window.open_viewer()
     assert "document" in window.viewer.picture.text()
@@ -67,7 +69,8 @@ def test_documents_missing_and_broken_files_say_why(qtbot, window, imported):
     qtbot.waitUntil(lambda: _loaded(window) or "document" in window.viewer.picture.text(),
                     timeout=10_000)
 
-    other = next(r for r in range(12) if r != cat and window.model.item_at(r).kind == "photo")
+    other = next(r for r in range(sample.ITEMS)
+                 if r != cat and window.model.item_at(r).kind == "photo")
     moved = Path(window.model.item_at(other).paths[0])
     moved.rename(moved.with_suffix(".moved"))
     window.grid.select_rows([other])

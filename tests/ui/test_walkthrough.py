@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
+from tests import sample
 from tests.ui.test_suggestions import wait_for
 
 TAG = "walkthrough"
@@ -35,7 +36,7 @@ def test_tag_the_whole_sample_with_the_keyboard(qtbot, suggest_sample):
     window = suggest_sample
     c = window.controller
     count = window.model.rowCount()
-    assert count == 12  # the sample: 8 photos + 4 documents (there is no 20th)
+    assert count == sample.ITEMS  # the sample: 30 photos + 4 documents
 
     press(qtbot, window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)  # Ctrl+1: all items
     press(qtbot, window, Qt.Key.Key_Escape)  # Esc: to the grid; the first item is current
