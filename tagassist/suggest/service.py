@@ -1,10 +1,12 @@
 """Suggest tags for files end to end: import if new, featurize if needed, run the suggesters.
 
-What ``tagassist suggest PATH...`` uses (and the window will): :func:`ensure_items` brings
-files into the library through the importer's own reader (no folder walk: only these files),
-:class:`ColdStartSuggester` featurizes on demand and blends content, context and history
-suggestions.  A model that cannot load is reported in ``models`` and its suggester is
-skipped; history and context still work without any model (exact tag-name matches only).
+What ``tagassist suggest PATH...`` and the window use: :func:`ensure_items` brings files into
+the library through the importer's own reader (no folder walk: only these files);
+:class:`ColdStartSuggester` featurizes on demand, reads the person's library once per revision
+(:class:`LibraryView`, the event signals' :class:`LibraryIndex`), gathers the suggesters'
+scores and ranks every candidate by the learned blend (:mod:`tagassist.suggest.ranker`).  A
+model that cannot load is reported in ``models`` and its part is skipped; history, time and
+place still work without any model.
 """
 
 from __future__ import annotations
@@ -111,8 +113,8 @@ class LibraryView:
 
 
 class ColdStartSuggester:
-    """Ranked tags for items from content, context, the user's history and — once the user has
-    trained one (``tagassist train``) — the personal content ranker."""
+    """Ranked tags for items: the person's own event signals, content, context, history and —
+    once trained (``tagassist train``) — their content model and their own blend."""
 
     def __init__(self, library: Library, models: Models) -> None:
         self.library = library
@@ -124,6 +126,7 @@ class ColdStartSuggester:
         self._personal: dict[int, tuple[str, PersonalRanker | None]] = {}
         self.default_blend = default_weights()
         self._blend: dict[int, tuple[str, BlendWeights]] = {}
+        self.blend_unavailable: dict[int, str] = {}
         self.personal_unavailable: dict[int, str] = {}
         self._sog: SetGenerator | None = None
         self.show_generated_set: bool | None = None  # None: where it earned it (SET_HIDDEN)
@@ -280,6 +283,11 @@ class ColdStartSuggester:
                 info[PERSONAL_CONTENT] = ranker.version
             if user_id in self.personal_unavailable:
                 unavailable[PERSONAL_CONTENT] = self.personal_unavailable[user_id]
+            if self.blend_weights(user_id).source == "personal":
+                info[PERSONAL_BLEND] = active_version(self.library, PERSONAL_BLEND,
+                                                      user_id).version
+            if user_id in self.blend_unavailable:
+                unavailable[PERSONAL_BLEND] = self.blend_unavailable[user_id]
         if unavailable:
             info["unavailable"] = unavailable
         return info
@@ -342,12 +350,13 @@ class ColdStartSuggester:
         if cached is not None and cached[0] == key:
             return cached[1]
         weights = self.default_blend
+        self.blend_unavailable.pop(user_id, None)
         if record is not None:
             try:
                 weights = BlendWeights.load(Path(record.path) / BLEND_FILE)
             except (OSError, ValueError, KeyError) as e:
-                self.personal_unavailable[user_id] = (
-                    f"personal blend unreadable ({e}); the default blend is used")
+                self.blend_unavailable[user_id] = (
+                    f"{record.path}: unreadable ({e}); the default blend is used")
         self._blend[user_id] = (key, weights)
         return weights
 

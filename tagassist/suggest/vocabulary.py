@@ -132,21 +132,6 @@ class TagVocabulary:
             self.add(path, texts)
         self._synced = signature
         return self
-        self._synced = signature
-        wanted = {t.path: t for t in tags}
-        for path in [p for p in self._entries if p not in wanted]:
-            del self._entries[path]
-            self._stacked = self._exact = self._leaves = None
-        changed = []
-        for path, t in wanted.items():
-            texts = _texts(path, (t.name, *t.aliases))
-            entry = self._entries.get(path)
-            if texts and (entry is None or entry.texts != texts):
-                changed.append((path, texts))
-        self._embed(x for _, texts in changed for x in texts)  # one encoder call for all
-        for path, texts in changed:
-            self.add(path, texts)
-        return self
 
     def exact_keys(self) -> dict[str, str]:
         """Normalised tag texts (leaf name, aliases, full path) -> tag; cached until the

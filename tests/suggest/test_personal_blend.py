@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from tagassist.library.repository import Library
 from tagassist.suggest.featurize import Models
-from tagassist.suggest.model_store import PERSONAL_BLEND, active_version
+from tagassist.suggest.model_store import BLEND_FILE, PERSONAL_BLEND, active_version
 from tagassist.suggest.personal_blend import MIN_ITEMS, acceptance, replay_cases
 from tagassist.suggest.service import SET_HIDDEN, ColdStartSuggester
 from tagassist.suggest.training import personal_job
@@ -55,6 +56,15 @@ def test_the_job_refits_the_blend_and_publishes_it_when_not_worse(models_dir, tm
         # these photos were never analysed: no set could be made to measure, so it stays
         # hidden for the first reason (test_session_replay measures it on real photos)
         assert "set_acceptance@5" not in m and suggester.set_verdict(user) == SET_HIDDEN
+        assert suggester.models_info(user)[PERSONAL_BLEND] == "v0001"
+        # a damaged blend file: the default blend serves, and the message names the file
+        (Path(record.path) / BLEND_FILE).write_text("{not json")
+        fresh = ColdStartSuggester(lib, Models(models_dir))
+        assert fresh.blend_weights(user).source.startswith("default")
+        why = fresh.models_info(user)["unavailable"][PERSONAL_BLEND]
+        assert record.path in why and "default blend is used" in why
+        item = lib.items([1])[0]
+        assert fresh.suggest(item, user, top=3)  # suggestions go on
     finally:
         lib.close()
 
