@@ -12,7 +12,9 @@ personal model is needed, so the very first photo of a new user already gets sug
   without tags.
 - :func:`history_suggestions`: BLL+C (Kowald et al. 2014, "Long time no see: the probability
   of reusing tags as a function of frequency and recency", WWW'14 companion): the base-level
-  learning activation of ACT-R over the user's own tag uses, mixed with popularity.
+  learning activation of ACT-R over the user's own tag uses, mixed with popularity.  This is
+  the reference form: the app serves :meth:`tagassist.suggest.signals.LibraryIndex.history`,
+  the same formula over the index's arrays, and a test holds the two equal.
 """
 
 from __future__ import annotations
