@@ -30,6 +30,8 @@ from tagassist.library.repository import Library
 PERSONAL_CONTENT = "personal-content"
 PERSONAL_BLEND = "personal-blend"  # the learned blend refitted on one person (ranker.py)
 BLEND_FILE = "blend.json"
+PERSONAL_SET = "personal-set"  # the generated set's rows fitted on one person (personal_set.py)
+SET_FILE = "set_table.npz"
 KEEP = 3  # versions kept per (user, kind), the active one always among them
 _VERSION = re.compile(r"^v(\d{4,})$")
 

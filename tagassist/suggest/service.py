@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tagassist.library.models import Item, Tag
 from tagassist.library.repository import Library
 from tagassist.media.errors import MediaError
@@ -35,6 +37,8 @@ from tagassist.suggest.model_store import (
     BLEND_FILE,
     PERSONAL_BLEND,
     PERSONAL_CONTENT,
+    PERSONAL_SET,
+    SET_FILE,
     active_version,
 )
 from tagassist.suggest.personal import PersonalRanker
@@ -132,6 +136,9 @@ class ColdStartSuggester:
         self.show_generated_set: bool | None = None  # None: where it earned it (SET_HIDDEN)
         self.sog_unavailable = ""  # why the generated set cannot be made ("" = not tried/ok)
         self._sog_table_at: tuple[tuple[int, int], TagTable] | None = None  # (revision, table)
+        # per user: (revision and personal version, the table with their fitted rows)
+        self._set_tables: dict[int, tuple[str, TagTable]] = {}
+        self.set_unavailable: dict[int, str] = {}
         self._doc: DocumentRanker | None = None
         self.doc_unavailable = ""  # why documents get no ranker suggestions ("" = ok/not tried)
 
@@ -206,7 +213,7 @@ class ColdStartSuggester:
                 self.sog_unavailable = e.message
         return self._sog
 
-    def _sog_table(self, gen: SetGenerator) -> TagTable:
+    def base_set_table(self, gen: SetGenerator) -> TagTable:
         """The training tags plus the library's tags in use, rebuilt after the library changes
         (new tags' text vectors are cached by the generator, so a rebuild is cheap)."""
         revision = self.library.revision()
@@ -214,6 +221,35 @@ class ColdStartSuggester:
             in_use = sorted({c.path for c in self.library.tag_counts()})
             self._sog_table_at = (revision, gen.table(in_use, self.models.text))
         return self._sog_table_at[1]
+
+    def own_set_table(self, gen: SetGenerator, user_id: int) -> TagTable:
+        """The person's own tags only (training tags' rows where the names match)."""
+        return gen.table(sorted(t.path for t in self.view(user_id).user_tags), self.models.text,
+                         include_training=False)
+
+    def set_table(self, gen: SetGenerator, user_id: int) -> TagTable:
+        """The base table with the rows the personal job fitted on this user's photos
+        (personal_set.py), once it published them; a damaged file is named in
+        ``models_info`` and the base table serves."""
+        base = self.base_set_table(gen)
+        record = active_version(self.library, PERSONAL_SET, user_id)
+        if record is None:
+            return base
+        key = f"{self.library.revision()}:{record.version}@{record.path}"
+        cached = self._set_tables.get(user_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        table = base
+        self.set_unavailable.pop(user_id, None)
+        try:
+            with np.load(Path(record.path) / SET_FILE) as z:
+                if "own_vocabulary" in z.files and bool(z["own_vocabulary"]):
+                    base = self.own_set_table(gen, user_id)
+                table = gen.adjusted(base, [str(t) for t in z["tags"]], z["resid"], z["bias"])
+        except (OSError, ValueError, KeyError) as e:
+            self.set_unavailable[user_id] = f"{record.path}: unreadable ({e}); the base set serves"
+        self._set_tables[user_id] = (key, table)
+        return table
 
     def photo_context(self, item: Item) -> str | None:
         """SOG's early-fusion context of a photo; None until its image words are stored."""
@@ -259,7 +295,7 @@ class ColdStartSuggester:
         present = (list(given) if given is not None else
                    [t.path for t in self.library.item_tags(item.id, user_id)])
         try:
-            out = gen.generate(context, self._sog_table(gen), given=present, k=k,
+            out = gen.generate(context, self.set_table(gen, user_id), given=present, k=k,
                                exclude=exclude)
         except ModelRunError as e:
             return [], f"SOG failed: {e}"
@@ -288,6 +324,11 @@ class ColdStartSuggester:
                                                       user_id).version
             if user_id in self.blend_unavailable:
                 unavailable[PERSONAL_BLEND] = self.blend_unavailable[user_id]
+            record = active_version(self.library, PERSONAL_SET, user_id)
+            if record is not None and user_id not in self.set_unavailable:
+                info[PERSONAL_SET] = record.version
+            if user_id in self.set_unavailable:
+                unavailable[PERSONAL_SET] = self.set_unavailable[user_id]
         if unavailable:
             info["unavailable"] = unavailable
         return info

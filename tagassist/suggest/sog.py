@@ -144,6 +144,19 @@ class SetGenerator:
     def training_table(self) -> TagTable:
         return self._train
 
+    def adjusted(self, table: TagTable, names: Sequence[str], resid: np.ndarray,
+                 bias: np.ndarray) -> TagTable:
+        """``table`` with a person's fitted rows added: for each of ``names`` in it, output row
+        + ``resid`` and bias + ``bias`` (:mod:`tagassist.suggest.personal_set`)."""
+        rows = table.rows
+        out, b = table.out.copy(), table.bias.copy()
+        for name, r, db in zip(names, resid, bias, strict=True):
+            i = rows.get(name)
+            if i is not None:
+                out[i] += r
+                b[i] += db
+        return TagTable(table.names, out, b, self._tag_input(out), table.known)
+
     # -- decoding ------------------------------------------------------------------------------
     def user_row(self, user: str | None) -> int:
         """The row of a training user (0: anyone else)."""
@@ -178,6 +191,11 @@ class SetGenerator:
                 "token_type_ids": (ar >= n_ctx)[None].astype(np.int64),
                 "mask_pos": np.array([n - 1], np.int64)}
 
+    def query(self, ctx: list[int], given: list[int], table: TagTable, user_row: int = 0
+              ) -> np.ndarray:
+        """The ``[MASK]`` query [d] of ``[CLS] context [SEP] given… [MASK]`` (rows of table)."""
+        return self.model.run(self._feeds(ctx, given, table, user_row), ["query"])["query"][0]
+
     def generate(self, context: str, table: TagTable | None = None, given: Sequence[str] = (),
                  k: int | None = None, stop_p: float = 0.0, user_row: int = 0,
                  exclude: Sequence[str] = ()) -> list[tuple[str, float]]:
@@ -192,7 +210,7 @@ class SetGenerator:
         banned = [index[x] for x in exclude if x in index]
         out: list[tuple[str, float]] = []
         for _ in range(self.max_tags if k is None else k):
-            q = self.model.run(self._feeds(ctx, chosen, table, user_row), ["query"])["query"][0]
+            q = self.query(ctx, chosen, table, user_row)
             z = table.out @ q + table.bias
             z[chosen + banned] = -np.inf
             if not np.isfinite(z).any():

@@ -95,17 +95,25 @@ def train_user(library: Library, user_id: int, cancel: threading.Event | None = 
 
 
 def personal_job(suggester: Any, user_id: int, cancel: threading.Event | None = None,
-                 parts: tuple[str, ...] = ("blend", "content")
+                 parts: tuple[str, ...] = ("set", "blend", "content")
                  ) -> Generator[dict[str, Any], None, dict[str, Any]]:
     """The personal job the window runs (on demand or after N decisions) and the session
-    replay runs every N photos: the blend refitted on the person's decisions (seconds, in
-    this process: numpy only), then the personal content model (:func:`train_user`, a child
-    process).  Returns the content model's last event with the blend's outcome under
-    ``blend``; without torch the content part is skipped with the reason."""
+    replay runs every N photos: the generated set's rows and the blend refitted on the
+    person's photos and decisions (seconds, in this process: numpy only; the set first, so
+    the blend's stage measures the set the window would show), then the personal content
+    model (:func:`train_user`, a child process).  Returns the content model's last event
+    with the set's and the blend's outcomes under ``set`` and ``blend``; without torch the
+    content part is skipped with the reason."""
     from tagassist.suggest.personal_blend import fit_personal_blend
+    from tagassist.suggest.personal_set import fit_personal_set
 
+    made: dict[str, Any] = {}
+    if "set" in parts:
+        yield {"event": "progress", "stage": "set"}
+        made = fit_personal_set(suggester, user_id)
+        yield made
     blend: dict[str, Any] = {}
-    if "blend" in parts:
+    if "blend" in parts and not (cancel is not None and cancel.is_set()):
         yield {"event": "progress", "stage": "blend"}
         blend = fit_personal_blend(suggester, user_id)
         yield blend
@@ -115,5 +123,6 @@ def personal_job(suggester: Any, user_id: int, cancel: threading.Event | None = 
             last = yield from train_user(suggester.library, user_id, cancel)
         else:
             last = {"event": "skipped", "message": "the content model needs torch"}
-    summary = "; ".join(m for m in (blend.get("message"), last.get("message")) if m)
-    return {**last, "blend": blend, "summary": summary}
+    summary = "; ".join(m for m in (made.get("message"), blend.get("message"),
+                                    last.get("message")) if m)
+    return {**last, "set": made, "blend": blend, "summary": summary}

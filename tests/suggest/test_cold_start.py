@@ -231,7 +231,7 @@ def test_generated_set_for_a_photo_respects_present_and_rejected_tags(lib, featu
     assert tags[0] not in again and tags[1] not in again and len(again) == SET_SIZE
     # a brand-new tag of the library joins the vocabulary by its text vector
     lib.assign(user.id, [find_item(lib, photos / ESPRESSO).id], ["shrek (my cat)"])
-    table = service._sog_table(service.set_generator())
+    table = service.base_set_table(service.set_generator())
     assert "shrek (my cat)" in table.names and not table.known[table.names.index("shrek (my cat)")]
     doc = find_item(lib, photos / "notes/brewing-espresso.txt")
     assert service.generate_set(doc, user.id) == ([], ONLY_PHOTOS)
