@@ -15,7 +15,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from tagassist.suggest.training import trainer_available
-from tagassist.ui.suggest_jobs import SuggestEngine, SuggestResult, suggest_job, train_job
+from tagassist.ui.suggest_jobs import (
+    SuggestEngine,
+    SuggestResult,
+    suggest_job,
+    train_job,
+    training_notice,
+)
 from tagassist.ui.workers import JobHandle, JobRunner
 
 ACCEPT_ALL_THRESHOLD = 0.5  # "accept all": the tags more likely kept than not
@@ -221,18 +227,15 @@ class SuggestController(QObject):
 
     def _trained(self, result: dict) -> None:
         kind = result.get("event")
-        message = result.get("message") or kind
-        if kind == "done":
-            notes = "".join(f" — {n}" for n in result.get("notes", []))
-            self.host.notify.emit("info", f"Personal model {result.get('version')} trained "
-                                          f"(model updated){notes}")
-            self.refresh()
-        elif kind == "skipped":
-            self.host.notify.emit("warning", f"No personal model trained: {message}")
-        elif kind == "cancelled":
+        if kind == "cancelled":
             self.host.status.emit("Training cancelled; the previous model stays")
+        elif kind in ("done", "skipped"):
+            level, text = training_notice(result)
+            self.host.notify.emit(level, text)
+            if level == "info":
+                self.refresh()
         else:
-            self.host.notify.emit("error", f"Training failed: {message}")
+            self.host.notify.emit("error", f"Training failed: {result.get('message') or kind}")
 
     def shutdown(self) -> None:
         """Stop requests and close the engine's connection (after the host's jobs ended)."""

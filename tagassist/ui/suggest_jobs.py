@@ -195,15 +195,16 @@ def _train_tick(event: dict[str, Any]) -> tuple[int, int, str]:
     """A trainer event as a status-bar tick: epochs when it counts them."""
     stage = {"data": "reading your tags", "select": "choosing a model",
              "refit": "final fit", "update": "updating your model",
-             "blend": "learning how you tag"}.get(
+             "blend": "learning how you tag", "set": "learning your tag sets"}.get(
         event.get("stage", ""), event.get("event", ""))
     return int(event.get("epoch", 0)), int(event.get("epochs", 0)), str(stage)
 
 
 def train_job(engine: SuggestEngine, user_id: int, cancel: threading.Event
               ) -> Generator[Any, None, dict[str, Any]]:
-    """Featurize what is missing, then the personal job (:func:`personal_job`): the blend
-    refitted on the person's decisions, then the content model in a child process."""
+    """Featurize what is missing, then the personal job (:func:`personal_job`): the generated
+    set's rows and the blend refitted on the person's photos and decisions, then the content
+    model in a child process."""
     if not trainer_available():  # also checked before starting; the job must not guess
         raise TrainingUnavailable("training needs the trainer's packages (torch)")
     yield from engine.featurize_missing(cancel)
@@ -213,17 +214,35 @@ def train_job(engine: SuggestEngine, user_id: int, cancel: threading.Event
 
     library = Library.open(engine.database)  # this thread's own connection
     try:
-        with engine.lock:  # the blend's fit reads through the suggester (seconds)
+        with engine.lock:  # the set's and blend's fits read through the suggester (seconds)
             suggester = engine.suggester()
-            job = personal_job(suggester, user_id, cancel, parts=("blend",))
+            job = personal_job(suggester, user_id, cancel, parts=("set", "blend"))
             blend = yield from _ticks(job)
         job = train_user(library, user_id, cancel)
         last = yield from _ticks(job)
-        return {**last, "blend": blend.get("blend", {}),
-                "message": "; ".join(m for m in (blend.get("summary"), last.get("message"))
-                                     if m)}
+        return {**last, "blend": blend.get("blend", {}), "set": blend.get("set", {})}
     finally:
         library.close()
+
+
+def training_notice(result: dict[str, Any]) -> tuple[str, str]:
+    """(level, text) of one notice for a finished personal job: every stage's outcome in one
+    line, "info" when any stage changed the suggestions, else "warning" with the reasons."""
+    parts = []
+    for stage in ("set", "blend"):
+        outcome = result.get(stage) or {}
+        if outcome.get("message"):
+            parts.append(str(outcome["message"]))
+    if result.get("event") == "done":
+        notes = "".join(f" — {n}" for n in result.get("notes", []))
+        parts.append(f"content model {result.get('version')} trained{notes}")
+    elif result.get("message"):
+        parts.append(f"content model: {result['message']}")
+    changed = result.get("event") == "done" or any(
+        (result.get(stage) or {}).get("event") == "done" for stage in ("set", "blend"))
+    if changed:
+        return "info", "Your suggestions were updated: " + "; ".join(parts)
+    return "warning", "Your suggestions stay as they were: " + "; ".join(parts)
 
 
 def _ticks(job: Generator[dict[str, Any], None, dict[str, Any]]
