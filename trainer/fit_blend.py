@@ -42,15 +42,17 @@ def fit_sets(sets: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], l2: flo
     return fit(x, y, prior, l2, iters=50, weight=weight)
 
 
-def acceptance(w: np.ndarray, x: np.ndarray, y: np.ndarray, photo: np.ndarray) -> float:
-    """Mean acceptance@K of the weights' top K over the photos of one dump."""
+def acceptance(w: np.ndarray, x: np.ndarray, y: np.ndarray, photo: np.ndarray,
+               after_accept: bool = False) -> float:
+    """Mean acceptance@K of the weights' top K over the photos of one dump: their first lists,
+    or (``after_accept``) the lists shown after the first accepts (negative photo numbers)."""
     p = probabilities(BlendWeights.from_vector(w, "eval"), x)
     out = []
-    for n in np.unique(photo):
+    for n in np.unique(photo[photo < 0] if after_accept else photo[photo > 0]):
         rows = np.flatnonzero(photo == n)
         top = rows[np.argsort(-p[rows], kind="stable")[:K]]
         out.append(y[top].sum() / K)
-    return float(np.mean(out))
+    return float(np.mean(out)) if out else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         others = {n: t for n, t in used.items() if n != name}
         loo = acceptance(fit_sets(others, args.l2, prior), *s) if others else float("nan")
         tag = "held out" if name in held else "fitted on"
+        loo2 = (acceptance(fit_sets(others, args.l2, prior), *s, after_accept=True) if others
+                else float("nan"))
         print(f"{name:22s} {tag:9s} acceptance@{K}: fit on all {acceptance(w, *s):.3f}, "
-              f"without this set {loo:.3f}")
+              f"without this set {loo:.3f}; after accepting: fit on all "
+              f"{acceptance(w, *s, after_accept=True):.3f}, without this set {loo2:.3f}")
     meta = {"fitted_on": sorted(used), "held_out": sorted(held), "l2": args.l2,
             "not_fitted": kept,
             "command": "python -m trainer.fit_blend " + " ".join(argv or sys.argv[1:])}

@@ -1,7 +1,7 @@
 """The ``session`` protocol (EVALUATION.md): a person's library replayed through the app's path.
 
 ``python -m trainer.session_replay --photos DIR --truth labels.csv [--top 5] [--train-every 20]
-[--train blend,content] --json OUT [--plot OUT.png] [--dump FILE.npz]``
+[--train set,blend,content] --json OUT [--plot OUT.png] [--dump FILE.npz]``
 
 ``labels.csv``: ``filename`` (relative to DIR), ``tags`` (``|``-separated) and optionally
 ``datetime`` (ISO; orders the photos, else the file's capture time, else its name).
@@ -16,8 +16,9 @@
    missing true tags are typed (``Library.assign``).  The generated set is measured but not
    acted on.
 3. Every N photos the personal job runs as the window's automatic retraining runs it
-   (:func:`tagassist.suggest.training.personal_job`): the blend refitted on the person's
-   decisions, then (``--train`` with ``content``) the personal content model.
+   (:func:`tagassist.suggest.training.personal_job`): the generated set's rows and the blend
+   refitted on the person's photos and decisions, then (``--train`` with ``content``) the
+   personal content model.
 4. Baselines on the same sequence, from the replay's own record of earlier photos: *recent*
    (the K most recently used distinct tags), *frequent* (MP-u), *nearby* (earlier photos'
    tags weighted by 1/(1 + hours apart)), *image words* (the stored image words as tags),
@@ -26,8 +27,12 @@
 
 Reported per series: acceptance@K (share of the K shown the person keeps) and recall@K, overall
 and per segment of 20 photos; for TagAssist's list the share of true tags accepted rather
-than typed; suggest and set latency p50/p95; training seconds.  ``--dump`` writes every
-candidate's features and whether the person kept it (the input of ``trainer.fit_blend``).
+than typed; suggest and set latency p50/p95; training seconds; ``after_accept``: where the
+person accepted some of the list and still misses tags, the list the window shows next (it
+updates after the accepts, so co-occurrence with the accepted tags counts), its acceptance@K
+against the tags still missing.  ``--dump`` writes every candidate's features and whether the
+person kept it, for both lists (the input of ``trainer.fit_blend``; the second list's photo
+number is negative).
 """
 
 from __future__ import annotations
@@ -238,6 +243,7 @@ def _replay(library: Library, workdir: Path, photos_dir: Path, truth: Path, k: i
     latency: dict[str, list[float]] = {"suggest": [], "set": []}
     trainings: list[dict[str, Any]] = []
     dumped: list[tuple[np.ndarray, np.ndarray, int]] = []
+    after_accept: list[tuple[int, int]] = []  # (hits, possible) of the list after accepting
     accepted_total = truth_total = 0
     for n, (item, photo) in enumerate(sequence, 1):
         t0 = time.perf_counter()
@@ -267,6 +273,14 @@ def _replay(library: Library, workdir: Path, photos_dir: Path, truth: Path, k: i
             library.record_decisions(user, item.id, decisions)
         done = {key(t) for t, ok, *_ in decisions if ok}
         typed = [t for t in photo.tags if key(t) not in done]
+        if done and typed:  # the list as it updates after the accepts (co-occurrence)
+            rejected = [t for t, ok, *_ in decisions if not ok]
+            if dump is not None:
+                found = suggester.candidates(item, user, exclude=rejected)
+                y = np.array([hits([t], typed) > 0 for t in found.tags], dtype=np.int8)
+                dumped.append((found.x.astype(np.float32), y, -n))
+            again = [s.tag for s in suggester.suggest(item, user, top=k, exclude=rejected)]
+            after_accept.append((hits(again, tuple(typed)), min(len(typed), k)))
         if typed:
             library.assign(user, [item.id], typed, source="manual")
         accepted_total += len(photo.tags) - len(typed)
@@ -297,6 +311,11 @@ def _replay(library: Library, workdir: Path, photos_dir: Path, truth: Path, k: i
         if summary[best][f"acceptance@{k}"] > 0 else None,
         "accepted_share": round(accepted_total / truth_total, 4) if truth_total else 0.0,
         "set_shown_photos": sum(1 for p in per_photo if not p["set_note"]),
+        "after_accept": {"photos": len(after_accept),
+                         f"acceptance@{k}": round(float(np.mean([h / k for h, _ in after_accept])),
+                                                  4) if after_accept else None,
+                         "ceiling": round(float(np.mean([c / k for _, c in after_accept])), 4)
+                         if after_accept else None},
         "ceiling": round(float(np.mean([min(len(p["truth"]), k) / k for p in per_photo])), 4)
         if per_photo else 0.0,
         "latency_ms": {name: {"p50": _pct(v, 50), "p95": _pct(v, 95)}
@@ -342,8 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top", type=int, default=5, help="K shown (default 5)")
     p.add_argument("--train-every", type=int, default=20,
                    help="run the personal job every N photos (0: never)")
-    p.add_argument("--train", default="blend,content",
-                   help="what the personal job trains: blend, content or both (default both)")
+    p.add_argument("--train", default="set,blend,content",
+                   help="what the personal job trains: set, blend, content (default all three, "
+                        "as the window)")
     p.add_argument("--models", type=Path, help="models folder (default: the bundled one)")
     p.add_argument("--json", type=Path, required=True)
     p.add_argument("--plot", type=Path)
