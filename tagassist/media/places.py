@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 # Only towns of at least this many people: a point in Paris then maps to "Paris", not to a
 # hamlet or a city district that happens to have the nearest GeoNames entry.
-MIN_POPULATION = 5000
+MIN_POPULATION = places_table.MIN_POPULATION
 # Beyond this distance the "nearest town" is not where the photo was taken (open sea, desert).
 MAX_DISTANCE_KM = 150.0
 

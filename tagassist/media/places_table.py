@@ -28,6 +28,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from tagassist.media.xmp import atomic_write
+
+MIN_POPULATION = 5000  # places smaller than a town are not named (tagassist.media.places)
 from tagassist.paths import default_cache_dir
 
 log = logging.getLogger(__name__)
@@ -179,16 +181,11 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", help="the .npz file to write")
-    parser.add_argument("--min-population", type=int, default=None,
-                        help="keep rows with at least this population "
-                             "(default: tagassist.media.places.MIN_POPULATION)")
+    parser.add_argument("--min-population", type=int, default=MIN_POPULATION,
+                        help=f"keep rows with at least this population (default "
+                             f"{MIN_POPULATION})")
     args = parser.parse_args(argv)
-    min_population = args.min_population
-    if min_population is None:
-        from tagassist.media.places import MIN_POPULATION
-
-        min_population = MIN_POPULATION
-    write_table(args.out, min_population)
+    write_table(args.out, args.min_population)
     return 0
 
 
