@@ -28,9 +28,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from tagassist.media.xmp import atomic_write
+from tagassist.paths import default_cache_dir
 
 MIN_POPULATION = 5000  # places smaller than a town are not named (tagassist.media.places)
-from tagassist.paths import default_cache_dir
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,23 @@ def activate(library: Library, kind: str, user_id: int, version: str, path: Path
     record = library.activate_model(name, version)
     ModelStore.of(library).prune(kind, user_id, active=version)
     return record
+
+
+def publish_and_activate(library: Library, kind: str, user_id: int,
+                         write: Callable[[Path], None], metrics: dict[str, Any]
+                         ) -> tuple[str, Path]:
+    """Write a new version with ``write(folder)`` into a staging folder, publish it and make it
+    the active one; a failure (or cancel) leaves no folder behind and the old version active."""
+    store = ModelStore.of(library)
+    staging = store.staging(kind, user_id)
+    try:
+        write(staging)
+        version, path = store.publish(staging)
+    except BaseException:
+        store.discard(staging)
+        raise
+    activate(library, kind, user_id, version, path, metrics)
+    return version, path
 
 
 def active_version(library: Library, kind: str, user_id: int) -> ModelRecord | None:

@@ -19,12 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tagassist.suggest.model_store import (
-    BLEND_FILE,
-    PERSONAL_BLEND,
-    ModelStore,
-    activate,
-)
+from tagassist.suggest.model_store import BLEND_FILE, PERSONAL_BLEND, publish_and_activate
 from tagassist.suggest.ranker import BlendWeights, Candidates, fit, probabilities
 
 MIN_ITEMS = 10  # fewer tagged items: nothing to learn a person's blend from
@@ -108,16 +103,9 @@ def fit_personal_blend(suggester: Any, user_id: int) -> dict[str, Any]:
                            f"(acceptance@5 {after:.2f} vs {before:.2f})"}
     all_x = np.concatenate([c.x for c, _ in cases])
     all_y = np.concatenate([y for _, y in cases])
-    store = ModelStore.of(suggester.library)
-    staging = store.staging(PERSONAL_BLEND, user_id)
-    try:
-        final = BlendWeights.from_vector(fit(all_x, all_y, prior, L2), "personal", metrics)
-        final.save(staging / BLEND_FILE)
-        version, path = store.publish(staging)
-    except BaseException:
-        store.discard(staging)
-        raise
-    activate(suggester.library, PERSONAL_BLEND, user_id, version, path, metrics)
+    final = BlendWeights.from_vector(fit(all_x, all_y, prior, L2), "personal", metrics)
+    version, _ = publish_and_activate(suggester.library, PERSONAL_BLEND, user_id,
+                                      lambda folder: final.save(folder / BLEND_FILE), metrics)
     return {"event": "done", "stage": "blend", "version": version, "metrics": metrics,
             "message": f"blend {version}: acceptance@5 on your newest {len(held)} items "
                        f"{after:.2f} (was {before:.2f})"}

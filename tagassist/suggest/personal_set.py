@@ -25,11 +25,12 @@ window shows the set (``service.set_verdict``) is an honest one.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tagassist.suggest.model_store import PERSONAL_SET, SET_FILE, ModelStore, activate
+from tagassist.suggest.model_store import PERSONAL_SET, SET_FILE, publish_and_activate
 from tagassist.suggest.sog import SetGenerator, TagTable
 
 MIN_PHOTOS = 10
@@ -153,16 +154,11 @@ def fit_personal_set(suggester: Any, user_id: int) -> dict[str, Any]:
         return {"event": "skipped", "stage": "set", "metrics": metrics,
                 "message": f"set kept: a refit was worse on your newest {len(held)} photos "
                            f"({after:.2f} vs {before:.2f} of the set kept)"}
-    store = ModelStore.of(suggester.library)
-    staging = store.staging(PERSONAL_SET, user_id)
-    try:
-        np.savez_compressed(staging / SET_FILE, tags=np.array(own, dtype=object).astype(str),
-                            resid=resid, bias=dbias, own_vocabulary=np.array(OWN_VOCABULARY))
-        version, path = store.publish(staging)
-    except BaseException:
-        store.discard(staging)
-        raise
-    activate(suggester.library, PERSONAL_SET, user_id, version, path, metrics)
+    def write(folder: Path) -> None:
+        np.savez_compressed(folder / SET_FILE, tags=np.array(own, dtype=str), resid=resid,
+                            bias=dbias, own_vocabulary=np.array(OWN_VOCABULARY))
+
+    version, _ = publish_and_activate(suggester.library, PERSONAL_SET, user_id, write, metrics)
     return {"event": "done", "stage": "set", "version": version, "metrics": metrics,
             "message": f"set {version}: {after:.0%} of the set kept on your newest {len(held)} "
                        f"photos (was {before:.0%})"}
