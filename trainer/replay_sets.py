@@ -7,7 +7,9 @@ to the set's photos folder; ``tags`` ``|``-separated, empty when the photo is in
 has no truth; ``datetime`` ISO ``YYYY-MM-DDTHH:MM:SS`` local time or empty) and
 ``DIR/<set>/photos.txt`` (the photos folder's absolute path).  One line per set is printed.
 
-* ``coco-val2017-283`` and ``real-photos-exif-63`` use the shared photos in place (not copied).
+* ``coco-val2017-283`` and ``real-photos-exif-63`` use the shared photos in place (not copied);
+  ``coco-kinds`` is the COCO photos with their ``supercategories`` as the truth (a person who
+  tags by kind).
 * ``flickr-<city>``: one set per owner of ``flickr-hucvl-summary-set/*.json``.  That set has no
   image files, only URLs, so each record becomes a small JPEG in ``DIR/<set>/images/`` with FLAT
   pixels -- a colour derived from the record name's hash -- carrying the record's real metadata:
@@ -86,17 +88,19 @@ def write_set(out: Path, name: str, photos: Path,
 
 
 def shared_set(out: Path, root: Path, name: str, time_cols: tuple[str, ...],
-               log: Callable[[str], None]) -> ReplaySet:
-    """A shared photo set used in place: truth from its ``labels.csv``."""
+               log: Callable[[str], None], tags_col: str = "tags", set_name: str = ""
+               ) -> ReplaySet:
+    """A shared photo set used in place: truth from its ``labels.csv`` column ``tags_col``,
+    written as ``set_name`` (default: the shared set's name)."""
     photos = root / name / "images"
     with open(root / name / "labels.csv", encoding="utf-8", newline="") as f:
         records = list(csv.DictReader(f))
     missing = [r["filename"] for r in records if not (photos / r["filename"]).is_file()]
     if missing:
         log(f"{name}: {len(missing)} listed photos missing from {photos}: {missing[:3]}")
-    rows = [(r["filename"], split_tags(r["tags"], "|"), iso_time(*(r.get(c) for c in time_cols)))
-            for r in records]
-    return write_set(out, name, photos, rows)
+    rows = [(r["filename"], split_tags(r[tags_col], "|"),
+             iso_time(*(r.get(c) for c in time_cols))) for r in records]
+    return write_set(out, set_name or name, photos, rows)
 
 
 # --- Flickr: synthetic JPEGs carrying the records' metadata ---------------------------------
@@ -199,6 +203,11 @@ def build(out: Path, root: Path, log: Callable[[str], None] = print) -> list[Rep
     sets = [
         shared_set(out, root, "coco-val2017-283",
                    ("exif_datetime_original", "coco_date_captured"), log),
+        # the same photos tagged by someone who names kinds ("vehicle", "kitchen"), most of
+        # them words the set model was not trained on: its own vocabulary is what it must learn
+        shared_set(out, root, "coco-val2017-283",
+                   ("exif_datetime_original", "coco_date_captured"), log,
+                   tags_col="supercategories", set_name="coco-kinds"),
         # other_capture_date (XMP/IPTC) is what the app reads when EXIF has no DateTimeOriginal.
         shared_set(out, root, "real-photos-exif-63",
                    ("datetime_original", "other_capture_date"), log),
