@@ -112,7 +112,7 @@ class SettingsDialog(QDialog):
         self.show_set.setObjectName("alwaysShowSet")
         self.show_set.setChecked(state.always_show_set)
         self.show_set.setToolTip("Off: the generated set is shown once your own tagging shows "
-                                 "it is kept as often as the ranked list (checked by each "
+                                 "it is kept more often than the ranked list (checked by each "
                                  "training); until then the panel says why it is hidden.")
 
         other = QPushButton("Open another library…", self)
