@@ -52,9 +52,10 @@ def root(tmp_path: Path) -> Path:
             Image.new("RGB", (8, 8), (len(fn), 0, 0)).save(root / name / "images" / fn)
     _csv(root / "coco-val2017-283" / "labels.csv", [
         {"filename": "a.jpg", "tags": "dining table|person", "captions": "x, y",
+         "supercategories": "furniture|person",
          "coco_date_captured": "2013-11-21 01:34:01",
          "exif_datetime_original": "2011:03:27 21:12:06.73-06:00"},
-        {"filename": "b, c.jpg", "tags": "", "captions": "",
+        {"filename": "b, c.jpg", "tags": "", "captions": "", "supercategories": "",
          "coco_date_captured": "2013-11-24 10:59:09", "exif_datetime_original": ""}])
     _csv(root / "real-photos-exif-63" / "labels.csv", [
         {"filename": "a.jpg", "tags": "Mongolia||Хужирт|carol m. highsmith",
@@ -76,6 +77,9 @@ def test_shared_sets_truth_and_photos_dir(root: Path, tmp_path: Path) -> None:
         ["filename", "tags", "datetime"],
         ["a.jpg", "dining table|person", "2011-03-27T21:12:06"],  # EXIF wins, offset dropped
         ["b, c.jpg", "", "2013-11-24T10:59:09"]]  # in the library, no truth
+    kinds = sets["coco-kinds"]  # the same photos, their supercategories as the truth
+    assert kinds.photos == coco.photos
+    assert _labels(kinds.truth)[1] == ["a.jpg", "furniture|person", "2011-03-27T21:12:06"]
     real = sets["real-photos-exif-63"]
     assert (real.count, real.tagged) == (2, 1)
     assert _labels(real.truth)[1:] == [
@@ -121,7 +125,7 @@ def test_output_is_deterministic(root: Path, tmp_path: Path) -> None:
     build(second, root, log=lambda _: None)  # rebuilding over an old run changes nothing
     files = sorted(p.relative_to(first) for p in first.rglob("*")
                    if p.is_file() and p.name != "photos.txt")  # photos.txt names the out dir
-    assert len(files) == 3 + 3  # 3 labels.csv + 3 JPEGs
+    assert len(files) == 4 + 3  # 4 labels.csv + 3 JPEGs
     assert files == sorted(p.relative_to(second) for p in second.rglob("*")
                            if p.is_file() and p.name != "photos.txt")
     for rel in files:
@@ -137,7 +141,7 @@ def test_owner_without_tags_is_skipped_and_cli_prints_sets(
                and "no record has tags" in ln for ln in lines)
     assert not (out / "flickr-big-city").exists()
     assert sorted(p.name for p in out.iterdir()) == [
-        "coco-val2017-283", "flickr-fake-town", "real-photos-exif-63"]
+        "coco-kinds", "coco-val2017-283", "flickr-fake-town", "real-photos-exif-63"]
     fake = next(ln for ln in lines if ln.startswith("flickr-fake-town\t"))
     assert fake.split("\t")[1:] == [
         f"photos={(out / 'flickr-fake-town' / 'images').resolve()}",
@@ -158,4 +162,5 @@ def test_real_shared_data(tmp_path: Path) -> None:
     for name, (count, _) in flickr.items():
         assert len(list((tmp_path / name / "images").iterdir())) == count
     assert (sets["coco-val2017-283"].count, sets["coco-val2017-283"].tagged) == (283, 204)
+    assert (sets["coco-kinds"].count, sets["coco-kinds"].tagged) == (283, 204)
     assert sets["real-photos-exif-63"].count == 63
