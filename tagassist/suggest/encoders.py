@@ -1,7 +1,7 @@
 """Photos -> (ImageNet logits, 1280-d embeddings); texts -> 384-d sentence embeddings.
 
 Thin, batched wrappers over ``OnnxModel`` for the two default models built by
-``python -m trainer.export_models``.  Preprocessing parameters come from each model's
+``python -m trainer.export``.  Preprocessing parameters come from each model's
 metadata.json, so a model folder always runs with the preprocessing it was exported and
 parity-checked with.  Text is tokenized with the ``tokenizers`` package (Rust, no
 transformers) from the ``tokenizer.json`` shipped beside the model.

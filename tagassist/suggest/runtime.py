@@ -2,8 +2,10 @@
 
 The app's only way to run a neural network: no torch here.  Everything that can be wrong with
 a model folder -- missing, half-written, corrupt, a checksum or input signature that does not
-match its metadata, an ONNX file onnxruntime cannot load -- surfaces as one ``ModelLoadError``
-with a sentence a user can act on, never as an onnxruntime traceback.
+match its metadata, a graph that breaks the export's contract (inputs, outputs, opset), an ONNX
+file onnxruntime cannot load -- surfaces as one ``ModelLoadError`` with a sentence a user can
+act on, never as an onnxruntime traceback.  A folder whose metadata has no ``contract`` (built
+by an older exporter) still loads; setup rebuilds it.
 
 Providers: CUDA first when onnxruntime offers it, then CPU.  onnxruntime-gpu lists CUDA even
 on machines without the CUDA libraries and logs an error line when it falls back; the session
@@ -25,10 +27,13 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from tagassist.suggest.contract import mismatches, parity_within
+from tagassist.suggest.onnx_opset import default_opset
+
 METADATA = "metadata.json"
 MODEL = "model.onnx"
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
-REBUILD_HINT = "rebuild it with: python -m trainer.export_models --force"
+REBUILD_HINT = "rebuild it with: python -m trainer.export --force"
 
 # ONNX tensor type -> numpy dtype name, for the types our models use.
 _ORT_TYPES = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(int32)": "int32",
@@ -117,6 +122,12 @@ def _same_dims(actual: Sequence[Any], expected: Sequence[Any]) -> bool:
     return True
 
 
+def _described(tensors: Sequence[Any]) -> list[dict[str, Any]]:
+    """onnxruntime's NodeArgs in metadata's form: {name, dtype, shape}."""
+    return [{"name": t.name, "dtype": _ORT_TYPES.get(t.type, t.type), "shape": t.shape}
+            for t in tensors]
+
+
 class OnnxModel:
     """A verified, warmed-up onnxruntime session over one exported model folder."""
 
@@ -132,6 +143,7 @@ class OnnxModel:
         # loop).  The file is checked just before; the window between is ours alone.
         self.session = self._create_session(str(self.path), providers)
         self._check_signature()
+        self._check_contract()
         if warmup:
             try:
                 self.run(self._dummy_feeds())
@@ -231,6 +243,30 @@ class OnnxModel:
                         f"{self.path}: {kind} '{a.name}' is {dtype} {_shape_text(a.shape)} but "
                         f"metadata.json says {d.get('dtype')} {_shape_text(d.get('shape', []))}"
                         f" ({REBUILD_HINT})")
+
+    def _check_contract(self) -> None:
+        """The session keeps the exporter's contract: same inputs in order, outputs, opset."""
+        contract = self.metadata.get("contract")
+        if contract is None:  # an older export: the signature check above is all there is
+            return
+        where = f"model folder {self.dir}"
+        try:
+            opset = default_opset(self.path)
+        except (OSError, ValueError) as e:
+            raise ModelLoadError(f"{where}: cannot read the opset of {MODEL} ({e}) "
+                                 f"({REBUILD_HINT})") from None
+        inputs, outputs = (_described(self.session.get_inputs()),
+                           _described(self.session.get_outputs()))
+        try:
+            problems = mismatches(contract, inputs, outputs, opset)
+            if not parity_within(self.metadata):
+                problems.append("its recorded parity exceeds the contract's tolerance")
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ModelLoadError(f"{where}: the contract in {METADATA} is malformed ({e!r}) "
+                                 f"({REBUILD_HINT})") from None
+        if problems:
+            raise ModelLoadError(f"{where}: {MODEL} breaks the contract in {METADATA}: "
+                                 f"{'; '.join(problems)} ({REBUILD_HINT})")
 
     def _dummy_feeds(self) -> dict[str, np.ndarray]:
         """One small all-ones input per declared input (symbolic dims -> 1 or 8)."""

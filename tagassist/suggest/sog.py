@@ -1,6 +1,6 @@
 """The generated tag set (SOG, paper 3.3): greedy decoding in numpy over the exported encoder.
 
-A model folder (``python -m trainer.export_sog``) holds
+A model folder (``python -m trainer.export.sog``) holds
 
 - ``model.onnx``: input embeddings, attention mask, position and token-type ids and the index
   of ``[MASK]`` -> ``query`` [B, 384], the normalised head output times the learned scale;

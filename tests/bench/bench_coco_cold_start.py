@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     for model in ("image-lite0", "text-minilm"):
         if not (ROOT / "models" / model / "model.onnx").is_file():
             print(json.dumps({"skipped": f"models/{model} not built "
-                                         "(python -m trainer.export_models)"}))
+                                         "(python -m trainer.export)"}))
             return 0
     print(json.dumps(run(folder), indent=1))
     return 0

@@ -31,7 +31,7 @@ from tagassist.suggest.encoders import TextEncoder
 from tagassist.suggest.featurize import TEXT_MODEL
 from tagassist.suggest.sog import SOG_PHOTOS, SetGenerator
 from tests.bench.report import write_report
-from trainer.export_sog import photo_check_contexts, quantized_copy, write_folder
+from trainer.export.sog import photo_check_contexts, quantized_copy, write_folder
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "results" / "sog-latency.json"
 LIBRARY_TAGS = [f"{w} {n}" for n in range(20) for w in (
@@ -43,7 +43,6 @@ def six_layer_folder(served: Path, dest: Path) -> Path:
     """The served folder's tables and head on all 6 MiniLM layers (latency only)."""
     import json
 
-    from trainer.export_models import _base_metadata, _write_json
     from trainer.models.sog import SOG1toM, load_encoder
 
     names = json.loads((served / "tags.json").read_text())
@@ -53,8 +52,7 @@ def six_layer_folder(served: Path, dest: Path) -> Path:
     model.tags, model.n_tags, model.n_users = names["tags"], len(names["tags"]), len(names["users"])
     model.net = model._make_net(load_encoder(6, pretrained=True), tag_text).eval()
     dest.mkdir()
-    extra = write_folder(model, dest, names["users"], lambda _m: None)
-    _write_json(dest / "metadata.json", _base_metadata("sog-6-layers", {}, dest) | extra)
+    write_folder(model, dest, names["users"], lambda _m: None, "sog-6-layers")
     return dest
 
 

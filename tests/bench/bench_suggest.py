@@ -79,7 +79,7 @@ def missing_requirements() -> str | None:
     folder = models_dir()
     for model in (IMAGE_MODEL, TEXT_MODEL):
         if not (folder / model / "model.onnx").is_file():
-            return (f"{folder / model} is not built (python -m trainer.export_models)")
+            return (f"{folder / model} is not built (python -m trainer.export)")
     absent = [m for m in TORCH_MODULES if importlib.util.find_spec(m) is None]
     if absent:
         return f"PyTorch reference needs {', '.join(absent)} (pip install -e '.[train]')"

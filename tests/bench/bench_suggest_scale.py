@@ -395,7 +395,7 @@ def test_bench_suggest_scale_small():
     from tagassist.paths import bundled_models_dir
 
     if not (bundled_models_dir() / "image-lite0" / "model.onnx").is_file():
-        pytest.skip("image-lite0 is not built (python -m trainer.export_models)")
+        pytest.skip("image-lite0 is not built (python -m trainer.export)")
     result = json.loads(json.dumps(run(repeats=3, vectors=500, profile=False)))
     print(table(result))
     assert not result["errors"], result["errors"]

@@ -25,7 +25,8 @@ def models_dir() -> Path:
     """``models/`` with image-lite0 and text-minilm built and up to date."""
     if MISSING:
         pytest.skip(f"building the default models needs {', '.join(MISSING)}")
-    from trainer.export_models import MODELS_DIR, export_all
+    from trainer.export.core import MODELS_DIR
+    from trainer.export.default_models import export_all
 
     export_all(MODELS_DIR, lite=0, log=lambda _msg: None)
     return MODELS_DIR

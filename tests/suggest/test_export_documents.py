@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from trainer.doc_ranker import RESOURCE, fit_platt
-from trainer.export_models import TOLERANCE, ExportError
+from trainer.export.contract import TOLERANCE
+from trainer.export.core import ExportError
 
 
 def test_exported_model_matches_its_resource(models_dir):
@@ -26,7 +27,7 @@ def test_exported_model_matches_its_resource(models_dir):
 
 @pytest.mark.parametrize("damage", ["missing", "wrong shape"])
 def test_damaged_resources_are_refused_and_nothing_is_written(tmp_path, damage):
-    from trainer.export_documents import export_documents
+    from trainer.export.documents import export_documents
 
     res = tmp_path / "res"
     shutil.copytree(RESOURCE, res)

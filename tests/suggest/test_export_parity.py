@@ -71,7 +71,7 @@ def _torch(module, *args, **kwargs):
 
 
 def test_export_is_idempotent(models_dir, capsys):
-    from trainer.export_models import export_all
+    from trainer.export.default_models import export_all
 
     results = export_all(models_dir)
     assert [(r.name, r.skipped) for r in results] == [
@@ -96,6 +96,20 @@ def test_metadata_describes_the_files(models_dir):
     assert classes["281"]["wnid"] == "n02123045" and classes["281"]["name"] == "tabby"
     text = json.loads((models_dir / "text-minilm" / "metadata.json").read_text())
     assert [i["shape"] for i in text["inputs"]] == [["batch", "sequence"]] * 3
+
+
+def test_metadata_carries_the_declared_contract(models_dir):
+    """Each default folder stores the contract its export module declares (and keeps it)."""
+    from trainer.export import documents, image, sog, text
+
+    n_tags = len(json.loads((models_dir / "doc-ranker" / "tags.json").read_text()))
+    declared = {"image-lite0": image.contract(224), "text-minilm": text.CONTRACT,
+                "doc-ranker": documents.contract(n_tags), "sog-photos": sog.contract()}
+    for name, contract in declared.items():
+        meta = json.loads((models_dir / name / "metadata.json").read_text())
+        assert meta["contract"] == contract.to_json(), name
+        assert [i["name"] for i in meta["inputs"]] == contract.input_names
+        assert meta["opset"] == contract.opset
 
 
 def test_image_onnx_matches_torch_at_batch_8_3_1(image_encoder, lite, photos):
@@ -191,10 +205,16 @@ def test_text_embeddings_rank_by_meaning(text_encoder):
 
 @pytest.mark.slow
 def test_failed_parity_writes_nothing(tmp_path, monkeypatch):
-    """A parity failure (tolerance 0 here) raises ExportError and leaves no files behind."""
-    import trainer.export_models as em
+    """A parity failure (a contract of tolerance 0 here) raises ExportError and leaves no files
+    behind."""
+    import dataclasses
 
-    monkeypatch.setattr(em, "TOLERANCE", 0.0)
-    with pytest.raises(em.ExportError, match="disagree beyond"):
-        em.export_image(tmp_path, lite=0, force=True, log=lambda _m: None)
+    from trainer.export import image
+    from trainer.export.core import ExportError
+
+    declared = image.contract
+    monkeypatch.setattr(image, "contract",
+                        lambda size: dataclasses.replace(declared(size), tolerance=0.0))
+    with pytest.raises(ExportError, match="disagree beyond"):
+        image.export_image(tmp_path, lite=0, force=True, log=lambda _m: None)
     assert list(tmp_path.iterdir()) == []

@@ -119,6 +119,72 @@ def test_input_name_mismatch(image_model_copy):
         OnnxModel(image_model_copy)
 
 
+# -- the export's contract (trainer.export.contract), checked at load ----------------------------
+
+@pytest.mark.parametrize("breach", ["input dtype", "fixed dim", "dynamic dim", "outputs", "opset"])
+def test_a_contract_the_model_breaks_is_refused_naming_the_folder(image_model_copy, breach):
+    """A metadata.json contract that disagrees with the real model.onnx: the folder is named."""
+    meta = _meta(image_model_copy)
+    contract = meta["contract"]
+    pixels = contract["inputs"][0]
+    if breach == "input dtype":
+        pixels["dtype"], says = "float16", "input 'pixels' is float32"
+    elif breach == "fixed dim":
+        pixels["shape"][2:], says = [260, 260], "the contract says float32 ['batch', 3, 260, 260]"
+    elif breach == "dynamic dim":  # the file's batch is dynamic, the contract says fixed
+        pixels["shape"][0], says = 1, "the contract says float32 [1, 3, 224, 224]"
+    elif breach == "outputs":
+        contract["outputs"].reverse()
+        says = "outputs are ['logits', 'embedding'], the contract says ['embedding', 'logits']"
+    else:
+        contract["opset"] += 1
+        says = f"opset is {meta['opset']}, the contract says {meta['opset'] + 1}"
+    _write_meta(image_model_copy, meta)
+    with pytest.raises(ModelLoadError) as err:
+        OnnxModel(image_model_copy, warmup=False)
+    msg = _one_line(err)
+    assert msg.startswith(f"model folder {image_model_copy}: model.onnx breaks the contract")
+    assert says in msg and "python -m trainer.export --force" in msg
+
+
+def test_a_parity_beyond_the_contracts_tolerance_is_refused(image_model_copy):
+    meta = _meta(image_model_copy)
+    meta["parity"]["max_abs_diff"] = meta["contract"]["tolerance"] * 10
+    _write_meta(image_model_copy, meta)
+    with pytest.raises(ModelLoadError, match="recorded parity exceeds the contract's tolerance"):
+        OnnxModel(image_model_copy, warmup=False)
+
+
+def test_a_malformed_contract_is_refused(image_model_copy):
+    meta = _meta(image_model_copy)
+    meta["contract"] = {"opset": meta["opset"], "inputs": "pixels"}
+    _write_meta(image_model_copy, meta)
+    with pytest.raises(ModelLoadError) as err:
+        OnnxModel(image_model_copy, warmup=False)
+    assert f"model folder {image_model_copy}: the contract in metadata.json is malformed" in \
+        _one_line(err)
+
+
+def test_a_folder_without_a_contract_still_loads(text_model_copy):
+    """Folders built before contracts existed keep working until setup rebuilds them."""
+    meta = _meta(text_model_copy)
+    del meta["contract"]
+    _write_meta(text_model_copy, meta)
+    emb = TextEncoder(text_model_copy, providers=["CPUExecutionProvider"]).encode(["a cat"])
+    assert emb.shape == (1, 384)
+
+
+def test_the_opset_is_read_without_the_onnx_package(models_dir):
+    onnx = pytest.importorskip("onnx")
+    from tagassist.suggest.onnx_opset import opsets
+
+    for name in ("image-lite0", "text-minilm", "doc-ranker", "sog-photos"):
+        path = models_dir / name / "model.onnx"
+        written = onnx.load(str(path), load_external_data=False).opset_import
+        assert opsets(path) == {o.domain: o.version for o in written}
+        assert opsets(path)[""] == _meta(models_dir / name)["contract"]["opset"]
+
+
 def test_missing_tokenizer(text_model_copy):
     (text_model_copy / "tokenizer.json").unlink()
     with pytest.raises(ModelLoadError, match="tokenizer.json is missing"):

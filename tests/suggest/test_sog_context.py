@@ -21,7 +21,7 @@ TOKENIZER = Path(__file__).resolve().parents[2] / "models" / "text-minilm" / "to
 @pytest.fixture(scope="module")
 def tok():
     if not TOKENIZER.is_file():
-        pytest.skip("models/text-minilm not built (python -m trainer.export_models)")
+        pytest.skip("models/text-minilm not built (python -m trainer.export)")
     t = Tokenizer.from_file(str(TOKENIZER))
     t.no_truncation()
     t.no_padding()

@@ -14,8 +14,8 @@ import torch
 from tagassist.suggest.runtime import OnnxModel, sha256_file
 from tests.trainer.conftest import synthetic
 from trainer.data import TagData
-from trainer.export_models import ExportError
-from trainer.export_personal import export_personal
+from trainer.export.core import ExportError
+from trainer.export.personal import contract, export_personal
 from trainer.models import Batch, TagModel
 from trainer.models.cnn_permlp import CNNPerMLP
 from trainer.models.dae_ptr import DAEPTR
@@ -122,6 +122,7 @@ def test_metadata(fitted, exported, data, name):
         assert meta["inputs"][2] == {"name": "tags_in", "dtype": "float32",
                                      "shape": ["batch", len(d.tags)]}
     assert [i.name for i in _session(folder).get_inputs()] == inputs
+    assert meta["contract"] == contract(inputs, N_FEATURES, len(d.tags)).to_json()
     assert isinstance(meta["opset"], int) and meta["opset"] >= 18
     assert meta["sha256"] == sha256_file(folder / "model.onnx")
     assert meta["config"] == fitted[name].config
@@ -145,7 +146,7 @@ def test_the_app_runtime_loads_and_runs_it(fitted, exported, name):
 
 
 def test_export_is_quiet_and_atomic(fitted, exported, data, tmp_path, capfd, monkeypatch):
-    import trainer.export_personal as ep
+    import trainer.export.personal as ep
 
     d, _ = data
     for f in ("model.onnx", "metadata.json"):  # a previous export

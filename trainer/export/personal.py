@@ -2,7 +2,8 @@
 
 ``export_personal(model, out_dir, tags=..., users=..., extra=...)`` writes ``out_dir/model.onnx``
 and ``out_dir/metadata.json`` for the suggestion service (DESIGN.md "Data flow" step 3).  The
-ONNX contract (the serving code relies on it; change ``FORMAT`` if it ever changes):
+ONNX contract (:func:`contract`, stored in metadata.json and checked by the app when it loads
+the model; change ``FORMAT`` if it ever changes):
 
 - inputs, in this order:
   ``features`` float32 [batch, F]: the stored image embedding, raw (any standardization of the
@@ -14,8 +15,8 @@ ONNX contract (the serving code relies on it; change ``FORMAT`` if it ever chang
 - output ``scores`` float32 [batch, n_tags]: logits, higher = better.
 - ``batch`` is a dynamic dimension (1 … 1024).
 - metadata.json: ``kind`` "personal-content", ``model``, ``format``, ``tags``, ``users``,
-  ``n_features``, ``inputs``/``outputs`` as ``{"name", "dtype", "shape"}`` in graph order
-  (``[i["name"] for i in meta["inputs"]]`` gives the names; this is the form
+  ``n_features``, ``contract``, ``inputs``/``outputs`` as ``{"name", "dtype", "shape"}`` in
+  graph order (``[i["name"] for i in meta["inputs"]]`` gives the names; this is the form
   :class:`tagassist.suggest.runtime.OnnxModel` requires), ``opset``, ``sha256``, ``config``,
   ``torch_version``, ``exported_at``, ``parity``, ``name`` (default "personal-content"), then
   the caller's ``extra``.
@@ -24,9 +25,10 @@ DAE-PTR: z = σ(W·ỹ + p_u + C·x + b), scores = W'·z + b' — the model's ow
 sparse W·ỹ written as a dense product (the same numbers up to float rounding).  The model must
 have been built with ``item_features`` (the content vector C·x takes the place of q_i).
 
-Validated before anything is installed: onnxruntime (CPU provider) and PyTorch agree within
-1e-4 (max abs diff) on batches of 1, 7 and 32, including unknown users; the file is written
-under a temporary name in ``out_dir`` and moved in with ``os.replace``, metadata.json last.
+Validated before anything is installed: the graph keeps the contract, and onnxruntime (CPU
+provider) and PyTorch agree within its tolerance (max abs diff) on batches of 1, 7 and 32,
+including unknown users; the file is written in a temporary folder in ``out_dir`` and moved in
+with ``os.replace``, metadata.json last.
 The exporter's output is captured: nothing reaches stdout (the caller prints JSON lines there).
 """
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,15 +45,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from tagassist.suggest.runtime import MODEL, sha256_file
-from trainer.export_models import (
-    MAX_DIM,
-    TOLERANCE,
-    ExportError,
-    _onnx_export,
-    _signature,
-    _write_json,
-)
+from tagassist.suggest.runtime import MODEL
+from trainer.export.contract import MAX_DIM, OnnxContract, Tensor
+from trainer.export.core import ExportError, base_metadata, check_parity, export_onnx, write_json
 from trainer.models.base import Batch, TagModel
 from trainer.models.cnn_permlp import CNNPerMLP
 from trainer.models.dae_ptr import DAEPTR
@@ -58,8 +55,18 @@ from trainer.models.dae_ptr import DAEPTR
 FORMAT = 1
 KIND = "personal-content"
 RESERVED = ("kind", "model", "format", "tags", "users", "n_features", "inputs", "outputs",
-            "opset", "sha256", "config", "torch_version", "exported_at", "parity")
+            "opset", "contract", "sha256", "config", "torch_version", "exported_at", "parity")
 PARITY_BATCHES = (1, 7, 32)
+
+
+def contract(names: list[str], n_features: int, n_tags: int) -> OnnxContract:
+    """The inputs of ``names`` (``_graph``'s order) and one ``scores`` [batch, n_tags]."""
+    specs = {"features": Tensor("features", "float32", ("batch", n_features)),
+             "user": Tensor("user", "int64", ("batch",)),
+             "tags_in": Tensor("tags_in", "float32", ("batch", n_tags))}
+    return OnnxContract(inputs=tuple(specs[n] for n in names),
+                        outputs=(Tensor("scores", "float32", ("batch", n_tags)),),
+                        axes={"batch": (1, MAX_DIM)})
 
 
 class _DAEGraph(torch.nn.Module):
@@ -150,19 +157,15 @@ def _reference(model: TagModel, graph: torch.nn.Module, feeds: dict[str, np.ndar
     return ref
 
 
-def _parity(model: TagModel, graph: torch.nn.Module, names: list[str], path: Path
-            ) -> dict[str, Any]:
+def _parity(model: TagModel, graph: torch.nn.Module, names: list[str], path: Path,
+            tolerance: float) -> dict[str, Any]:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    got = [i.name for i in session.get_inputs()]
-    if got != names or [o.name for o in session.get_outputs()] != ["scores"]:
-        raise ExportError(f"{model.name}: the ONNX graph has inputs {got}, expected {names} "
-                          "and one output 'scores'")
-    diffs = {}
+    diffs = {}  # the inputs' names and order were checked against the contract already
     for k, n in enumerate(PARITY_BATCHES):
         feeds, lists, items = _example(model, names, n, seed=k)
         (out,) = session.run(["scores"], feeds)
@@ -171,12 +174,8 @@ def _parity(model: TagModel, graph: torch.nn.Module, names: list[str], path: Pat
             raise ExportError(f"{model.name}: ONNX scores {out.dtype}{list(out.shape)}, "
                               f"expected float32{list(ref.shape)}")
         diffs[f"batch {n}"] = float(np.abs(out - ref).max())
-    worst = max(diffs.values())
-    if not worst <= TOLERANCE:  # also catches NaN
-        detail = ", ".join(f"{k} {v:.2e}" for k, v in diffs.items())
-        raise ExportError(f"{model.name}: ONNX and PyTorch disagree beyond {TOLERANCE:g} "
-                          f"({detail}); nothing was written")
-    return {"max_abs_diff": worst, "per_batch": diffs, "tolerance": TOLERANCE,
+    worst = check_parity(model.name, diffs, tolerance)
+    return {"max_abs_diff": worst, "per_batch": diffs, "tolerance": tolerance,
             "provider": "CPUExecutionProvider",
             "checked_on": "the model's own items, random users (a quarter unknown, -1) and "
                           "random tag sets"}
@@ -202,39 +201,37 @@ def export_personal(model: TagModel, out_dir: str | os.PathLike[str], *, tags: l
         raise ValueError(f"{model.name}: {len(tags)} tags / {len(users)} users given for a "
                          f"model of {model.n_tags} tags / {model.n_users} users")
     n_features = int(_item_features(model).shape[1])
+    spec = contract(names, n_features, model.n_tags)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     graph.eval()
 
-    fd, tmp_name = tempfile.mkstemp(prefix=".model-", suffix=".onnx.tmp", dir=out)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    # A private folder inside out_dir: the graph is checked there (contract, parity), then
+    # only model.onnx moves in, so a failure leaves any previous model as it was.
+    work = Path(tempfile.mkdtemp(prefix=".model-", dir=out))
     try:
         feeds, _, _ = _example(model, names, 2, seed=0)
-        batch = torch.export.Dim("batch", min=1, max=MAX_DIM)
-        shapes = {n: {0: batch} for n in names}
         chatter = io.StringIO()
         with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
-            _onnx_export(graph, tuple(torch.from_numpy(feeds[n]) for n in names), {}, tmp,
-                         names, ["scores"], shapes)
-        opset, inputs, outputs = _signature(tmp)
-        parity = _parity(model, graph, names, tmp)
+            export_onnx(graph, {n: torch.from_numpy(feeds[n]) for n in names}, work / MODEL,
+                        spec)
+        base = base_metadata(KIND, {}, work, spec)
+        parity = _parity(model, graph, names, work / MODEL, spec.tolerance)
         # inputs/outputs as {name, dtype, shape} in graph order: the form the app's runtime
         # (tagassist.suggest.runtime.OnnxModel) reads and checks against the session
         meta: dict[str, Any] = {
             "name": KIND, "kind": KIND, "model": model.name, "format": FORMAT,
             "tags": list(tags), "users": list(users), "n_features": n_features,
-            "inputs": inputs, "outputs": outputs,
-            "opset": opset, "sha256": sha256_file(tmp), "config": model.config,
+            "inputs": base["inputs"], "outputs": base["outputs"], "opset": base["opset"],
+            "contract": base["contract"], "sha256": base["sha256"], "config": model.config,
             "torch_version": torch.__version__,
             "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "parity": parity,
         }
         meta.update(extra or {})
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would differ from every other model file
         (out / "metadata.json").unlink(missing_ok=True)  # out first, in last
-        os.replace(tmp, out / MODEL)
+        os.replace(work / MODEL, out / MODEL)
     finally:
-        tmp.unlink(missing_ok=True)
-    _write_json(out / "metadata.json", meta)
+        shutil.rmtree(work, ignore_errors=True)
+    write_json(out / "metadata.json", meta)
     return out / MODEL
