@@ -9,20 +9,23 @@
 3. worse (or NaN during the fit) → the previous model is returned unchanged; otherwise the
    candidate continues on *all* the user's posts (``REFIT_SHARE`` of the steps, so the most
    recent posts count too) and is returned.
-Both the replay protocol (``trainer.replay``) and the app's job (``trainer.personal``) use it.
+Both the replay protocol (``trainer.replay``) and the app's job (``trainer.personal``) use it,
+on any :class:`~trainer.models.base.Personalizable` model.
 """
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from trainer.data import TagData
-from trainer.models.base import Batch, ModelFitError, TagModel
+from trainer.models.base import Batch, ModelFitError, Personalizable, no_check
 
 REFIT_SHARE = 0.5
+M = TypeVar("M", bound=Personalizable)  # the model given is the kind returned
 
 
 @dataclass
@@ -37,7 +40,7 @@ class UpdateReport:
                 "kept": self.kept, "reason": self.reason}
 
 
-def suggest_scores(model: TagModel, user: int, items: np.ndarray) -> np.ndarray:
+def suggest_scores(model: Personalizable, user: int, items: np.ndarray) -> np.ndarray:
     """[len(items), n_tags] scores as for new items: no input tags yet."""
     items = np.asarray(items, np.int64)
     batch = Batch(np.full(items.size, user, np.int64), items, np.zeros(items.size),
@@ -62,10 +65,10 @@ def user_truth(posts: TagData, user: int, items: np.ndarray) -> list[np.ndarray]
     return [np.unique(posts.tag[mine & (posts.item == i)]) for i in np.asarray(items).tolist()]
 
 
-def guarded_update(model: TagModel, posts: TagData, user: int, *, holdout: np.ndarray,
+def guarded_update(model: M, posts: TagData, user: int, *, holdout: np.ndarray,
                    rejected: TagData | None = None, new_tags: np.ndarray | None = None,
-                   seed: int = 0, check: Callable[[], None] = lambda: None,
-                   ) -> tuple[TagModel, UpdateReport]:
+                   seed: int = 0, check: Callable[[], None] = no_check,
+                   ) -> tuple[M, UpdateReport]:
     """The model to use next for ``user`` and what was decided (see the module doc)."""
     holdout = np.asarray(holdout, np.int64)
     mine = posts.user == user
@@ -88,7 +91,7 @@ def guarded_update(model: TagModel, posts: TagData, user: int, *, holdout: np.nd
         return model, UpdateReport(before, after, "previous", "worse on your recent posts")
     steps = max(1, round(REFIT_SHARE * int(candidate.config["personal_steps"])))
     try:
-        candidate.partial_fit_users(posts, np.array([user]), steps, seed=seed + 1,
+        candidate.partial_fit_users(posts, np.array([user]), epochs=steps, seed=seed + 1,
                                     rejected=rejected, new_tags=new_tags, check=check)
     except ModelFitError as e:
         return model, UpdateReport(before, after, "previous", str(e))

@@ -9,6 +9,7 @@ from .errors import (
     LibraryLockedError,
     NewerSchemaError,
     NotFoundError,
+    OlderSchemaError,
 )
 from .export import export_csv, export_json
 from .models import (
@@ -40,6 +41,7 @@ __all__ = [
     "ModelRecord",
     "NewerSchemaError",
     "NotFoundError",
+    "OlderSchemaError",
     "QuerySyntaxError",
     "Tag",
     "TagCount",

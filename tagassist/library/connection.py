@@ -134,6 +134,12 @@ def configure(conn: sqlite3.Connection, path: str = "") -> None:
         if str(mode).lower() != "wal":  # e.g. a network FS without shared memory
             conn.execute("PRAGMA journal_mode = DELETE")
         conn.execute("PRAGMA synchronous = FULL")
+    tune(conn, path)
+
+
+def tune(conn: sqlite3.Connection, path: str = "") -> None:
+    """The per-connection pragmas that never write the file (read-only connections too)."""
+    with translated(path):
         # search() builds temp b-trees for INTERSECT/EXCEPT/DISTINCT: keep them in RAM and
         # give the page cache 64 MiB so the assignment indices stay hot.
         conn.execute("PRAGMA temp_store = MEMORY")

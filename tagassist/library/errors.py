@@ -33,6 +33,18 @@ class NewerSchemaError(LibraryError):
         )
 
 
+class OlderSchemaError(LibraryError):
+    """A read-only opening found a schema this TagAssist would migrate; it never migrates."""
+
+    def __init__(self, path: str, found: int, expected: int) -> None:
+        self.path, self.found, self.expected = path, found, expected
+        super().__init__(
+            f"The library {path} uses schema version {found}, older than this TagAssist's "
+            f"{expected}. It was opened read-only, which never upgrades a library: open it "
+            "in TagAssist once (that upgrades it), then try again."
+        )
+
+
 class LibraryLockedError(LibraryError):
     """Another process held the write lock for longer than the busy timeout."""
 

@@ -127,3 +127,22 @@ class SavedSearch:
     name: str
     expression: str  # a valid search expression (checked when saved)
     created: str
+
+
+@dataclass(frozen=True)
+class LoggedOp:
+    """One undo step of the op_log (``Library.operation``, ``undo_op``, ``redo_op``).
+
+    What it touched comes from its undo payload, in the direction it was first done: undoing
+    it takes ``added`` off again and puts ``removed`` back.  Tag paths are read as the tags
+    are now (a later rename shows).
+    """
+
+    id: int  # op_log row
+    description: str
+    item_ids: tuple[int, ...]  # items whose assignments or decisions it changed
+    added: tuple[str, ...]  # tag paths it put on items
+    removed: tuple[str, ...]  # tag paths it took off items
+    renamed: tuple[tuple[str, str], ...] = ()  # (old path, new path) of renamed tags
+    decisions: int = 0  # suggestion decisions it recorded
+    described: bool = False  # its description came from Library.operation (names things)

@@ -2,6 +2,8 @@
 
 Every logical write is one ``BEGIN IMMEDIATE`` transaction.  Tag assignment changes are
 also recorded in the persistent ``op_log`` table so undo/redo works across restarts.
+:meth:`Library.operation` groups several writes into one transaction and one op_log row
+(what :mod:`tagassist.app`'s operations are made of).
 """
 
 from __future__ import annotations
@@ -17,8 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from . import migrations
-from .connection import DEFAULT_BUSY_TIMEOUT, configure, connect, transaction
-from .errors import LibraryCorruptError, LibraryError, NotFoundError, translated
+from .connection import DEFAULT_BUSY_TIMEOUT, configure, connect, transaction, tune
+from .errors import (
+    LibraryCorruptError,
+    LibraryError,
+    NotFoundError,
+    OlderSchemaError,
+    translated,
+)
 from .features import FeatureStore
 from .models import (
     Assignment,
@@ -27,6 +35,7 @@ from .models import (
     FolderCount,
     HistoryEntry,
     Item,
+    LoggedOp,
     ModelRecord,
     SavedSearch,
     Tag,
@@ -107,12 +116,52 @@ def _ids_json(ids: Iterable[int]) -> str:
     return json.dumps([int(i) for i in ids])
 
 
+class Operation:
+    """The writes inside one :meth:`Library.operation`: one transaction, one undo step.
+
+    ``description`` is what its op_log row (and so undo and redo) says: set it before the
+    block ends.  :meth:`touched` says what the writes so far changed; ``logged`` is the row
+    written when the block ended (None when nothing undoable was written).
+    """
+
+    def __init__(self, library: Library, conn: sqlite3.Connection, description: str) -> None:
+        self.description = description
+        self.logged: LoggedOp | None = None
+        self._library = library
+        self._conn = conn
+        self._steps: list[dict[str, Any]] = []  # the undo payloads of its writes, in order
+
+    def touched(self) -> LoggedOp:
+        """The items and tags the writes so far changed (``id`` 0: not logged yet)."""
+        return self._library._summarize(self._conn, 0, self.description, self._steps, True)
+
+    @contextmanager
+    def _part(self, path: str) -> Iterator[sqlite3.Connection]:
+        """One write method's work: a savepoint, so a write that fails leaves nothing."""
+        conn, mark = self._conn, len(self._steps)
+        with translated(path):
+            conn.execute("SAVEPOINT library_write")
+        try:
+            with translated(path):
+                yield conn
+                conn.execute("RELEASE library_write")
+        except BaseException:
+            del self._steps[mark:]
+            try:
+                conn.execute("ROLLBACK TO library_write")
+                conn.execute("RELEASE library_write")
+            except sqlite3.Error:
+                pass  # the original error is the interesting one
+            raise
+
+
 class Library(FeatureStore):
     """A TagAssist library file.  Use :meth:`open`; usable as a context manager."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, read_only: bool = False) -> None:
         self._conn = conn
         self.path = path
+        self.read_only = read_only
         # One connection shared by UI worker threads: serialize whole operations.
         self._lock = threading.RLock()
         # Search index cache, valid while neither we nor another process has written.
@@ -151,6 +200,31 @@ class Library(FeatureStore):
             raise
         return cls(conn, path)
 
+    @classmethod
+    def open_read_only(cls, path: str | Path,
+                       busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Library:
+        """Open an existing library for reading only (the trainer child: it never writes).
+
+        The connection is SQLite's ``mode=ro``: nothing it does can write the file, and it
+        never migrates — a schema other than this TagAssist's is refused (NewerSchemaError,
+        OlderSchemaError) and the file left as it was.  Closing it never checkpoints or
+        removes the WAL, which the window's connection may be using.
+        """
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise LibraryError(f"No library at {path}.")
+        conn = connect(path, busy_timeout, read_only=True)
+        try:
+            with translated(str(path)):
+                found = migrations.check_not_newer(conn, str(path))
+            if found < migrations.LATEST_VERSION:
+                raise OlderSchemaError(str(path), found, migrations.LATEST_VERSION)
+            tune(conn, str(path))
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path, read_only=True)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -168,9 +242,18 @@ class Library(FeatureStore):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, transaction(self._conn, str(self.path)) as conn:
-            self._writes += 1
-            yield conn
+        if self.read_only:  # SQLite would refuse too; this says why
+            raise LibraryError(f"The library {self.path} was opened read-only; nothing was "
+                               "written.")
+        with self._lock:
+            if self._op is not None:  # inside operation(): a part of its one transaction
+                with self._op._part(str(self.path)) as conn:
+                    self._writes += 1
+                    yield conn
+                return
+            with transaction(self._conn, str(self.path)) as conn:
+                self._writes += 1
+                yield conn
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -454,20 +537,25 @@ class Library(FeatureStore):
             return self._tags(conn, [tag_id])[0]
 
     def rename_tag(self, old: str, new: str) -> Tag:
-        """Rename a tag in place (assignments follow); ``new`` is a name, not a path."""
+        """Rename a tag in place (assignments follow); ``new`` is a name, not a path.
+
+        One undoable operation (undo gives the tag its old name back)."""
         with self._write() as conn:
             tag_id = self._require_tag(conn, old)
             segments = split_path(new)
             if len(segments) != 1:
                 raise LibraryError("rename_tag takes a plain name; use set_parent to move a tag.")
-            parent_id = conn.execute(
-                "SELECT parent_id FROM tags WHERE id = ?", (tag_id,)
-            ).fetchone()[0]
+            parent_id, was = conn.execute(
+                "SELECT parent_id, name FROM tags WHERE id = ?", (tag_id,)
+            ).fetchone()
             self._check_sibling_free(conn, tag_id, parent_id, normalize(segments[0]))
             conn.execute(
                 "UPDATE tags SET name = ?, normalized = ? WHERE id = ?",
                 (segments[0], normalize(segments[0]), tag_id),
             )
+            if was != segments[0]:
+                self._log_op(conn, f"Rename {was} to {segments[0]}",
+                             {"renamed": [{"id": tag_id, "old": was, "new": segments[0]}]})
             return self._tags(conn, [tag_id])[0]
 
     @staticmethod
@@ -773,18 +861,56 @@ class Library(FeatureStore):
         )
         return [dict(zip(cols, r, strict=True)) for r in rows]
 
-    @staticmethod
-    def _log_op(conn: sqlite3.Connection, description: str, payload: dict[str, Any]) -> None:
+    # --- operations: several writes, one transaction, one undo step --------------------
+    #
+    # Every write method above logs its own undo payload (``_log_op``).  Inside
+    # ``operation()`` those payloads are collected instead and written as one op_log row,
+    # ``{"steps": [payload, ...]}``, when the block ends; undo replays the steps backwards.
+
+    _op: Operation | None = None  # the operation() this connection is inside, if any
+
+    @contextmanager
+    def operation(self, description: str = "") -> Iterator[Operation]:
+        """Group the writes inside the block into one transaction and one undo step.
+
+        The block runs under the library's lock in one ``BEGIN IMMEDIATE`` transaction:
+        its reads see its own writes and no other process's, and an exception rolls back
+        every write in it.  Each write method keeps its own signature; a failing one is
+        rolled back alone (a savepoint), so a caller may catch its error and go on.  Set
+        ``op.description`` before the block ends.  Nested, it joins the outer operation.
+        """
+        with self._lock:
+            if self._op is not None:
+                yield self._op
+                return
+            with self._write() as conn:
+                op = Operation(self, conn, description)
+                self._op = op
+                try:
+                    yield op
+                finally:
+                    self._op = None
+                if op._steps:
+                    op_id = self._log_op(conn, op.description, {"steps": op._steps})
+                    op.logged = self._summarize(conn, op_id, op.description, op._steps, True)
+
+    def _log_op(self, conn: sqlite3.Connection, description: str,
+                payload: dict[str, Any]) -> int:
+        """Log one undoable write (its op_log id); inside operation(), collect it instead."""
+        if self._op is not None:
+            self._op._steps.append(payload)
+            return 0
         # A new operation invalidates everything that was undone (the redo stack).
         conn.execute("DELETE FROM op_log WHERE state = 'undone'")
-        conn.execute(
+        op_id = conn.execute(
             "INSERT INTO op_log (description, payload, state, created) VALUES (?, ?, 'done', ?)",
             (description, json.dumps(payload), _now()),
-        )
+        ).lastrowid
         conn.execute(
             "DELETE FROM op_log WHERE id NOT IN (SELECT id FROM op_log ORDER BY id DESC LIMIT ?)",
             (UNDO_LIMIT,),
         )
+        return int(op_id or 0)
 
     @staticmethod
     def _apply_rows(
@@ -815,33 +941,107 @@ class Library(FeatureStore):
                 [tuple(r.get(c) for c in cols) for r in rows],
             )
 
+    def _apply_renames(self, conn: sqlite3.Connection, renamed: list[dict[str, Any]],
+                       back: bool) -> None:
+        """Give renamed tags their old (``back``) or new name again."""
+        for r in reversed(renamed) if back else renamed:
+            name = str(r["old"] if back else r["new"])
+            row = conn.execute("SELECT parent_id FROM tags WHERE id = ?", (int(r["id"]),))
+            found = row.fetchone()
+            if found is None:
+                continue  # the tag is gone: nothing to name
+            try:
+                self._check_sibling_free(conn, int(r["id"]), found[0], normalize(name))
+            except LibraryError:
+                raise LibraryError(f"Cannot name the tag {name!r} again: another tag at that "
+                                   "place in the tree has that name now.") from None
+            conn.execute("UPDATE tags SET name = ?, normalized = ? WHERE id = ?",
+                         (name, normalize(name), int(r["id"])))
+
     def undo(self) -> str | None:
         """Revert the most recent operation; returns its description, or None if none."""
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT id, description, payload FROM op_log WHERE state = 'done' "
-                "ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-            if row is None:
-                return None
-            payload = json.loads(row[2])
-            self._apply_rows(conn, payload.get("removed", {}), payload.get("added", {}))
-            conn.execute("UPDATE op_log SET state = 'undone' WHERE id = ?", (row[0],))
-            return str(row[1])
+        op = self.undo_op()
+        return op.description if op is not None else None
 
     def redo(self) -> str | None:
         """Re-apply the most recently undone operation; returns its description or None."""
+        op = self.redo_op()
+        return op.description if op is not None else None
+
+    def undo_op(self) -> LoggedOp | None:
+        """Revert the most recent operation (all its steps); what it had done, or None."""
+        return self._replay(undo=True)
+
+    def redo_op(self) -> LoggedOp | None:
+        """Re-apply the most recently undone operation; what it does, or None."""
+        return self._replay(undo=False)
+
+    def _replay(self, undo: bool) -> LoggedOp | None:
+        state, new_state, order = ("done", "undone", "DESC") if undo else ("undone", "done", "")
         with self._write() as conn:
             row = conn.execute(
-                "SELECT id, description, payload FROM op_log WHERE state = 'undone' "
-                "ORDER BY id LIMIT 1"
+                f"SELECT id, description, payload FROM op_log WHERE state = ? "
+                f"ORDER BY id {order} LIMIT 1", (state,)
             ).fetchone()
             if row is None:
                 return None
             payload = json.loads(row[2])
-            self._apply_rows(conn, payload.get("added", {}), payload.get("removed", {}))
-            conn.execute("UPDATE op_log SET state = 'done' WHERE id = ?", (row[0],))
-            return str(row[1])
+            steps = payload["steps"] if "steps" in payload else [payload]
+            for step in reversed(steps) if undo else steps:
+                if undo:
+                    self._apply_rows(conn, step.get("removed", {}), step.get("added", {}))
+                else:
+                    self._apply_rows(conn, step.get("added", {}), step.get("removed", {}))
+                self._apply_renames(conn, step.get("renamed", []), back=undo)
+            conn.execute("UPDATE op_log SET state = ? WHERE id = ?", (new_state, row[0]))
+            return self._summarize(conn, row[0], str(row[1]), steps, "steps" in payload)
+
+    def _summarize(self, conn: sqlite3.Connection, op_id: int, description: str,
+                   steps: list[dict[str, Any]], described: bool) -> LoggedOp:
+        """What the undo payloads ``steps`` touched, with tag paths as they are now."""
+        items: dict[int, None] = {}
+        added: dict[int, None] = {}
+        removed: dict[int, None] = {}
+        renamed: list[dict[str, Any]] = []
+        decisions = 0
+        for step in steps:
+            for side, tags in (("added", added), ("removed", removed)):
+                for r in step.get(side, {}).get("assignments", []):
+                    items[int(r["item_id"])] = None
+                    tags[int(r["tag_id"])] = None
+                for r in step.get(side, {}).get("decisions", []):
+                    items[int(r["item_id"])] = None
+                    decisions += 1
+            renamed += step.get("renamed", [])
+        tags_now = {t.id: t for t in self._tags(conn, None)}
+
+        def path(tag_id: int, name: str | None = None) -> str:
+            tag = tags_now.get(tag_id)
+            if tag is None:
+                return name or f"#{tag_id}"
+            if name is None:
+                return tag.path
+            parent = tags_now.get(tag.parent_id) if tag.parent_id is not None else None
+            return name if parent is None else parent.path + SEPARATOR + name
+
+        if renamed:  # every item tagged with the tag or one below it: its path changed
+            rows = conn.execute(
+                "WITH RECURSIVE sub(id) AS (SELECT value FROM json_each(?) UNION "
+                "SELECT t.id FROM tags t JOIN sub ON t.parent_id = sub.id) "
+                "SELECT DISTINCT item_id FROM assignments WHERE tag_id IN (SELECT id FROM sub) "
+                "ORDER BY item_id", (_ids_json(int(r["id"]) for r in renamed),))
+            items.update((r[0], None) for r in rows)
+        return LoggedOp(
+            id=op_id,
+            description=description,
+            item_ids=tuple(items),
+            added=tuple(path(t) for t in sorted(added)),  # by id: the order they were made
+            removed=tuple(path(t) for t in sorted(removed)),
+            renamed=tuple((path(int(r["id"]), str(r["old"])), path(int(r["id"]), str(r["new"])))
+                          for r in renamed),
+            decisions=decisions,
+            described=described,
+        )
 
     def can_undo(self) -> bool:
         with self._read() as conn:

@@ -2,8 +2,10 @@
 
 The app never imports torch: ``python -m trainer.personal`` runs in a child process, reports
 JSON lines on stdout, and writes a new model version into the user's model folder.  Like the
-importer, :func:`train_user` is a generator — every ``yield`` is a progress event (a dict)
-and a cancellation point; its return value is the trainer's last event.  On ``done`` the new
+importer, :func:`train_user` is a generator — every ``yield`` is a progress event (a dict,
+parsed and checked by :mod:`tagassist.suggest.train_events`) and a cancellation point; its
+return value is the trainer's last event.  The child's stderr is drained while it runs (a
+full pipe would block it); its last line explains an unexpected exit.  On ``done`` the new
 version is registered and activated in the library (the atomic swap); on cancel the child is
 terminated (it removes its staging folder) and the previous model stays active.
 """
@@ -11,19 +13,23 @@ terminated (it removes its staging folder) and the previous model stays active.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Generator
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tagassist.library.repository import Library
+from tagassist.suggest import train_events as events
 from tagassist.suggest.model_store import PERSONAL_CONTENT, activate
 
 TRAINER_MODULE = "trainer.personal"
+STDERR_TAIL = 200  # lines of the child's stderr kept for the error message
+CANCELLED = "training cancelled; the previous model stays"
 
 
 class TrainingUnavailable(RuntimeError):
@@ -35,63 +41,101 @@ def trainer_available() -> bool:
             and importlib.util.find_spec(TRAINER_MODULE.split(".")[0]) is not None)
 
 
-def _reader(stream: Any, lines: list[str], ready: threading.Event) -> None:
+def _drain(stream: Any, sink: Callable[[str], None],
+           ready: threading.Event | None = None) -> None:
+    """Read a pipe of the child to its end on a thread: a pipe nobody reads fills up (64 KiB)
+    and blocks the child in its next write."""
     for line in stream:
-        lines.append(line)
+        sink(line)
+        if ready is not None:
+            ready.set()
+    if ready is not None:
         ready.set()
-    ready.set()
 
 
-def train_user(library: Library, user_id: int, cancel: threading.Event | None = None,
-               extra_args: tuple[str, ...] = ()) -> Generator[dict[str, Any], None,
-                                                              dict[str, Any]]:
-    """Train the user's personal content model in a child process; yields its events."""
-    if not trainer_available():
-        raise TrainingUnavailable("training needs the trainer's packages (torch); install "
-                                  "them with: pip install torch==2.13.0 -e '.[train]'")
-    cmd = [sys.executable, "-m", TRAINER_MODULE, "--library", str(library.path),
-           "--user-id", str(user_id), *extra_args]
+def _reader(stream: Any, sink: Callable[[str], None],
+            ready: threading.Event | None = None) -> threading.Thread:
+    thread = threading.Thread(target=_drain, args=(stream, sink, ready), daemon=True)
+    thread.start()
+    return thread
+
+
+def _last_line(lines: Iterable[str]) -> str:
+    """The last non-blank line (a traceback's last line names the error)."""
+    found = [line.strip() for line in lines if line.strip()]
+    return found[-1] if found else ""
+
+
+@dataclass
+class ChildEnd:
+    """How a child job ended: its last event, exit code and the tail of its stderr."""
+
+    last: events.TrainEvent
+    returncode: int | None
+    stderr_tail: list[str]
+    cancelled: bool = False
+
+
+def run_child(cmd: list[str], cancel: threading.Event | None = None
+              ) -> Generator[dict[str, Any], None, ChildEnd]:
+    """Run ``cmd``, yielding each stdout line as an event dict (parsed and checked by
+    :func:`~tagassist.suggest.train_events.parse`); both pipes are read on threads while it
+    runs.  ``cancel`` set: the child is terminated (SIGTERM: it cleans up) and awaited."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # errors="replace": an undecodable byte on stderr must not stop the thread draining it
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+                            errors="replace", env=env)
     lines: list[str] = []
+    errors: deque[str] = deque(maxlen=STDERR_TAIL)
     ready = threading.Event()
-    reader = threading.Thread(target=_reader, args=(proc.stdout, lines, ready), daemon=True)
-    reader.start()
-    last: dict[str, Any] = {}
+    reader = _reader(proc.stdout, lines.append, ready)
+    err_reader = _reader(proc.stderr, errors.append)
+    last: events.TrainEvent = events.Log()
     seen = 0
     try:
         while True:
             ready.wait(0.1)
             ready.clear()
             while seen < len(lines):
-                try:
-                    event = json.loads(lines[seen])
-                except json.JSONDecodeError:
-                    event = {"event": "log", "message": lines[seen].rstrip()}
+                last = events.parse(lines[seen])
                 seen += 1
-                last = event
-                yield event
+                yield last.to_dict()
             if cancel is not None and cancel.is_set():
                 proc.terminate()  # the trainer removes its staging folder; old model stays
                 proc.wait(timeout=60)
-                return {"event": "cancelled", "message": "training cancelled; the previous "
-                                                         "model stays"}
+                return ChildEnd(last, proc.returncode, list(errors), cancelled=True)
             if proc.poll() is not None and not reader.is_alive():
                 break
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    stderr = proc.stderr.read() if proc.stderr else ""
-    if last.get("event") == "done":
-        activate(library, PERSONAL_CONTENT, user_id, last["version"], Path(last["path"]),
-                 dict(last.get("metrics", {}), model=last.get("model")))
-        return last
-    if last.get("event") in ("skipped", "error", "cancelled"):
-        return last
-    tail = stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-    return {"event": "error", "message": f"the trainer stopped unexpectedly: {tail[0]}"}
+    err_reader.join(timeout=5)  # the child has exited: its stderr ends now
+    return ChildEnd(last, proc.returncode, list(errors))
+
+
+def train_user(library: Library, user_id: int, cancel: threading.Event | None = None,
+               extra_args: tuple[str, ...] = ()) -> Generator[dict[str, Any], None,
+                                                              dict[str, Any]]:
+    """Train the user's personal content model in a child process; yields its events
+    (:mod:`tagassist.suggest.train_events`, as dicts) and returns the last one."""
+    if not trainer_available():
+        raise TrainingUnavailable("training needs the trainer's packages (torch); install "
+                                  "them with: pip install torch==2.13.0 -e '.[train]'")
+    cmd = [sys.executable, "-m", TRAINER_MODULE, "--library", str(library.path),
+           "--user-id", str(user_id), *extra_args]
+    end = yield from run_child(cmd, cancel)
+    last = end.last
+    if end.cancelled:
+        return events.Cancelled(message=CANCELLED).to_dict()
+    if isinstance(last, events.Done):
+        activate(library, PERSONAL_CONTENT, user_id, str(last.version), Path(str(last.path)),
+                 dict(last.metrics or {}, model=last.model))
+        return last.to_dict()
+    if isinstance(last, events.FINAL):
+        return last.to_dict()
+    tail = _last_line(end.stderr_tail) or f"exit code {end.returncode}"
+    return events.Error(message=f"the trainer stopped unexpectedly: {tail}").to_dict()
 
 
 def personal_job(suggester: Any, user_id: int, cancel: threading.Event | None = None,
@@ -109,20 +153,20 @@ def personal_job(suggester: Any, user_id: int, cancel: threading.Event | None = 
 
     made: dict[str, Any] = {}
     if "set" in parts:
-        yield {"event": "progress", "stage": "set"}
+        yield events.Progress(stage="set").to_dict()
         made = fit_personal_set(suggester, user_id)
         yield made
     blend: dict[str, Any] = {}
     if "blend" in parts and not (cancel is not None and cancel.is_set()):
-        yield {"event": "progress", "stage": "blend"}
+        yield events.Progress(stage="blend").to_dict()
         blend = fit_personal_blend(suggester, user_id)
         yield blend
-    last: dict[str, Any] = {"event": "skipped", "message": "content model not asked for"}
+    last = events.Skipped(message="content model not asked for").to_dict()
     if "content" in parts and not (cancel is not None and cancel.is_set()):
         if trainer_available():
             last = yield from train_user(suggester.library, user_id, cancel)
         else:
-            last = {"event": "skipped", "message": "the content model needs torch"}
+            last = events.Skipped(message="the content model needs torch").to_dict()
     summary = "; ".join(m for m in (made.get("message"), blend.get("message"),
                                     last.get("message")) if m)
     return {**last, "set": made, "blend": blend, "summary": summary}

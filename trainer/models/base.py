@@ -1,7 +1,8 @@
 """One interface for every tag ranker (after implicit/RecBole, see CONVENTIONS.md).
 
 ``fit(train, seed=..., epochs=..., callback=...)`` learns from a :class:`TagData`;
-``partial_fit_users(posts, users)`` updates only what belongs to those users;
+``partial_fit_users(posts, users, ...)`` updates only what belongs to those users — one
+signature for every model, :class:`Personalizable`, which the personalization job relies on;
 ``score(batch)`` returns ``[n, n_tags]`` scores (higher = better; ``-inf`` = not returned).
 Weights are stored as ``weights.npz`` (``allow_pickle=False``) + ``config.json``, never pickle.
 """
@@ -11,7 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -37,6 +38,34 @@ class Batch:
 
 # callback(epoch, model) -> validation score or None; trainers may stop early on it
 EpochCallback = Callable[[int, "TagModel"], float | None]
+
+
+def no_check() -> None:
+    """The default ``check``: never cancelled (one shared function, so every model's
+    ``partial_fit_users`` has the same default)."""
+
+
+@runtime_checkable
+class Personalizable(Protocol):
+    """What :func:`trainer.personalize.guarded_update` needs of a model: its config (the
+    ``personal_steps`` it refits with), scores for new photos, and a refit of some users'
+    rows with this one signature.
+
+    ``epochs``: optimizer steps or passes (``None``: the model's own default);
+    ``seed``: its random draws; ``rejected``: suggestions the users turned down (hard
+    negatives); ``new_tags``: tag indices the shared model never learnt, whose rows may be
+    fitted too; ``check()`` is called before every step and raises to cancel.  A model that
+    has no use for an argument accepts it and says so in its docstring.
+    """
+
+    config: dict[str, Any]
+
+    def score(self, batch: Batch) -> np.ndarray: ...
+
+    def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,
+                          *, seed: int = 0, rejected: TagData | None = None,
+                          new_tags: np.ndarray | None = None,
+                          check: Callable[[], None] = no_check) -> Personalizable: ...
 
 
 class TagModel:
@@ -71,8 +100,12 @@ class TagModel:
         tag for any input (see :func:`remap_rows`)."""
         raise NotImplementedError
 
-    def partial_fit_users(self, posts: TagData, users: np.ndarray) -> TagModel:
-        """Refresh only the given users from their posts (same index spaces as ``fit``)."""
+    def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,
+                          *, seed: int = 0, rejected: TagData | None = None,
+                          new_tags: np.ndarray | None = None,
+                          check: Callable[[], None] = no_check) -> TagModel:
+        """Refresh only the given users from their posts (same index spaces as ``fit``);
+        the arguments are :class:`Personalizable`'s."""
         raise NotImplementedError
 
     def score(self, batch: Batch) -> np.ndarray:

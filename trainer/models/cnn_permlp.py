@@ -25,24 +25,23 @@ Deviations (say so wherever this model is reported):
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from trainer.data import TagData
-from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel
+from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel, no_check
 from trainer.models.feedback import Feedback
 from trainer.models.torch_util import (
+    Optim,
     PostTags,
-    end_epoch,
     fit_rows,
     from_numpy,
     setup,
-    step_or_diverge,
     to_numpy,
+    train_epochs,
 )
 
 
@@ -163,25 +162,19 @@ class CNNPerMLP(TagModel):
         gen = setup(seed)
         posts = PostTags(train)
         rng = np.random.default_rng(seed)
-        opt = torch.optim.Adam(params, lr=c["lr"], weight_decay=c["weight_decay"])
-        self.net.train()
-        for ep in tqdm(range(1, epochs + 1), desc=self.name, disable=not show_progress,
-                       leave=False):
+
+        def batches(ep: int) -> Iterator[tuple[torch.Tensor, float]]:
             order = rng.permutation(len(posts))
-            total = 0.0
             for s in range(0, order.size, c["batch_size"]):
                 b = order[s:s + c["batch_size"]]
                 rows, cols = posts.positions(b)
                 negatives = self._negatives(rows, cols, b.size, gen)
                 logits = self.net(self._feats(posts.item[b]), torch.from_numpy(posts.user[b]))
-                loss = _bpr_loss(logits, rows, cols, negatives, c["bpr_on"] == "sigmoid")
-                opt.zero_grad()
-                loss.backward()
-                step_or_diverge(opt, self.name)
-                total += float(loss.detach()) * b.size
-            if end_epoch(self, self.net, ep, total, callback):
-                break
-        self.net.eval()
+                yield _bpr_loss(logits, rows, cols, negatives, c["bpr_on"] == "sigmoid"), b.size
+
+        train_epochs(self.net, params, Optim("adam", c["lr"], c["weight_decay"]), epochs,
+                     batches, what=self.name, model=self, callback=callback,
+                     progress=show_progress)
 
     def _negatives(self, rows: torch.Tensor, cols: torch.Tensor, n_posts: int,
                    gen: torch.Generator) -> torch.Tensor:
@@ -194,9 +187,9 @@ class CNNPerMLP(TagModel):
         return torch.multinomial(allowed, n, replacement=False, generator=gen)
 
     def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,
-                          seed: int = 0, *, rejected: TagData | None = None,
+                          *, seed: int = 0, rejected: TagData | None = None,
                           new_tags: np.ndarray | None = None,
-                          check: Callable[[], None] = lambda: None) -> CNNPerMLP:
+                          check: Callable[[], None] = no_check) -> CNNPerMLP:
         """Fit only the rows V_j κ_u of ``users`` — and, for ``new_tags``, their output row
         W^out and bias b^out — on those users' posts and rejected suggestions.
 

@@ -15,24 +15,23 @@ photos).  Scores are the decoder logits (σ is monotone); the post's input tags 
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from trainer.data import TagData
-from trainer.models.base import Batch, EpochCallback, TagModel
+from trainer.models.base import Batch, EpochCallback, TagModel, no_check
 from trainer.models.feedback import Feedback
 from trainer.models.torch_util import (
+    Optim,
     PostTags,
-    end_epoch,
     fit_rows,
     from_numpy,
     setup,
-    step_or_diverge,
     to_numpy,
+    train_epochs,
 )
 
 
@@ -154,12 +153,9 @@ class DAEPTR(TagModel):
         c = self.config
         posts = PostTags(train)
         rng = np.random.default_rng(seed)
-        opt = torch.optim.Adam(params, lr=c["lr"], weight_decay=c["weight_decay"])
-        self.net.train()
-        for ep in tqdm(range(1, epochs + 1), desc=self.name, disable=not show_progress,
-                       leave=False):
+
+        def batches(ep: int) -> Iterator[tuple[torch.Tensor, float]]:
             order = rng.permutation(len(posts))
-            total = 0.0
             for s in range(0, order.size, c["batch_size"]):
                 b = order[s:s + c["batch_size"]]
                 rows, cols = posts.positions(b)
@@ -168,19 +164,16 @@ class DAEPTR(TagModel):
                 u = torch.from_numpy(posts.user[b])
                 i = torch.from_numpy(posts.item[b])
                 logits = self.net(tags, offsets, keep, u, i, self._feats(posts.item[b]))
-                loss = _cross_entropy(logits, rows, cols)
-                opt.zero_grad()
-                loss.backward()
-                step_or_diverge(opt, self.name)
-                total += float(loss.detach()) * b.size
-            if end_epoch(self, self.net, ep, total, callback):
-                break
-        self.net.eval()
+                yield _cross_entropy(logits, rows, cols), b.size
+
+        train_epochs(self.net, params, Optim("adam", c["lr"], c["weight_decay"]), epochs,
+                     batches, what=self.name, model=self, callback=callback,
+                     progress=show_progress)
 
     def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,
-                          seed: int = 0, *, rejected: TagData | None = None,
+                          *, seed: int = 0, rejected: TagData | None = None,
                           new_tags: np.ndarray | None = None,
-                          check: Callable[[], None] = lambda: None) -> DAEPTR:
+                          check: Callable[[], None] = no_check) -> DAEPTR:
         """Fit only the user embeddings p_u of ``users`` — and, for ``new_tags`` (tags the
         shared model never learnt), their encoder column W, decoder row W' and bias b' — on
         those users' posts and rejected suggestions; every other weight stays fixed.

@@ -7,15 +7,23 @@ loss −ln σ(ŷ⁺ − ŷ⁻) + λ‖θ‖² on the rows involved, as in the pa
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from trainer.data import TagData
-from trainer.models.base import Batch, EpochCallback, TagModel, check_finite
-from trainer.models.torch_util import PostTags, from_numpy, setup, step_or_diverge, to_numpy
+from trainer.models.base import Batch, EpochCallback, TagModel, no_check
+from trainer.models.torch_util import (
+    Optim,
+    PostTags,
+    from_numpy,
+    setup,
+    to_numpy,
+    train_epochs,
+    train_only_rows,
+)
 
 
 class _PITF(torch.nn.Module):
@@ -42,6 +50,7 @@ class PITF(TagModel):
                                           "batch_size": 1024, "init_std": 0.01}
     # with Adam at 0.01 PITF peaks early and then overfits at λ = 5e-5: try a stronger λ too
     grid: ClassVar[list[dict[str, Any]]] = [{"reg": 5e-5}, {"reg": 5e-4}]
+    personal_epochs: ClassVar[int] = 20  # partial_fit_users' passes by default
 
     def fit(self, train: TagData, *, seed: int = 0, epochs: int | None = None,
             callback: EpochCallback | None = None, show_progress: bool = False) -> PITF:
@@ -54,17 +63,17 @@ class PITF(TagModel):
         return self
 
     def _train(self, train: TagData, epochs: int, seed: int, callback: EpochCallback | None,
-               show_progress: bool, params: list[torch.nn.Parameter]) -> None:
+               show_progress: bool, params: list[torch.nn.Parameter],
+               check: Callable[[], None] = no_check) -> None:
         c = self.config
         rng = np.random.default_rng(seed)
         posts = PostTags(train)
         pid = posts.pid_of_assignment
         pos = posts.tag
         in_post = np.unique(pid * self.n_tags + pos)  # sorted keys for membership tests
-        opt = torch.optim.Adam(params, lr=c["lr"])
         bs = c["batch_size"]
-        for ep in tqdm(range(1, epochs + 1), desc=self.name, disable=not show_progress,
-                       leave=False):
+
+        def batches(ep: int) -> Iterator[tuple[torch.Tensor, float]]:
             order = rng.permutation(pos.size)
             neg = rng.integers(0, self.n_tags, size=pos.size)
             for _ in range(20):  # resample negatives that are in the post
@@ -72,7 +81,6 @@ class PITF(TagModel):
                 if not bad.any():
                     break
                 neg[bad] = rng.integers(0, self.n_tags, size=int(bad.sum()))
-            total = 0.0
             for s in range(0, order.size, bs):
                 b = order[s:s + bs]
                 u = torch.from_numpy(posts.user[pid[b]])
@@ -83,31 +91,25 @@ class PITF(TagModel):
                 reg = (n.u(u).pow(2).sum(-1) + n.i(i).pow(2).sum(-1) + n.tu(tp).pow(2).sum(-1)
                        + n.ti(tp).pow(2).sum(-1) + n.tu(tn).pow(2).sum(-1)
                        + n.ti(tn).pow(2).sum(-1))
-                loss = (-torch.nn.functional.logsigmoid(diff) + c["reg"] * reg).mean()
-                opt.zero_grad()
-                loss.backward()
-                step_or_diverge(opt, self.name)
-                total += float(loss.detach()) * b.size
-            check_finite(total, f"{self.name} loss at epoch {ep}")
-            if callback is not None and callback(ep, self) is False:
-                break
+                yield (-torch.nn.functional.logsigmoid(diff) + c["reg"] * reg).mean(), b.size
 
-    def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int = 20,
-                          seed: int = 0) -> PITF:
-        """Re-train only user factors on the given users' posts (everything else frozen)."""
-        m = np.isin(posts.user, users)
-        sub = posts.subset(m)
-        for p in self.net.parameters():
-            p.requires_grad_(False)
-        self.net.u.weight.requires_grad_(True)
-        before = self.net.u.weight.detach().clone()
-        self._train(sub, epochs, seed, None, False, [self.net.u.weight])
-        with torch.no_grad():  # rows of other users must not move (Adam has no decay here)
-            mask = torch.ones(self.n_users, dtype=torch.bool)
-            mask[torch.from_numpy(users.astype(np.int64))] = False
-            self.net.u.weight[mask] = before[mask]
-        for p in self.net.parameters():
-            p.requires_grad_(True)
+        train_epochs(self.net, params, Optim("adam", c["lr"]), epochs, batches, what=self.name,
+                     model=self, callback=callback, check=check, progress=show_progress)
+
+    def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,
+                          *, seed: int = 0, rejected: TagData | None = None,
+                          new_tags: np.ndarray | None = None,
+                          check: Callable[[], None] = no_check) -> PITF:
+        """Re-train only user factors on the given users' posts (everything else frozen and
+        put back: Adam has no decay here, but other users' rows must not move);
+        ``epochs`` = passes over their assignments (default ``personal_epochs``).
+
+        Not used: ``rejected`` (BPR's negatives are drawn, not given) and ``new_tags`` (a
+        tag's factors are shared by every user)."""
+        sub = posts.subset(np.isin(posts.user, users))
+        with train_only_rows(self.net, [(self.net.u.weight, np.asarray(users))]):
+            self._train(sub, self.personal_epochs if epochs is None else epochs, seed, None,
+                        False, [self.net.u.weight], check)
         return self
 
     @torch.no_grad()

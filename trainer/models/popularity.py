@@ -12,12 +12,13 @@ or items) fall back to MP instead of a random order; this is documented, not tun
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 
 from trainer.data import TagData
-from trainer.models.base import Batch, RowCounts, TagModel
+from trainer.models.base import Batch, RowCounts, TagModel, no_check
 
 EPS = 1e-6
 DAY = 86400.0
@@ -35,8 +36,15 @@ class MostPopular(TagModel):
         self.items_ = RowCounts(train.item, train.tag, None, self.n_items, self.n_tags)
         return self
 
-    def partial_fit_users(self, posts: TagData, users: np.ndarray) -> MostPopular:
-        """Replace the given users' tag counts with those in ``posts``."""
+    def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,
+                          *, seed: int = 0, rejected: TagData | None = None,
+                          new_tags: np.ndarray | None = None,
+                          check: Callable[[], None] = no_check) -> MostPopular:
+        """Replace the given users' tag counts with those in ``posts``.
+
+        Counting has no steps, draws or rejections: ``epochs``, ``seed``, ``rejected`` and
+        ``new_tags`` are not used (a new tag is counted like any other); ``check()`` once."""
+        check()
         u = self.users_
         owner = np.repeat(np.arange(u.n_rows), np.diff(u.indptr))
         keep = ~np.isin(owner, users)
@@ -107,8 +115,12 @@ class BaseLevelLearning(MostPopular):
         self.u_ptr_ = np.concatenate([[0], np.cumsum(np.bincount(train.user,
                                                                  minlength=self.n_users))])
 
-    def partial_fit_users(self, posts: TagData, users: np.ndarray) -> BaseLevelLearning:
-        super().partial_fit_users(posts, users)
+    def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,
+                          *, seed: int = 0, rejected: TagData | None = None,
+                          new_tags: np.ndarray | None = None,
+                          check: Callable[[], None] = no_check) -> BaseLevelLearning:
+        """The counts, and the users' tag times (the same unused arguments)."""
+        super().partial_fit_users(posts, users, check=check)
         owner = np.repeat(np.arange(self.n_users), np.diff(self.u_ptr_))
         keep = ~np.isin(owner, users)
         m = np.isin(posts.user, users)

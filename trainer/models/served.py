@@ -27,12 +27,13 @@ validation model.  With ``refit: false`` the snapshot is the only member.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 
 from trainer.data import TagData
-from trainer.models.base import Batch, EpochCallback, TagModel
+from trainer.models.base import Batch, EpochCallback, TagModel, no_check
 from trainer.models.dae_ptr import DAEPTR
 from trainer.models.popularity import BaseLevelLearningContent
 
@@ -146,10 +147,16 @@ class Served(TagModel):
             p[r, t] = 0.0
         return _norm(p)
 
-    def partial_fit_users(self, posts: TagData, users: np.ndarray) -> Served:
+    def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,
+                          *, seed: int = 0, rejected: TagData | None = None,
+                          new_tags: np.ndarray | None = None,
+                          check: Callable[[], None] = no_check) -> Served:
+        """Every DAE-PTR member with these arguments, then BLL+C's counts (which use none of
+        them but ``check``)."""
         for dae in self.daes:
-            dae.partial_fit_users(posts, users)
-        self.bll.partial_fit_users(posts, users)
+            dae.partial_fit_users(posts, users, epochs, seed=seed, rejected=rejected,
+                                  new_tags=new_tags, check=check)
+        self.bll.partial_fit_users(posts, users, check=check)
         return self
 
     def score(self, batch: Batch) -> np.ndarray:

@@ -47,8 +47,7 @@ row the personalization job (issue 7) fine-tunes per person.
 """
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -58,14 +57,15 @@ from tqdm import tqdm
 
 from tagassist.suggest.sog_context import MARKER_IDS, MARKERS, USER, context_ids, tag_text
 from trainer.data import TagData
-from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel, check_finite
+from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel, no_check
 from trainer.models.torch_util import (
+    Optim,
     PostTags,
     fit_rows,
     from_numpy,
     setup,
-    step_or_diverge,
     to_numpy,
+    train_epochs,
 )
 
 POSITIONS = ("context", "none", "all")
@@ -394,47 +394,38 @@ class SOGBase(TagModel):
         enc = [p for n, p in self.net.named_parameters()
                if n.startswith("bert.") and p.requires_grad]
         rest = [p for n, p in self.net.named_parameters() if not n.startswith("bert.")]
-        opt = torch.optim.AdamW([{"params": enc, "lr": c["lr"]},
-                                 {"params": rest, "lr": c["head_lr"]}], weight_decay=0.0)
-        self.net.train()
+        groups = [{"params": enc, "lr": c["lr"]}, {"params": rest, "lr": c["head_lr"]}]
         self.epoch_s_ = []
-        for ep in range(1, (epochs or c["epochs"]) + 1):
-            t0 = time.perf_counter()
+        made = {"instances": 0}
+
+        def batches(ep: int) -> Iterator[tuple[torch.Tensor, float]]:
             inst = self._instances(posts, rng.permutation(pool), rng)
             inst = [inst[k] for k in rng.permutation(len(inst))]
-            total = 0.0
+            made["instances"] = len(inst)
             bs = c["batch_size"]
-            batches = []  # length-bucketed: sort chunks of 50 batches by length (less padding)
+            bucketed = []  # length-bucketed: sort chunks of 50 batches by length (less padding)
             for a in range(0, len(inst), 50 * bs):
                 chunk = sorted(inst[a:a + 50 * bs],
                                key=lambda x: len(self._context_ids(x[0])) + len(x[1]))
-                batches += [chunk[k:k + bs] for k in range(0, len(chunk), bs)]
-            for k in tqdm(rng.permutation(len(batches)), desc=f"{self.name} ep{ep}",
+                bucketed += [chunk[k:k + bs] for k in range(0, len(chunk), bs)]
+            for k in tqdm(rng.permutation(len(bucketed)), desc=f"{self.name} ep{ep}",
                           disable=not show_progress, leave=False):
-                b = batches[k]
-                loss = self._batch_loss(b)
-                opt.zero_grad()
-                loss.backward()
-                step_or_diverge(opt, self.name)
-                total += float(loss.detach()) * len(b)
-            check_finite(total, f"{self.name} loss at epoch {ep}")
-            self.epoch_s_.append(time.perf_counter() - t0)
+                yield self._batch_loss(bucketed[k]), len(bucketed[k])
+
+        def bookkeeping(ep: int, total: float, seconds: float) -> None:
+            self.epoch_s_.append(seconds)
+            n = made["instances"]
             self.fit_info_ = {"epoch_s": [round(s, 1) for s in self.epoch_s_],
-                              "instances_per_epoch": len(inst),
-                              "loss": round(total / max(len(inst), 1), 4)}
-            if callback is not None:
-                self.net.eval()
-                stop = callback(ep, self) is False
-                self.net.train()
-                if stop:
-                    break
-        self.net.eval()
+                              "instances_per_epoch": n, "loss": round(total / max(n, 1), 4)}
+
+        train_epochs(self.net, groups, Optim("adamw", c["lr"]), epochs or c["epochs"], batches,
+                     what=self.name, model=self, callback=callback, on_epoch=bookkeeping)
         return self
 
     def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,
-                          seed: int = 0, *, rejected: TagData | None = None,
+                          *, seed: int = 0, rejected: TagData | None = None,
                           new_tags: np.ndarray | None = None,
-                          check: Callable[[], None] = lambda: None) -> SOGBase:
+                          check: Callable[[], None] = no_check) -> SOGBase:
         """Fit only the ``[USER]`` token residuals of ``users`` (rows user + 1 of
         ``user_resid``) on their posts with SOG's own loss (eq. 11); encoder, head and tag
         table stay fixed.  ``epochs`` = Adam steps, each on a random batch of instances.

@@ -15,7 +15,7 @@ for 5 seeds × 2 settings); Adagrad instead of hogwild SGD.
 from __future__ import annotations
 
 import math
-import time
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,7 +26,7 @@ from tagassist.media.words import EDGE, PAD, word_sequence
 from trainer.data import TagData
 from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel
 from trainer.models.text_rankers import WSABIE, TextRankerBase, chunked_scores
-from trainer.models.torch_util import end_epoch, setup
+from trainer.models.torch_util import Optim, setup, train_epochs
 
 
 class TagSpaceNet(nn.Module):
@@ -105,14 +105,13 @@ class TagSpace(TextRankerBase):
         pairs = np.unique(train.item.astype(np.int64) * self.n_tags + train.tag)
         items, tags = pairs // self.n_tags, pairs % self.n_tags
         known = torch.from_numpy(pairs)
-        opt = torch.optim.Adagrad(self.net.parameters(), lr=c["lr"])
         self.fit_info_ = {"pairs": int(pairs.size), "words": len(self.words), "epoch_s": [],
                           "violated": []}
-        for ep in range(1, int(epochs or c["epochs"]) + 1):
-            t0 = time.perf_counter()
-            self.net.train()
+        violated = {"pairs": 0}
+
+        def batches(ep: int) -> Iterator[tuple[torch.Tensor, float]]:
+            violated["pairs"] = 0
             order = torch.randperm(pairs.size, generator=g).numpy()
-            total, violated = 0.0, 0
             for a in range(0, order.size, c["batch_size"]):
                 b = order[a:a + c["batch_size"]]
                 ids, _ = self._item_bags(items[b])
@@ -122,13 +121,16 @@ class TagSpace(TextRankerBase):
                 found, neg = self._warp_search(e.detach(), f_pos.detach(), items[b], known, g)
                 f_neg = (e * self.net.V(neg)).sum(dim=1)
                 hinge = torch.relu(c["margin"] - f_pos + f_neg) * found.float()
-                loss = hinge.mean() + self.l2_tagspace(ids, torch.cat([pos, neg]))
-                total += self.update(opt, loss, ep) * b.size
-                violated += int(found.sum())
-            self.fit_info_["epoch_s"].append(round(time.perf_counter() - t0, 2))
-            self.fit_info_["violated"].append(round(violated / max(pairs.size, 1), 4))
-            if end_epoch(self, self.net, ep, total, callback):
-                break
+                violated["pairs"] += int(found.sum())
+                yield hinge.mean() + self.l2_tagspace(ids, torch.cat([pos, neg])), b.size
+
+        def bookkeeping(ep: int, total: float, seconds: float) -> None:
+            self.fit_info_["epoch_s"].append(round(seconds, 2))
+            self.fit_info_["violated"].append(round(violated["pairs"] / max(pairs.size, 1), 4))
+
+        train_epochs(self.net, self.net.parameters(), Optim("adagrad", c["lr"]),
+                     int(epochs or c["epochs"]), batches, what=self.name, model=self,
+                     callback=callback, after_step=self.zero_pad, on_epoch=bookkeeping)
         if not self.words:
             raise ModelFitError(f"{self.name}: the training documents have no words")
         self.net.eval()

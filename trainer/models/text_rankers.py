@@ -25,8 +25,8 @@ sparse embedding tables.  Plain SGD was not tried; the loss and the sampling are
 from __future__ import annotations
 
 import math
-import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,7 +36,7 @@ from torch import nn
 from tagassist.media.words import FIRST_WORD, PAD, doc_words, word_bag, word_index
 from trainer.data import TagData
 from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel
-from trainer.models.torch_util import end_epoch, setup, step_or_diverge
+from trainer.models.torch_util import Optim, setup, train_epochs
 
 RELEVANCE = ("one", "dot", "ff", "tensor")
 
@@ -209,14 +209,11 @@ class TextRankerBase(TagModel):
         pairs = np.unique(train.item.astype(np.int64) * self.n_tags + train.tag)
         items, tags = pairs // self.n_tags, pairs % self.n_tags
         known = torch.from_numpy(pairs)  # sorted codes item * n_tags + tag
-        opt = torch.optim.Adagrad(self.net.parameters(), lr=c["lr"])
         self.fit_info_: dict[str, Any] = {"pairs": int(pairs.size), "words": len(self.words),
                                           "epoch_s": []}
-        for ep in range(1, int(epochs or c["epochs"]) + 1):
-            t0 = time.perf_counter()
-            self.net.train()
+
+        def batches(ep: int) -> Iterator[tuple[torch.Tensor, float]]:
             order = torch.randperm(pairs.size, generator=g).numpy()
-            total = 0.0
             for a in range(0, order.size, c["batch_size"]):
                 b = order[a:a + c["batch_size"]]
                 ids, w = self._item_bags(items[b])
@@ -225,23 +222,21 @@ class TextRankerBase(TagModel):
                 codes = torch.from_numpy(items[b])[:, None] * self.n_tags + neg
                 hit = torch.searchsorted(known, codes).clamp(max=known.numel() - 1)
                 neg_ok = (known[hit] != codes).float()
-                loss = self.pair_loss(ids, w, pos, neg, neg_ok) + self.l2(ids, torch.cat(
-                    [pos, neg.flatten()]))
-                total += self.update(opt, loss, ep) * b.size
-            self.fit_info_["epoch_s"].append(round(time.perf_counter() - t0, 2))
-            if end_epoch(self, self.net, ep, total, callback):
-                break
-        self.net.eval()
+                yield self.pair_loss(ids, w, pos, neg, neg_ok) + self.l2(ids, torch.cat(
+                    [pos, neg.flatten()])), b.size
+
+        def timed(ep: int, total: float, seconds: float) -> None:
+            self.fit_info_["epoch_s"].append(round(seconds, 2))
+
+        train_epochs(self.net, self.net.parameters(), Optim("adagrad", c["lr"]),
+                     int(epochs or c["epochs"]), batches, what=self.name, model=self,
+                     callback=callback, after_step=self.zero_pad, on_epoch=timed)
         return self
 
-    def update(self, opt: torch.optim.Optimizer, loss: torch.Tensor, ep: int) -> float:
-        """One optimizer step on ``loss``; the padding row stays zero.  Returns the loss."""
-        opt.zero_grad()
-        loss.backward()
-        step_or_diverge(opt, f"{self.name} epoch {ep}")
+    def zero_pad(self) -> None:
+        """After every step: the padding row stays zero."""
         with torch.no_grad():
             self.net.U.weight[PAD].zero_()
-        return float(loss.detach())
 
     # -- scoring ------------------------------------------------------------------------------
     def chunk(self) -> int:

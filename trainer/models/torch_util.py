@@ -1,15 +1,28 @@
-"""Shared torch helpers: seeded 2-thread CPU setup, post->tag CSR, state dict <-> numpy."""
+"""Shared torch helpers: seeded 2-thread CPU setup, post->tag CSR, state dict <-> numpy, and
+the one training loop every torch model runs (:func:`train_epochs`, :func:`fit_rows`).
+
+The loop owns what the models must not each redo (CONVENTIONS: models implement loss and
+predict only; the trainer owns optimizer, epochs, early stopping): building the optimizer,
+the step, divergence (a non-finite loss or an overflowing step raises
+:class:`~trainer.models.base.ModelFitError`), cancellation (``check()`` before every step)
+and the per-epoch callback.  A model hands it a generator of (loss, weight) per epoch; the
+generator's random draws happen in the same order as the loops it replaced, so seeded
+figures are unchanged.
+"""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from trainer.data import TagData
-from trainer.models.base import ModelFitError, check_finite
+from trainer.models.base import EpochCallback, ModelFitError, check_finite, no_check
 
 
 def setup(seed: int) -> torch.Generator:
@@ -63,19 +76,6 @@ def from_numpy(module: torch.nn.Module, arrays: dict[str, np.ndarray]) -> None:
     module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()})
 
 
-def end_epoch(model: Any, net: torch.nn.Module, ep: int, total: float,
-              callback: Any) -> bool:
-    """After an epoch: NaN check (ModelFitError), then ``callback(ep, model)`` in eval mode;
-    True when the callback asks to stop."""
-    check_finite(total, f"{model.name} loss at epoch {ep}")
-    if callback is None:
-        return False
-    net.eval()
-    stop = callback(ep, model) is False
-    net.train()
-    return stop
-
-
 @contextlib.contextmanager
 def train_only_rows(net: torch.nn.Module,
                     parts: Sequence[tuple[torch.nn.Parameter, Sequence[int] | np.ndarray]],
@@ -109,31 +109,100 @@ def step_or_diverge(opt: torch.optim.Optimizer, what: str) -> None:
         raise ModelFitError(f"{what}: {e}: training diverged") from e
 
 
+@dataclass(frozen=True)
+class Optim:
+    """The optimizer a loop builds: ``kind`` ``adam``, ``adamw`` or ``adagrad`` at ``lr``,
+    L2 as ``weight_decay``.  ``params`` may be parameter groups with their own ``lr``."""
+
+    kind: str
+    lr: float
+    weight_decay: float = 0.0
+
+    def build(self, params: Iterable[Any]) -> torch.optim.Optimizer:
+        kinds = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+                 "adagrad": torch.optim.Adagrad}
+        return kinds[self.kind](params, lr=self.lr, weight_decay=self.weight_decay)
+
+
+def descend(opt: torch.optim.Optimizer, loss: torch.Tensor, where: str) -> float:
+    """One step on ``loss``; its value.  NaN/inf raises :class:`ModelFitError` before the step
+    (CONVENTIONS: NaN raises ModelFitError), as does an overflow inside the step."""
+    value = float(loss.detach())
+    check_finite(value, f"{where} loss")
+    opt.zero_grad()
+    loss.backward()
+    step_or_diverge(opt, where)
+    return value
+
+
+# batches(epoch) -> (loss, weight) per step; the epoch's total is the weighted sum of losses
+Batches = Callable[[int], Iterable[tuple[torch.Tensor, float]]]
+
+
+def train_epochs(net: torch.nn.Module, params: Iterable[Any], optim: Optim, epochs: int,
+                 batches: Batches, *, what: str, unit: str = "epoch",
+                 model: Any = None, callback: EpochCallback | None = None,
+                 check: Callable[[], None] = no_check,
+                 after_step: Callable[[], None] | None = None,
+                 on_epoch: Callable[[int, float, float], None] | None = None,
+                 progress: bool = False) -> list[float]:
+    """The training loop of every torch model: ``epochs`` passes of ``batches(epoch)``.
+
+    Builds ``optim`` over ``params``; per step calls ``check()`` (raises to cancel), then
+    :func:`descend` and ``after_step()``.  After an epoch: ``on_epoch(epoch, total, seconds)``
+    (the model's bookkeeping), then ``callback(epoch, model)`` in eval mode, which stops
+    training by returning False.  Returns each epoch's weighted loss total; ``net`` is left
+    in eval mode.
+    """
+    opt = optim.build(params)
+    totals: list[float] = []
+    net.train()
+    try:
+        for ep in tqdm(range(1, epochs + 1), desc=what, disable=not progress, leave=False):
+            started = time.perf_counter()
+            steps = iter(batches(ep))
+            total = 0.0
+            while True:
+                check()  # before the forward pass: a cancel costs at most one step
+                step = next(steps, None)
+                if step is None:
+                    break
+                loss, weight = step
+                total += descend(opt, loss, f"{what} {unit} {ep}") * weight
+                if after_step is not None:
+                    after_step()
+            totals.append(total)
+            if on_epoch is not None:
+                on_epoch(ep, total, time.perf_counter() - started)
+            if callback is not None:
+                net.eval()
+                stop = callback(ep, model) is False
+                net.train()
+                if stop:
+                    break
+    finally:
+        net.eval()
+    return totals
+
+
 def fit_rows(net: torch.nn.Module,
              parts: Sequence[tuple[torch.nn.Parameter, Sequence[int] | np.ndarray]],
              loss_fn: Callable[[int], torch.Tensor], *, steps: int, lr: float, what: str,
-             check: Callable[[], None] = lambda: None) -> list[float]:
-    """Full-batch Adam on only those rows (one user's posts fit in one batch); the loss per
-    step (``loss_fn(step)``); NaN/inf raises :class:`ModelFitError` and restores the rows."""
-    losses: list[float] = []
+             check: Callable[[], None] = no_check) -> list[float]:
+    """Full-batch Adam on only those rows (one user's posts fit in one batch), through
+    :func:`train_epochs` with one step per "epoch"; the loss per step (``loss_fn(step)``,
+    from 0).  NaN/inf raises :class:`ModelFitError` and, like a cancel, restores the rows."""
     snapshot = [(w, w.detach().clone()) for w, _ in parts]
+
+    def one_step(step: int) -> Iterator[tuple[torch.Tensor, float]]:
+        yield loss_fn(step - 1), 1.0  # lazily: check() runs before the forward pass
+
     try:
         with train_only_rows(net, parts):
-            opt = torch.optim.Adam(list(dict.fromkeys(w for w, _ in parts)), lr=lr)
-            net.train()
-            for step in range(steps):
-                check()
-                loss = loss_fn(step)
-                check_finite(float(loss.detach()), f"{what} loss at step {step + 1}")
-                opt.zero_grad()
-                loss.backward()
-                step_or_diverge(opt, f"{what} step {step + 1}")
-                losses.append(float(loss.detach()))
+            return train_epochs(net, list(dict.fromkeys(w for w, _ in parts)), Optim("adam", lr),
+                                steps, one_step, what=what, unit="step", check=check)
     except BaseException:
         with torch.no_grad():
             for w, old in snapshot:
                 w.copy_(old)
         raise
-    finally:
-        net.eval()
-    return losses
