@@ -18,10 +18,8 @@ from collections.abc import Generator
 from dataclasses import asdict
 from pathlib import Path
 
-from tagassist import __version__
-from tagassist.library.errors import LibraryError
-from tagassist.library.export import export_csv, export_json
-from tagassist.library.repository import Library
+from tagassist import __version__, app
+from tagassist.library import Library, LibraryError, export_csv, export_json
 from tagassist.paths import LibraryPaths, sample_library_dir, user_data_dir
 
 
@@ -34,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--library", metavar="DIR",
                         help="library folder (default: $TAGASSIST_LIBRARY or the user data dir)")
     common.add_argument("--cache", metavar="DIR", help="thumbnail cache folder")
-    common.add_argument("--user", default=None, help="whose tags (default: your login name)")
+    common.add_argument("--user", default=None,
+                        help="whose tags (default: your login name; search, untagged and "
+                             "tag-counts: everyone's)")
     common.add_argument("--json", action="store_true", help="print JSON")
 
     parser = argparse.ArgumentParser(
@@ -137,6 +137,12 @@ def _open(args) -> tuple[Library, int, LibraryPaths]:
     return library, user.id, paths
 
 
+def _reader(args, user_id: int) -> int | None:
+    """Whose tags a read shows: the ``--user`` person's, as the window shows its person's;
+    without ``--user``, everyone's."""
+    return user_id if args.user else None
+
+
 def _drive(job: Generator, show: bool, unit: str = "file"):
     """Run a progress generator to completion with a tqdm bar; return its result."""
     from tqdm import tqdm
@@ -159,12 +165,9 @@ def _emit(args, data, text: str) -> None:
 
 
 def _item_for(library: Library, path: str):
-    from tagassist.media.hashing import content_hash
+    from tagassist.suggest.service import find_item  # by path, else by content (moved)
 
-    resolved = str(Path(path).resolve())
-    item = library.item_by_path(resolved)
-    if item is None and Path(resolved).is_file():
-        item = library.item_by_hash(content_hash(resolved))  # moved or renamed since import
+    item = find_item(library, path)
     if item is None:
         raise UserError(f"{path}: not in the library (import its folder first)")
     return item
@@ -244,17 +247,16 @@ def cmd_tag(args) -> int:
     library, user_id, _ = _open(args)
     with library:
         ids = [_item_for(library, p).id for p in args.paths]
-        added = library.assign(user_id, ids, args.add) if args.add else 0
-        removed = library.unassign(user_id, ids, args.remove) if args.remove else 0
-    _emit(args, {"added": added, "removed": removed}, f"added {added}, removed {removed}")
+        changes = app.retag(library, user_id, ids, add=args.add, remove=args.remove)
+    _emit(args, asdict(changes), changes.description)  # one undo step, --add and --remove
     return 0
 
 
 def cmd_untag(args) -> int:
     library, user_id, _ = _open(args)
     with library:
-        removed = library.unassign(user_id, [_item_for(library, args.path).id], args.tags)
-    _emit(args, {"removed": removed}, f"removed {removed}")
+        changes = app.untag(library, user_id, [_item_for(library, args.path).id], args.tags)
+    _emit(args, asdict(changes), changes.description)
     return 0
 
 
@@ -288,6 +290,7 @@ def cmd_train(args) -> int:
     """Featurize what is missing, then train in a child process; progress on stderr."""
     from tqdm import tqdm
 
+    from tagassist.suggest import train_events as events
     from tagassist.suggest.featurize import Models, featurize_library
     from tagassist.suggest.training import TrainingUnavailable, train_user
 
@@ -301,11 +304,11 @@ def cmd_train(args) -> int:
         job = train_user(library, user_id, cancel, ("--full",) if args.full else ())
         try:
             while True:
-                event = next(job)
-                if event.get("epochs"):
-                    bar.set_description(f"{event.get('stage')} {event.get('model')}")
-                    bar.total = event["epochs"]
-                    bar.n = event.get("epoch", 0)
+                event = events.from_dict(next(job))
+                if isinstance(event, events.Progress) and event.epochs:
+                    bar.set_description(f"{event.stage} {event.model}")
+                    bar.total = event.epochs
+                    bar.n = event.epoch or 0
                     bar.refresh()
         except StopIteration as stop:
             result = stop.value
@@ -381,7 +384,7 @@ def cmd_suggest(args) -> int:
 def cmd_search(args) -> int:
     library, user_id, _ = _open(args)
     with library:
-        rows = _describe(library, library.search(args.expression))
+        rows = _describe(library, app.search(library, _reader(args, user_id), args.expression))
     _emit(args, rows, "\n".join(r["path"] or f"#{r['id']}" for r in rows) or "(no items)")
     return 0
 
@@ -389,7 +392,7 @@ def cmd_search(args) -> int:
 def cmd_untagged(args) -> int:
     library, user_id, _ = _open(args)
     with library:
-        rows = _describe(library, library.untagged_items())
+        rows = _describe(library, app.untagged(library, _reader(args, user_id)))
     _emit(args, rows, "\n".join(r["path"] or f"#{r['id']}" for r in rows) or "(none)")
     return 0
 
@@ -397,7 +400,7 @@ def cmd_untagged(args) -> int:
 def cmd_tag_counts(args) -> int:
     library, user_id, _ = _open(args)
     with library:
-        rows = [asdict(c) for c in library.tag_counts()]
+        rows = [asdict(c) for c in app.tag_counts(library, _reader(args, user_id))]
     _emit(args, rows, "\n".join(f"{r['count']:6d}  {r['path']}" for r in rows) or "(no tags)")
     return 0
 
@@ -405,9 +408,9 @@ def cmd_tag_counts(args) -> int:
 def cmd_undo(args, redo: bool = False) -> int:
     library, _, _ = _open(args)
     with library:
-        what = library.redo() if redo else library.undo()
-    verb = "redid" if redo else "undid"
-    _emit(args, {"done": what}, f"{verb}: {what}" if what else f"nothing to {verb[:-1]}o")
+        changes = app.redo(library) if redo else app.undo(library)
+    data = {"done": changes.description if changes.changed else None, **asdict(changes)}
+    _emit(args, data, changes.description)
     return 0
 
 

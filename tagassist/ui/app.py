@@ -45,7 +45,7 @@ def _fatal(message: str, interactive: bool) -> None:
 def open_window(paths: LibraryPaths, user: str, models_dir: Path | None = None) -> MainWindow:
     """Open the library and build the window (raises ``LibraryError``); ``models_dir``
     defaults to the bundled models."""
-    from tagassist.library.repository import Library
+    from tagassist.library import Library
 
     library = Library.open(paths.database)
     try:

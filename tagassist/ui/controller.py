@@ -5,9 +5,10 @@ the main window routes here, and re-read state when this emits ``tags_changed`` 
 ``library_changed``.  Errors become ``notify`` messages instead of exceptions in Qt slots.
 Suggestions and training live in ``self.suggest`` (:mod:`tagassist.ui.suggest_controller`).
 
-Undo is per window operation: accepting a suggestion for a multi-selection is one library
-operation per item (``record_decisions`` takes one item), so the controller remembers how
-many library operations each of its writes made and undoes/redoes them together.
+Writes go through :mod:`tagassist.app` (the same operations the ``tagassist`` command
+uses): each is one transaction and one undo step in the library's op_log, however many
+items it touches, and returns :class:`~tagassist.app.Changes`, which ``changed`` carries to
+the window and whose description the status bar shows.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from tagassist.library.errors import LibraryError
-from tagassist.library.query import QuerySyntaxError
+from tagassist import app
+from tagassist.app import Changes
+from tagassist.library import LibraryError, QuerySyntaxError
 from tagassist.paths import LibraryPaths, bundled_models_dir
 from tagassist.ui.sidebar_jobs import sidebar_job
 from tagassist.ui.suggest_controller import SuggestController
@@ -34,7 +36,7 @@ def _import_job(database: Path, folder: Path, user_id: int, thumbnails: Path,
 
     WAL mode lets the window keep reading while this writes.
     """
-    from tagassist.library.repository import Library
+    from tagassist.library import Library
     from tagassist.media.importer import import_folder
 
     library = Library.open(database)
@@ -62,6 +64,7 @@ def summarize_import(report) -> tuple[str, str | None]:
 
 class LibraryController(QObject):
     tags_changed = Signal()          # assignments changed (sidebar counts, chips)
+    changed = Signal(object)         # Changes of a write, undo or redo (what and which items)
     library_changed = Signal()       # items were added/changed (reload the grid)
     notify = Signal(str, str)        # level ('error'|'warning'|'info'), text
     status = Signal(str)             # transient status-bar text
@@ -82,9 +85,6 @@ class LibraryController(QObject):
         self._display_ids: list[int] | None = None
         self._display_rank: dict[int, int] = {}
         self.library_changed.connect(self._forget_order)  # before the window reloads the grid
-        # Library operations per undoable write of this window, newest last (see module doc).
-        self._undo_steps: list[int] = []
-        self._redo_steps: list[int] = []
         self.suggest = SuggestController(self, Path(models_dir or bundled_models_dir()))
         self.analyse_after_import = True  # featurize new items in the background (a setting)
 
@@ -104,9 +104,6 @@ class LibraryController(QObject):
         if user is None:
             return False
         self.user = user
-        # This window's undo grouping belongs to the previous person's writes.
-        self._undo_steps.clear()
-        self._redo_steps.clear()
         self.user_changed.emit(user.name)
         self.status.emit(f"Tagging as {user.name}")
         self.tags_changed.emit()  # their tags, counts and suggestions
@@ -141,17 +138,17 @@ class LibraryController(QObject):
         return set(self._safely(lambda: self.library.tagged_items(self.user_id), []))
 
     def untagged_ids(self) -> list[int]:
-        tagged = self.tagged_set()
-        return [i for i in self.all_item_ids() if i not in tagged]
+        """Items without any of your tags, in the grid's order."""
+        return self._safely(
+            lambda: app.untagged(self.library, self.user_id, among=self.all_item_ids()), [])
 
     def search(self, expression: str) -> list[int]:
         """Raises ``LibraryError`` (e.g. ``QuerySyntaxError``) so the search bar can show it."""
-        return self.library.search(expression, user_id=self.user_id)
+        return app.search(self.library, self.user_id, expression)
 
     def tag_counts(self) -> list:
         # Hierarchical counts: "animals" counts its pets too, as a search for it would find.
-        return self._safely(
-            lambda: self.library.tag_counts(user_id=self.user_id, hierarchical=True), [])
+        return self._safely(lambda: app.tag_counts(self.library, self.user_id), [])
 
     def refresh_sidebar(self, with_folders: bool = False) -> JobHandle:
         """Read the sidebar's counts in a worker; ``sidebar_ready(SidebarData)`` brings them.
@@ -221,85 +218,59 @@ class LibraryController(QObject):
         names = [n.strip() for n in names if n.strip()]
         if not item_ids or not names:
             return False
-        added = self._safely(lambda: self.library.assign(self.user_id, item_ids, names), None)
-        if added is not None:
-            self._did(1 if added else 0)
-            self.status.emit(f"Tagged {len(item_ids)} item(s) with {', '.join(names)}")
+        changes = self._safely(lambda: app.tag(self.library, self.user_id, item_ids, names),
+                               None)
+        if changes is not None:
+            self._announce(changes)
             self.tags_changed.emit()
-        return added is not None
+        return changes is not None
 
     def remove_tags(self, item_ids: list[int], names: list[str]) -> bool:
         if not item_ids or not names:
             return False
-        removed = self._safely(lambda: self.library.unassign(self.user_id, item_ids, names),
+        changes = self._safely(lambda: app.untag(self.library, self.user_id, item_ids, names),
                                None)
-        if removed is not None:
-            self._did(1 if removed else 0)
-            self.status.emit(f"Removed {', '.join(names)} from {len(item_ids)} item(s)")
+        if changes is not None:
+            self._announce(changes)
             self.tags_changed.emit()
-        return removed is not None
+        return changes is not None
 
     def review(self, item_ids: list[int], decisions: list[tuple[str, bool, int, float]],
                model_version: str) -> bool:
         """Log accepted/rejected suggestions ``(tag, accepted, rank, score)`` for every item;
-        accepted ones become assignments (source 'suggestion').  One undo step in all.
-
-        An item that already has an accepted tag gets no decision for it: it decided nothing.
+        accepted ones become assignments (source 'suggestion').  One transaction and one
+        undo step for all the items (:func:`tagassist.app.review`).
         """
-        ops = 0
-
-        def write() -> None:
-            nonlocal ops
-            for item_id in item_ids:
-                have = {t.path for t in self.library.item_tags(item_id, self.user_id)}
-                rows = [(tag, ok, rank, score, model_version)
-                        for tag, ok, rank, score in decisions if not (ok and tag in have)]
-                if rows:
-                    self.library.record_decisions(self.user_id, item_id, rows)
-                    ops += 1
-
-        done = self._safely(lambda: (write(), True)[1], False)
-        self._did(ops)  # a failure half way still leaves these to undo together
-        accepted = [d[0] for d in decisions if d[1]]
-        rejected = [d[0] for d in decisions if not d[1]]
-        if done:
-            what = (f"Accepted {', '.join(accepted)}" if accepted else
-                    f"Rejected {', '.join(rejected)}")
-            self.status.emit(f"{what} for {len(item_ids)} item(s)")
-        if accepted and ops:
+        changes = self._safely(
+            lambda: app.review(self.library, self.user_id, item_ids, decisions, model_version),
+            None)
+        if changes is None:
+            return False  # nothing was written: the transaction rolled back
+        self._announce(changes)
+        if changes.changed and any(ok for _tag, ok, *_rest in decisions):
             self.tags_changed.emit()
-        return done
+        return True
 
-    def undo(self) -> str | None:
-        return self._history(self.library.undo, self._undo_steps, self._redo_steps,
-                             "Undo", "Nothing to undo")
+    def undo(self) -> Changes | None:
+        """Undo the library's latest operation (one step, however many items it touched)."""
+        return self._history(app.undo)
 
-    def redo(self) -> str | None:
-        return self._history(self.library.redo, self._redo_steps, self._undo_steps,
-                             "Redo", "Nothing to redo")
+    def redo(self) -> Changes | None:
+        return self._history(app.redo)
 
-    def _did(self, ops: int) -> None:
-        if ops:
-            self._undo_steps.append(ops)
-            self._redo_steps.clear()  # the library drops its redo stack on a new operation
+    def _history(self, step) -> Changes | None:
+        changes = self._safely(lambda: step(self.library), None)
+        if changes is not None:
+            self._announce(changes)
+            if changes.changed:
+                self.tags_changed.emit()
+        return changes
 
-    def _history(self, op, steps: list[int], opposite: list[int], verb: str,
-                 nothing: str) -> str | None:
-        # Operations from before this window (or another process) count one step each.
-        wanted = steps.pop() if steps else 1
-        done: list[str] = []
-        for _ in range(wanted):
-            what = self._safely(op, None)
-            if not what:
-                break
-            done.append(what)
-        if done:
-            opposite.append(len(done))
-        what = done[0] + (f" and {len(done) - 1} more" if len(done) > 1 else "") if done else None
-        self.status.emit(f"{verb}: {what}" if what else nothing)
-        if what:
-            self.tags_changed.emit()
-        return what
+    def _announce(self, changes: Changes) -> None:
+        """Say what a write did (naming the photos and tags) and hand the window its Changes."""
+        self.status.emit(changes.description)
+        if changes.changed:
+            self.changed.emit(changes)
 
     # -- background jobs -----------------------------------------------------------------------
     def start_import(self, folder: Path) -> JobHandle:

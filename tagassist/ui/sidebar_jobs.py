@@ -38,7 +38,7 @@ def completion_names(tags: Iterable) -> list[str]:
 
 def sidebar_job(database: Path, user_id: int, with_folders: bool, cancel: threading.Event
                 ) -> Generator[tuple[int, int, str], None, SidebarData | None]:
-    from tagassist.library.repository import Library
+    from tagassist.library import Library
 
     library = Library.open(database)
     try:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tagassist.suggest import train_events as events
 from tagassist.suggest.featurize import Models, featurize_library
 from tagassist.suggest.service import ColdStartSuggester
 from tagassist.suggest.training import (
@@ -76,7 +77,7 @@ class SuggestEngine:
     def suggester(self) -> ColdStartSuggester:
         """The suggester, loading models on first use (call with ``lock`` held)."""
         if self._suggester is None:
-            from tagassist.library.repository import Library
+            from tagassist.library import Library
 
             library = Library.open(self.database)
             try:
@@ -191,13 +192,15 @@ def suggest_job(engine: SuggestEngine, item_ids: Sequence[int], user_id: int,
                              s.models_info(user_id), len(items), problems, generated, note)
 
 
-def _train_tick(event: dict[str, Any]) -> tuple[int, int, str]:
-    """A trainer event as a status-bar tick: epochs when it counts them."""
-    stage = {"data": "reading your tags", "select": "choosing a model",
-             "refit": "final fit", "update": "updating your model",
-             "blend": "learning how you tag", "set": "learning your tag sets"}.get(
-        event.get("stage", ""), event.get("event", ""))
-    return int(event.get("epoch", 0)), int(event.get("epochs", 0)), str(stage)
+def _train_tick(event: dict[str, Any] | events.TrainEvent) -> tuple[int, int, str]:
+    """A trainer event (typed, or a dict a job yielded: the child's or an in-process
+    stage's) as a status-bar tick: epochs when it counts them."""
+    e = event if isinstance(event, events.TrainEvent) else events.from_dict(event)
+    stage = getattr(e, "stage", None) or ""
+    text = {"data": "reading your tags", "select": "choosing a model",
+            "refit": "final fit", "update": "updating your model",
+            "blend": "learning how you tag", "set": "learning your tag sets"}.get(stage, e.kind)
+    return int(getattr(e, "epoch", None) or 0), int(getattr(e, "epochs", None) or 0), text
 
 
 def train_job(engine: SuggestEngine, user_id: int, cancel: threading.Event
@@ -210,7 +213,7 @@ def train_job(engine: SuggestEngine, user_id: int, cancel: threading.Event
     yield from engine.featurize_missing(cancel)
     if cancel.is_set():
         return {"event": "cancelled", "message": "training cancelled; the previous model stays"}
-    from tagassist.library.repository import Library
+    from tagassist.library import Library
 
     library = Library.open(engine.database)  # this thread's own connection
     try:

@@ -1,0 +1,29 @@
+"""tagassist.app: what a person can do to a library, for the window and the command line.
+
+The layer between the views (:mod:`tagassist.ui`, :mod:`tagassist.cli`) and the store
+(:mod:`tagassist.library`).  It holds no Qt and no thread of its own: the window calls it
+on its thread, the CLI in the process.
+
+* :mod:`.operations` — every write a person makes (tag, untag, review suggestions, rename a
+  tag, undo, redo) is one transaction and one undo step, and returns :class:`Changes`.
+* :mod:`.queries` — the per-person reads both front ends show (search, untagged, counts).
+"""
+
+from .changes import Changes
+from .operations import Decision, redo, rename, retag, review, tag, undo, untag
+from .queries import search, tag_counts, untagged
+
+__all__ = [
+    "Changes",
+    "Decision",
+    "redo",
+    "rename",
+    "retag",
+    "review",
+    "search",
+    "tag",
+    "tag_counts",
+    "undo",
+    "untag",
+    "untagged",
+]

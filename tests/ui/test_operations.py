@@ -1,0 +1,109 @@
+"""The window's writes go through tagassist.app: a review of a multi-selection is one
+transaction and one undo step (another process writing in between changes nothing), the
+status bar names the photos and tags, ``changed`` carries the Changes; the window's
+per-person reads are what ``tagassist search/untagged/tag-counts --user`` print."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from tests.app.people import two_people_library
+from tests.app.test_operations import op_log_rows, other_process, state
+from tests.test_cli_person import cli_json
+
+
+@pytest.fixture
+def people(paths, tmp_path):
+    return two_people_library(paths, tmp_path / "photos")
+
+
+@pytest.fixture
+def ann_window(qtbot, paths, people):
+    from tagassist.ui.app import open_window
+
+    win = open_window(paths, "ann")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model.rowCount() == len(people.ids))
+    yield win
+    win.close()
+    win.controller.library.close()
+
+
+def rows_of(window, *names: str) -> list[int]:
+    return [r for r in range(window.model.rowCount())
+            if Path(window.model.item_at(r).paths[0]).name in names]
+
+
+def test_review_of_a_selection_is_one_undo_step_despite_another_writer(qtbot, ann_window,
+                                                                       paths, people):
+    window, c = ann_window, ann_window.controller
+    changes = []
+    c.changed.connect(changes.append)
+    window.grid.select_rows(rows_of(window, "IMG_4.jpg", "IMG_5.jpg", "IMG_6.jpg"))
+    ids = window.grid.selected_ids()
+    assert len(ids) == 3
+    before, logged = state(paths.database, ids), op_log_rows(paths.database)
+
+    assert c.review(ids, [("beach", True, 1, 0.9), ("night", False, 2, 0.1)], "m1")
+    said = 'Accepted "beach" and rejected "night" for 3 photos'
+    assert window.statusBar().currentMessage() == said
+    assert op_log_rows(paths.database) == logged + 1
+    [reviewed] = changes
+    assert (reviewed.action, set(reviewed.item_ids), reviewed.added) == (
+        "review", set(ids), ("beach",))
+    assert "beach" in window.detail.chip_paths()
+
+    # Bob, in another process, imports a photo (its keyword is not undoable) meanwhile.
+    other_process(paths.database, (
+        "bob = lib.get_or_create_user('bob').id\n"
+        "item, _ = lib.upsert_item('hash-new', 'photo', '/elsewhere/new.jpg', 1, 1.0)\n"
+        "lib.assign(bob, [item.id], ['from-file'], source='file', undoable=False)\n"))
+    window.grid.select_rows(rows_of(window, "IMG_1.jpg"))  # the person moved on
+
+    window.undo_action.trigger()  # one undo for the three photos
+    assert state(paths.database, ids) == before
+    assert window.statusBar().currentMessage() == f"Undid: {said}"
+    undone = changes[-1]
+    assert undone.action == "undo" and set(undone.item_ids) == set(ids)
+    assert undone.removed == ("beach",)
+    assert window.grid.selected_ids() == [people.ids["IMG_1.jpg"]]  # the selection stays
+
+    window.redo_action.trigger()
+    assert window.statusBar().currentMessage() == f"Redid: {said}"
+    assert all("beach" in {t.path for t in c.library.item_tags(i, c.user_id)} for i in ids)
+
+
+def test_tag_and_untag_say_which_photo_and_tag(qtbot, ann_window, people):
+    window, c = ann_window, ann_window.controller
+    [row] = rows_of(window, "IMG_6.jpg")
+    window.grid.select_rows([row])
+    assert c.add_tags(window.grid.selected_ids(), ["favourite"])
+    assert window.statusBar().currentMessage() == 'Tagged "IMG_6.jpg" with "favourite"'
+    assert c.remove_tags(window.grid.selected_ids(), ["favourite"])
+    assert window.statusBar().currentMessage() == 'Removed "favourite" from "IMG_6.jpg"'
+    c.undo()
+    assert window.statusBar().currentMessage() == (
+        'Undid: Removed "favourite" from "IMG_6.jpg"')
+    assert "favourite" in window.detail.chip_paths()
+
+
+def test_the_window_and_the_cli_agree_per_person(qtbot, ann_window, paths, people):
+    c = ann_window.controller
+    user = ("--user", "ann")
+    for expression in ("beach", "animals", "NOT beach"):
+        cli_ids = [r["id"] for r in cli_json(paths, "search", expression, *user)]
+        assert sorted(c.search(expression)) == cli_ids
+    assert sorted(c.untagged_ids()) == [r["id"] for r in cli_json(paths, "untagged", *user)]
+    assert [asdict(t) for t in c.tag_counts()] == cli_json(paths, "tag-counts", *user)
+    # Bob sees his own: the window as bob agrees with the CLI as bob, and differs from ann.
+    assert c.set_user("bob")
+    bob = ("--user", "bob")
+    assert sorted(c.search("beach")) == [r["id"] for r in cli_json(paths, "search", "beach",
+                                                                      *bob)]
+    assert sorted(c.untagged_ids()) == [r["id"] for r in cli_json(paths, "untagged", *bob)]
+    assert [asdict(t) for t in c.tag_counts()] == cli_json(paths, "tag-counts", *bob)
+    assert c.search("beach") == [people.ids["IMG_3.jpg"]]
