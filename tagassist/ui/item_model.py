@@ -16,12 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QStringListModel, Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QPixmap
 
 from tagassist.ui.thumbs import ThumbnailLoader, placeholder
 
 ItemIdRole = Qt.ItemDataRole.UserRole + 1
 ItemRole = Qt.ItemDataRole.UserRole + 2
+ThumbRole = Qt.ItemDataRole.UserRole + 3  # a QPixmap: the thumbnail, or a placeholder
+CellRole = Qt.ItemDataRole.UserRole + 4  # (name, ThumbRole's pixmap): what a grid cell draws
 
 PAGE_SIZE = 100
 
@@ -125,8 +127,12 @@ class ItemListModel(QStringListModel):
         item = self.item_at(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
             return display_name(item)
+        if role == CellRole:  # what the grid's delegate draws, in one call per cell
+            return display_name(item), self._pixmap(item)
+        if role == ThumbRole:
+            return self._pixmap(item)
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._icon(item)
+            return QIcon(self._pixmap(item))
         if role == Qt.ItemDataRole.ToolTipRole:
             if item is None:
                 return None
@@ -136,18 +142,20 @@ class ItemListModel(QStringListModel):
             return item
         return None
 
-    def _icon(self, item) -> QIcon:
+    def _pixmap(self, item) -> QPixmap:
+        """The thumbnail, asked for the first time a row is drawn; a placeholder meanwhile."""
         if item is None or item.kind != "photo":
-            return QIcon(placeholder(doc_label(item)))
+            return placeholder(doc_label(item))
         pm = self._thumbs.pixmap(item.id)
         if pm is not None:
-            return QIcon(pm)
+            return pm
         if self._thumbs.wanted(item.id):
             self._thumbs.request_item(item)
-        return QIcon(placeholder("…" if not self._thumbs.has(item.id) else "?"))
+        return placeholder("…" if not self._thumbs.has(item.id) else "?")
 
     def _on_thumb_ready(self, item_id: int) -> None:
         row = self._rows.get(item_id)
         if row is not None:
             idx = self.index(row)
-            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+            self.dataChanged.emit(idx, idx,
+                                  [Qt.ItemDataRole.DecorationRole, ThumbRole, CellRole])

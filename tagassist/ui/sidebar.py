@@ -65,8 +65,11 @@ class TagSidebar(QWidget):
         self.tree.setHeaderHidden(True)
         self.tree.setObjectName("tagTree")
         self.tree.setUniformRowHeights(True)
-        # Elide in the middle, so a long name keeps its count (and a folder its end) visible.
+        # Elide in the middle, so a long name keeps its count (and a folder its end) visible;
+        # only names wider than the sidebar are elided, and every tooltip has the full name.
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # A narrower step per level than the style's 20 px leaves the names more room.
+        self.tree.setIndentation(16)
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemActivated.connect(self._clicked)
         self.tree.itemExpanded.connect(self._expanded)
@@ -222,6 +225,7 @@ class TagSidebar(QWidget):
         parent_path, _, name = path.rpartition("|")
         item = QTreeWidgetItem([name])
         item.setData(0, PathRole, path)
+        item.setToolTip(0, path)  # set_counts adds the count to a tag that has items
         if parent_path:
             self._node(parent_path).addChild(item)
         else:
