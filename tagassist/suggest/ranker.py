@@ -37,6 +37,7 @@ DEFAULT_TOP = 10
 REASONS_SHOWN = 3  # the signals that weigh most for a tag, strongest first
 REASON_FLOOR, REASON_SHARE = 0.25, 0.2  # a signal adding less (logit) is not a reason
 MIN_SCORE = 0.001  # a tag the person keeps less than once in a thousand is noise
+NO_REASON = "a long shot: nothing here points to it"  # no signal weighs enough to name
 PARTS = ("content", "context", "history", "personal", "document")
 FEATURES = ("bias", *SIGNALS, *PARTS, "place_word", "title_word", "new_word")
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "resources" / "blend-default.json"
@@ -149,7 +150,8 @@ def candidates(index: LibraryIndex | None, item: Item, signals: Signals | None,
             note(row(s.tag), part, float(s.score), s.reason)
     for p in (p.strip() for p in (item.place or "").split(",")):
         if p:
-            note(row(p), "place_word", 1.0, f"place: {item.place}")
+            note(row(p), "place_word", 1.0, (f"taken in {item.place}" if item.kind == "photo"
+                                              else f"place: {item.place}"))
     title = item.title or ""
     words = text_words(title)
     for w in words:
@@ -162,7 +164,7 @@ def candidates(index: LibraryIndex | None, item: Item, signals: Signals | None,
     if in_title or in_desc:
         for k, leaf in enumerate(leaves):
             if leaf and leaf in in_title:
-                note(k, "title_word", 1.0, f"in the title: “{title[:60]}”")
+                note(k, "title_word", 1.0, "in the title")
             elif leaf and leaf in in_desc:
                 note(k, "title_word", 0.5, "in the description")
 
@@ -196,18 +198,18 @@ def _signal_reasons(index: LibraryIndex, s: Signals, k: int) -> dict[str, str]:
     h = float(s.nearest_hours[k])
     if math.isfinite(h):
         when = f"{h * 60:.0f} min" if h < 1 else f"{h:.0f} h" if h < 48 else f"{h / 24:.0f} days"
-        out["time"] = out["time_near"] = (f"same event: on a photo taken {when} apart" if h < 12
-                                          else f"on a photo taken {when} apart")
+        out["time"] = out["time_near"] = (f"on a photo taken {when} apart" if h * 60 >= 0.5
+                                          else "on a photo taken the same minute")
     d = float(s.nearest_km[k])
     if math.isfinite(d):
-        out["place"] = out["place_near"] = (f"taken nearby: on a photo {d:.1f} km away"
-                                            if d < 50 else f"on a photo {d:.0f} km away")
-    out["look"] = out["look_near"] = "on your look-alike items"
+        out["place"] = out["place_near"] = (f"on a photo taken {d:.1f} km away" if d < 50
+                                            else f"on a photo taken {d:.0f} km away")
+    out["look"] = out["look_near"] = "on similar items of yours"
     if s.cooc_with[k]:
-        out["cooc"] = f"goes with {s.cooc_with[k]}"
-    out["folder"] = "on this folder's items"
+        out["cooc"] = f"often goes with “{s.cooc_with[k].rsplit('|', 1)[-1]}”"
+    out["folder"] = "used in this folder"
     share = s.values["frequency"][k]
-    out["frequency"] = out["recency"] = f"your history: on {share:.0%} of your items"
+    out["frequency"] = out["recency"] = f"you use it on {share:.0%} of your items"
     return out
 
 
@@ -236,7 +238,7 @@ def rank(weights: BlendWeights, found: Candidates, top: int) -> list[Suggestion]
             if text and text not in reasons:
                 reasons.append(text)
         out.append(Suggestion(found.tags[k], round(float(p[k]), 6),
-                              " · ".join(reasons) or "candidate"))
+                              " · ".join(reasons) or NO_REASON))
     return out
 
 

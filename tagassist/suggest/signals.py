@@ -37,7 +37,14 @@ import numpy as np
 from tagassist.library.models import Item, Tag
 from tagassist.library.names import normalize
 from tagassist.library.repository import Library
-from tagassist.suggest.suggesters import BLL_BETA, BLL_DECAY, Suggestion, days
+from tagassist.suggest.suggesters import (
+    BLL_BETA,
+    BLL_DECAY,
+    Suggestion,
+    days,
+    history_reason,
+    popular_reason,
+)
 
 _TOKEN = re.compile(r"[^\W_]+")
 LOOK_ALIKES = 5  # neighbours of the look-alike signal (EVALUATION.md `session`)
@@ -273,12 +280,10 @@ class LibraryIndex:
         for k in best[score[best] > 0]:
             j, tag = int(rows[k]), names[k]
             if j >= 0 and uses[j]:
-                n = int(uses[j])
                 when = datetime.fromtimestamp(last[j] * 86400.0, timezone.utc).date()
-                reason = f"your history: used {n} time{'s' if n != 1 else ''}, last on {when}"
+                reason = history_reason(int(uses[j]), when.isoformat())
             else:
-                n = pop.get(tag, 0)
-                reason = f"popular in this library: on {n} item{'s' if n != 1 else ''}"
+                reason = popular_reason(pop.get(tag, 0))
             out.append(Suggestion(tag, float(min(1.0, score[k])), reason))
         return sorted(out, key=lambda s: (-s.score, s.tag))
 

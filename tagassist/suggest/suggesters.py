@@ -61,8 +61,7 @@ def content_suggestions(words: Sequence[tuple[str, float]], vocabulary: TagVocab
     are tags, a new word counts ``new_word_factor`` times its score (a small vocabulary must
     not hide what the photo shows, but the user's own tags come first), and a word that is
     already a tag's name is left to the vocabulary."""
-    label = "looks like" if source == "image" else "key word"
-    scored = [(w, float(s), f"{source}: {label} {w}") for w, s in _one_per_synset(words)]
+    scored = [(w, float(s), content_reason(w, source)) for w, s in _one_per_synset(words)]
     if vocabulary is None or not len(vocabulary):
         return [Suggestion(w, _clip(s), r) for w, s, r in scored[:limit]]
     out = [Suggestion(tag, _clip(score), reason)
@@ -71,6 +70,12 @@ def content_suggestions(words: Sequence[tuple[str, float]], vocabulary: TagVocab
     out += [Suggestion(w, _clip(s * new_word_factor), r) for w, s, r in scored[:limit]
             if normalize(w) not in names]
     return out
+
+
+def content_reason(word: str, source: str = "image") -> str:
+    """Why a content word is suggested, in plain words: what the picture looks like, or what
+    the document's text says."""
+    return f"looks like “{word}”" if source == "image" else f"the document mentions “{word}”"
 
 
 def _one_per_synset(words: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -94,6 +99,24 @@ def context_kind(word: str, item: Item) -> str:
     return "place" if normalize(word) in places else "folder"
 
 
+_PART_OF_DAY = {"morning": "in the morning", "afternoon": "in the afternoon",
+                "evening": "in the evening", "night": "at night",
+                "weekday": "on a weekday", "weekend": "at a weekend"}
+
+
+def context_reason(word: str, item: Item) -> str:
+    """Why a context word is suggested: when or where the item was taken, or its folder
+    ("taken in spring", "taken in Berkeley", 'the folder name says “nasa”')."""
+    kind = context_kind(word, item)
+    taken = "taken" if item.kind == "photo" else "dated"
+    if kind == "time":
+        when = _PART_OF_DAY.get(word) or f"in {word.capitalize() if word in MONTHS else word}"
+        return f"{taken} {when}"
+    if kind == "place":
+        return f"{'taken in' if item.kind == 'photo' else 'place:'} {word.title()}"
+    return f"the folder name says “{word}”"
+
+
 def context_suggestions(item: Item, user_tags: Sequence[Tag],
                         vocabulary: TagVocabulary | None = None) -> list[Suggestion]:
     """The item's context words that are (score 1) or map to (vocabulary score) one of the
@@ -101,7 +124,7 @@ def context_suggestions(item: Item, user_tags: Sequence[Tag],
     words = list(item.context_words)
     if not user_tags:
         return [Suggestion(w, PLAIN_CONTEXT_SCORE[context_kind(w, item)],
-                           f"{context_kind(w, item)}: {w}") for w in words]
+                           context_reason(w, item)) for w in words]
     if vocabulary is not None:  # the same texts, normalised once per vocabulary change
         exact = vocabulary.exact_keys()
     else:
@@ -117,9 +140,9 @@ def context_suggestions(item: Item, user_tags: Sequence[Tag],
 
     for w in words:
         if normalize(w) in exact:
-            offer(Suggestion(exact[normalize(w)], 1.0, f"{context_kind(w, item)}: {w}"))
+            offer(Suggestion(exact[normalize(w)], 1.0, context_reason(w, item)))
     if vocabulary is not None and len(vocabulary):
-        labelled = [(w, 1.0, f"{context_kind(w, item)}: {w}") for w in words]
+        labelled = [(w, 1.0, context_reason(w, item)) for w in words]
         for tag, score, reason in vocabulary.match(labelled):
             offer(Suggestion(tag, _clip(score), reason))
     return sorted(best.values(), key=lambda s: (-s.score, s.tag))
@@ -165,9 +188,30 @@ def bll_scores(history: Iterable[HistoryEntry], popularity: dict[str, int],
     return out
 
 
+_MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+               "Dec")
+
+
+def history_reason(uses: int, last: str) -> str:
+    """'you used it 12 times, last on 1 May 2024' (``last``: an ISO date)."""
+    try:
+        y, m, d = (int(x) for x in last[:10].split("-"))
+        when = f"{d} {_MONTH_ABBR[m - 1]} {y}"
+    except (ValueError, IndexError):
+        when = last[:10]
+    if uses == 1:
+        return f"you used it once, on {when}"
+    return f"you used it {'twice' if uses == 2 else f'{uses} times'}, last on {when}"
+
+
+def popular_reason(items: int) -> str:
+    """'on 5 items in this library': a tag others (or the files' keywords) put on items."""
+    return f"on {items} item{'s' if items != 1 else ''} in this library"
+
+
 def history_suggestions(history: Sequence[HistoryEntry], popularity: dict[str, int],
                         now: datetime | None = None) -> list[Suggestion]:
-    """BLL+C scores with reasons ("your history: used 12 times, last on 2024-05-01")."""
+    """BLL+C scores with reasons ("you used it 12 times, last on 1 May 2024")."""
     uses: dict[str, list[str]] = {}
     for h in history:
         uses.setdefault(h.tag, []).append(h.created)
@@ -176,11 +220,9 @@ def history_suggestions(history: Sequence[HistoryEntry], popularity: dict[str, i
         if score <= 0:
             continue
         if tag in uses:
-            n, last = len(uses[tag]), max(uses[tag])[:10]
-            reason = f"your history: used {n} time{'s' if n != 1 else ''}, last on {last}"
+            reason = history_reason(len(uses[tag]), max(uses[tag])[:10])
         else:
-            n = popularity.get(tag, 0)
-            reason = f"popular in this library: on {n} item{'s' if n != 1 else ''}"
+            reason = popular_reason(popularity.get(tag, 0))
         out.append(Suggestion(tag, _clip(score), reason))
     return sorted(out, key=lambda s: (-s.score, s.tag))
 

@@ -221,8 +221,9 @@ def _texts(tag: str, aliases: Sequence[str]) -> tuple[str, ...]:
 
 
 def _reason(word: str, entry: _Entry, sim: float, word_reason: str) -> str:
-    """'image: looks like tabby cat (0.41) -> "cat"' (+ '~ "kitty" 0.71' when not exact)."""
-    base = word_reason or "words"
+    """Why the word suggests the tag, in plain words: the word's own reason ('looks like
+    “cat”'), plus ', close to “kitty”' when the tag is only similar to the word."""
+    base = word_reason or f"the word “{word}”"
     if normalize(word) in entry.keys:
-        return f'{base} -> "{word}"'
-    return f'{base} -> "{word}" ~ "{entry.texts[0]}" ({sim:.2f})'
+        return base
+    return f"{base}, close to “{entry.texts[0]}”"

@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QFrame,
     QInputDialog,
@@ -29,6 +30,7 @@ from tagassist.suggest.model_store import PERSONAL_CONTENT
 from tagassist.ui import settings
 from tagassist.ui.controller import LibraryController
 from tagassist.ui.detail_panel import DetailPanel
+from tagassist.ui.empty_state import EmptyState, FolderDrops, copy_sample
 from tagassist.ui.grid_view import ThumbnailGrid
 from tagassist.ui.help_overlay import HelpOverlay
 from tagassist.ui.item_model import ItemListModel, doc_label
@@ -37,7 +39,7 @@ from tagassist.ui.notifications import NotificationArea
 from tagassist.ui.search_bar import SearchBar
 from tagassist.ui.settings_dialog import SettingsChoice, SettingsDialog, SettingsState
 from tagassist.ui.sidebar import TagSidebar, quote_term
-from tagassist.ui.suggest_controller import ACCEPT_ALL_THRESHOLD
+from tagassist.ui.suggest_controller import ACCEPT_ALL_THRESHOLD, training_shortfall
 from tagassist.ui.suggestion_panel import SuggestionPanel
 from tagassist.ui.thumbs import ThumbnailLoader, placeholder
 from tagassist.ui.viewer import PhotoViewer
@@ -45,6 +47,12 @@ from tagassist.ui.workers import JobHandle
 
 # What the grid shows when a sidebar folder was clicked: this prefix + the folder's path.
 FOLDER_QUERY = "\0folder:"
+
+
+def _keys(action: QAction) -> str:
+    """An action's keys as the empty state lists them: "F1 or ?"."""
+    return " or ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
+                       for k in action.shortcuts())
 
 
 class MainWindow(QMainWindow):
@@ -68,9 +76,11 @@ class MainWindow(QMainWindow):
         self.grid.set_thumbnail_size(settings.thumbnail_size())
         self.grid.setModel(self.model)
         self.viewer = PhotoViewer(self)
-        self.pages = QStackedWidget(self)  # the grid, or one photo large
+        self.empty = EmptyState(self)  # an empty library: how to bring photos in
+        self.pages = QStackedWidget(self)  # the grid, or one photo large, or the empty state
         self.pages.addWidget(self.grid)
         self.pages.addWidget(self.viewer)
+        self.pages.addWidget(self.empty)
         self.detail = DetailPanel(self)
         self.suggestions = SuggestionPanel(self, threshold=ACCEPT_ALL_THRESHOLD)
         self.job_status = JobStatus(self)
@@ -87,7 +97,7 @@ class MainWindow(QMainWindow):
         split.addWidget(center)
         split.addWidget(self._right_column())
         split.setStretchFactor(1, 1)
-        split.setSizes([200, 720, 360])
+        split.setSizes([240, 680, 360])  # the sidebar: room for folder names like the sample's
         split.setChildrenCollapsible(False)
         self.setCentralWidget(split)
         self.statusBar().addWidget(self.count_label)
@@ -104,6 +114,7 @@ class MainWindow(QMainWindow):
         self._sidebar_timer.timeout.connect(self._read_sidebar)
         self._make_actions()
         self._connect()
+        self._drops = FolderDrops(self, self.start_import)  # a folder dropped on the window
         self.refresh_tags()
         self.refresh_folders()
         self.show_all()
@@ -145,7 +156,8 @@ class MainWindow(QMainWindow):
         self.redo_action = self._action("&Redo", self.controller.redo, "Ctrl+Shift+Z", "Ctrl+Y",
                                         menu=edit_menu)
         edit_menu.addSeparator()
-        self._action("&Add tag to selection", self.detail.focus_tag_edit, "T", menu=edit_menu)
+        tag_action = self._action("&Add tag to selection", self.detail.focus_tag_edit, "T",
+                                  menu=edit_menu)
         self._action("&Find", self.focus_search, "Ctrl+F", menu=go_menu)
         self.save_search_action = self._action("&Save search…", self.save_search, "Ctrl+S",
                                                menu=go_menu)
@@ -161,8 +173,11 @@ class MainWindow(QMainWindow):
         self._action("&Untagged items", self.show_untagged, "Ctrl+2", menu=go_menu)
         self._suggestion_actions(bar.addMenu("&Suggestions"))
         # "?" is a plain key like "T": a focused text field types it instead.
-        self._action("&Keyboard shortcuts", self.help.toggle, "F1", "?",
-                     menu=bar.addMenu("&Help"))
+        help_action = self._action("&Keyboard shortcuts", self.help.toggle, "F1", "?",
+                                   menu=bar.addMenu("&Help"))
+        self.empty.set_keys([(_keys(self.import_action), "import a folder"),
+                             (_keys(tag_action), "add a tag to the selected photos"),
+                             (_keys(help_action), "every keyboard shortcut")])
 
     def _suggestion_actions(self, menu) -> None:
         # Plain digits and letters: a focused text field types them instead (QLineEdit claims
@@ -187,6 +202,7 @@ class MainWindow(QMainWindow):
         c.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.tags_changed.connect(self.refresh_tags)
         c.tags_changed.connect(self._refresh_detail)
+        c.changed.connect(self._show_changes)
         c.library_changed.connect(self.reload)
         c.job_started.connect(self.job_status.track)
         c.user_changed.connect(self._user_changed)
@@ -209,6 +225,10 @@ class MainWindow(QMainWindow):
         self.suggestions.reject_requested.connect(c.suggest.reject)
         self.suggestions.train_requested.connect(c.suggest.start_training)
         self.suggestions.accept_set_requested.connect(c.suggest.accept_set)
+        for action in (self.undo_action, self.redo_action):  # after the step itself
+            action.triggered.connect(c.suggest.start_over)  # decisions taken back: list afresh
+        self.empty.open_folder.connect(self.choose_import_folder)
+        self.empty.open_sample.connect(self.import_sample)
 
     # -- what the grid shows -------------------------------------------------------------------
     def show_all(self) -> None:
@@ -269,10 +289,28 @@ class MainWindow(QMainWindow):
         if not rows and ids:
             rows = [0]  # a current item makes the keyboard (J/K, T) work straight away
         self.grid.select_rows(rows)
+        self._show_empty_state(not ids and (query is None or self.controller.item_count() == 0))
         what = "items" if query is None else "untagged" if query == "\0untagged" else "matching"
         if query is not None and query.startswith(FOLDER_QUERY):
             what = f"in {Path(query[len(FOLDER_QUERY):]).name}"
         self.count_label.setText(f"{len(ids)} {what}")
+
+    def _show_empty_state(self, empty: bool) -> None:
+        """The call to action instead of the grid while the library has no items."""
+        current = self.pages.currentWidget()
+        if empty and current is not self.empty:
+            focus = QApplication.focusWidget()
+            self.pages.setCurrentWidget(self.empty)
+            if focus is None or focus in (self.grid, self.viewer):
+                self.empty.open_button.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif not empty and current is self.empty:
+            had_focus = self.empty.isAncestorOf(QApplication.focusWidget())
+            self.pages.setCurrentWidget(self.grid)
+            if had_focus:
+                self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def empty_state_shown(self) -> bool:
+        return self.pages.currentWidget() is self.empty
 
     # -- tags and selection --------------------------------------------------------------------
     def refresh_tags(self) -> None:
@@ -298,6 +336,16 @@ class MainWindow(QMainWindow):
         if data.folders is not None:
             self.sidebar.set_folders(data.folders)
             self._folders_stale = False
+        self._training_readiness(data.total - data.untagged)
+
+    def _training_readiness(self, tagged: int) -> None:
+        """Train (button and menu) only with enough tagged photos; until then, how many more."""
+        missing = training_shortfall(tagged)
+        self.suggestions.set_training_shortfall(missing)
+        self.train_action.setEnabled(not missing)
+        self.train_action.setText("&Train my suggestions" + (
+            f" ({missing} more tagged photo{'s' if missing != 1 else ''} needed)"
+            if missing else ""))
 
     def sidebar_settled(self) -> bool:
         """No sidebar read waiting or running (tests and screenshots wait for this)."""
@@ -324,6 +372,16 @@ class MainWindow(QMainWindow):
                 # The grid asks for thumbnails it paints; a hidden grid (viewer) paints none.
                 self.thumbs.request_item(item)
         self.detail.show_items(len(ids), item, self.controller.tags_of(ids), pixmap, ph)
+
+    def _show_changes(self, changes) -> None:
+        """After an undo or redo, scroll the grid to the first photo it changed when none of
+        the selected ones is among them (the selection stays: only the view moves)."""
+        if changes.action not in ("undo", "redo") or set(changes.item_ids) & set(self._selected):
+            return
+        rows = [r for r in (self.model.row_of(i) for i in changes.item_ids[:100])
+                if r is not None]
+        if rows and self.grid.isVisible():
+            self.grid.scrollTo(self.model.index(min(rows)))
 
     def _thumb_ready(self, item_id: int) -> None:
         if self._selected[:1] == [item_id]:
@@ -412,7 +470,8 @@ class MainWindow(QMainWindow):
         """Esc: out of a text field, or out of the large viewer, back to the grid."""
         if self.viewing() and self.focusWidget() in (self.viewer, None):  # not from a field
             self.close_viewer()
-        self.grid.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        target = self.empty.open_button if self.empty_state_shown() else self.grid
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     # -- the large viewer ----------------------------------------------------------------------
     def viewing(self) -> bool:
@@ -462,8 +521,19 @@ class MainWindow(QMainWindow):
         if folder:
             self.start_import(Path(folder))
 
+    def import_sample(self) -> JobHandle | None:
+        """Import (a copy of) the bundled sample library into this library."""
+        try:
+            folder = copy_sample()
+        except OSError as exc:
+            self.controller.notify.emit("error", f"Could not copy the sample photos: {exc}")
+            return None
+        return self.start_import(folder)
+
     def start_import(self, folder: Path) -> JobHandle:
-        return self.controller.start_import(folder)
+        handle = self.controller.start_import(folder)
+        self.empty.show_import(handle)  # an empty library says "importing…" meanwhile
+        return handle
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         # Cancel and wait, so no worker outlives the window (or writes after the DB closes).

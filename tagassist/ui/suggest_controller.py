@@ -4,18 +4,27 @@ Owned by :class:`~tagassist.ui.controller.LibraryController` (``controller.sugge
 request runs :func:`suggest_job` on a private one-thread pool (never in the status bar: it is
 per selection and quick); the newest request wins — older ones are cancelled and their late
 results dropped.  Decisions are written through the library controller, so they are undoable
-like typed tags; the rows they act on are taken out of the shown list at once, so a key
-pressed before the refresh arrives acts on what the person sees.
+like typed tags.
+
+The list holds still while one selection is shown: a decided row keeps its place and its
+number, marked accepted or rejected (:class:`Decided`), so pressing a number twice never
+decides two tags.  The refresh that follows a decision (re-ranked with the accepted tag
+present) only updates the open rows' scores and appends new suggestions below, under the next
+free numbers; a new selection (or an undo or redo) starts a fresh list.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from tagassist.suggest.personal_blend import MIN_ITEMS
 from tagassist.suggest.training import trainer_available
 from tagassist.ui.suggest_jobs import (
+    SHOWN,
+    Suggested,
     SuggestEngine,
     SuggestResult,
     suggest_job,
@@ -25,8 +34,50 @@ from tagassist.ui.suggest_jobs import (
 from tagassist.ui.workers import JobHandle, JobRunner
 
 ACCEPT_ALL_THRESHOLD = 0.5  # "accept all": the tags more likely kept than not
+# Tagged items needed before training can learn anything: the personal blend's minimum, which
+# is also the trainer's (trainer/personal/job.py MIN_PHOTOS; the app does not import trainer).
+MIN_TAGGED = MIN_ITEMS
 NO_TRAINER = ("Training needs the trainer's packages (PyTorch), which are not installed: "
               "pip install torch==2.13.0 -e '.[train]'")
+
+
+@dataclass(frozen=True)
+class Decided(Suggested):
+    """A shown suggestion the person accepted (or rejected): it keeps its row and number."""
+
+    accepted: bool = True
+    at: int = 0  # the newest request when decided: older results do not know of it
+
+
+def training_shortfall(tagged: int) -> int:
+    """How many more tagged items training needs (0: enough)."""
+    return max(0, MIN_TAGGED - tagged)
+
+
+def hold(shown: list[Suggested], fresh: list[Suggested], seq: int,
+         limit: int = SHOWN) -> list[Suggested]:
+    """The rows to show when ``fresh`` suggestions (of request ``seq``) arrive for the
+    selection already shown.
+
+    Every shown row keeps its place (and so its number): an open one takes its fresh score
+    and reason; a decided one stays decided unless a request started after the decision
+    suggests its tag again (the tag was taken off again).  Fresh tags not shown yet are
+    appended below while number keys are left.
+    """
+    by_tag = {s.tag: s for s in fresh}
+    out: list[Suggested] = []
+    for s in shown:
+        new = by_tag.pop(s.tag, None)
+        if new is None or (isinstance(s, Decided) and seq <= s.at):
+            out.append(s)
+        else:
+            out.append(replace(new, rank=s.rank))
+    for s in fresh:
+        if len(out) >= limit:
+            break
+        if s.tag in by_tag:
+            out.append(replace(s, rank=len(out) + 1))
+    return out
 
 
 class SuggestController(QObject):
@@ -47,8 +98,11 @@ class SuggestController(QObject):
         self._analyse_again = False
         self._ids: list[int] = []
         self._seq = 0
+        self._fresh_seq = -1  # the request whose result replaces the list (after an undo)
         self._handle: JobHandle | None = None
         host.tags_changed.connect(self.refresh)
+        # another person tagging: their own list, fresh (the marks shown were someone else's)
+        host.user_changed.connect(lambda _name: self.request(self._ids))
 
     # -- requests ------------------------------------------------------------------------------
     def request(self, item_ids: list[int]) -> None:
@@ -93,6 +147,10 @@ class SuggestController(QObject):
         if seq != self._seq or result is None:  # a newer selection won
             return
         self._handle = None
+        shown = self.result
+        if (shown is not None and shown.item_ids == result.item_ids
+                and seq != self._fresh_seq):  # the list holds still
+            result.rows = hold(shown.rows, result.rows, seq)
         self.result = result
         self.busy.emit("")
         self.changed.emit(result, "")
@@ -105,6 +163,12 @@ class SuggestController(QObject):
             self.changed.emit(None, "No suggestions: computing them failed (see the message "
                                     "above).")
 
+    def start_over(self) -> None:
+        """After an undo or redo: the refresh it started shows a fresh list (decisions were
+        taken back or made again, so the marks shown may no longer be true)."""
+        if self._handle is not None:
+            self._fresh_seq = self._seq
+
     # -- decisions -----------------------------------------------------------------------------
     def accept(self, index: int) -> bool:
         return self._review([index], accepted=True)
@@ -112,11 +176,16 @@ class SuggestController(QObject):
     def reject(self, index: int) -> bool:
         return self._review([index], accepted=False)
 
-    def accept_likely(self) -> bool:
-        """Accept every shown suggestion at ``ACCEPT_ALL_THRESHOLD`` or more."""
+    def open_rows(self) -> list[int]:
+        """Indices of the shown rows not decided yet."""
         rows = self.result.rows if self.result else []
-        picked = [n for n, s in enumerate(rows) if s.score >= ACCEPT_ALL_THRESHOLD]
-        if rows and not picked:
+        return [n for n, s in enumerate(rows) if not isinstance(s, Decided)]
+
+    def accept_likely(self) -> bool:
+        """Accept every open suggestion at ``ACCEPT_ALL_THRESHOLD`` or more."""
+        rows = self.result.rows if self.result else []
+        picked = [n for n in self.open_rows() if rows[n].score >= ACCEPT_ALL_THRESHOLD]
+        if self.open_rows() and not picked:
             self.host.status.emit(f"No suggestion is at {ACCEPT_ALL_THRESHOLD:.0%} or more")
         return self._review(picked, accepted=True)
 
@@ -128,7 +197,9 @@ class SuggestController(QObject):
                                   + (f": {r.generated_note}" if r and r.generated_note else ""))
             return False
         picked, r.generated = r.generated, []
-        r.rows = [s for s in r.rows if s.tag not in {p.tag for p in picked}]
+        chosen = {p.tag for p in picked}
+        r.rows = [Decided(s.tag, s.score, s.reason, s.rank, True, self._seq)
+                  if s.tag in chosen and not isinstance(s, Decided) else s for s in r.rows]
         self.changed.emit(r, "")
         ok = self.host.review(list(r.item_ids),
                               [(s.tag, True, s.rank, round(s.score, 6)) for s in picked],
@@ -140,22 +211,34 @@ class SuggestController(QObject):
         return ok
 
     def reject_rest(self) -> bool:
-        return self._review(list(range(len(self.result.rows) if self.result else 0)),
-                            accepted=False)
+        return self._review(self.open_rows(), accepted=False)
 
     def _review(self, indices: list[int], accepted: bool) -> bool:
+        """Decide the rows at ``indices``; each is marked in place (it keeps its number).
+        A row decided already decides nothing again: the status bar says so."""
         r = self.result
         indices = [n for n in indices if r is not None and 0 <= n < len(r.rows)]
         if r is None or not indices:
             return False
+        done = [r.rows[n] for n in indices if isinstance(r.rows[n], Decided)]
+        indices = [n for n in indices if not isinstance(r.rows[n], Decided)]
+        if not indices:
+            s = done[0]
+            self.host.status.emit(f"“{s.tag.rsplit('|', 1)[-1]}” is already "
+                                  f"{'accepted' if s.accepted else 'rejected'} (Ctrl+Z undoes)")
+            return False
         picked = [r.rows[n] for n in indices]
-        r.rows = [s for s in r.rows if s not in picked]
+        before = list(r.rows)
+        for n, s in zip(indices, picked, strict=True):
+            r.rows[n] = Decided(s.tag, s.score, s.reason, s.rank, accepted, self._seq)
         self.changed.emit(r, "")  # before the write: an accept's refresh starts from here
         ok = self.host.review(list(r.item_ids),
                               [(s.tag, accepted, s.rank, round(s.score, 6)) for s in picked],
                               r.model_version)
         if not ok:
-            self.refresh()  # nothing was written: show the real state again
+            r.rows = before  # nothing was written: the rows are open again
+            self.changed.emit(r, "")
+            self.refresh()
         else:
             self._count_decisions(len(picked))
         return ok

@@ -1,8 +1,11 @@
-"""The suggestion panel: ranked tags for the selection, SOG's generated set, the models.
+"""The suggestion panel: ranked tags for the selection, SOG's generated set, training.
 
 A thin view: it shows a :class:`~tagassist.ui.suggest_jobs.SuggestResult` (or a message) and
 emits intent — accept/reject the n-th row, train — that the main window routes to the
-controller.  Row n answers to number key n (the window owns the shortcuts).
+controller.  Row n answers to number key n (the window owns the shortcuts); a decided row
+(:class:`~tagassist.ui.suggest_controller.Decided`) stays in place, marked accepted or
+rejected.  The models behind the suggestions are the title's tooltip (and in Settings); only
+a model that could not load is shown in the panel.
 """
 
 from __future__ import annotations
@@ -25,12 +28,20 @@ from PySide6.QtWidgets import (
 )
 
 from tagassist.suggest.model_store import PERSONAL_CONTENT
+from tagassist.ui.suggest_controller import Decided
 from tagassist.ui.suggest_jobs import Suggested, SuggestResult
 
 KEYS_HELP = "1–9 accept · Alt+1–9 reject · A all ≥ {threshold} % · X reject the rest"
 SET_EXPLAINED = ("A set of tags generated one at a time, each given the photo's image words, "
                  "place, time, title and the tags already chosen (SOG). G accepts the set.")
 _MUTED = "color: #6b7280;"
+TRAIN_TIP = "Train your personal model from the photos you tagged"
+REASON_SEP = " · "
+_ROW_STYLE = {  # the row's look per state: open, accepted, rejected
+    "": "",
+    "accepted": "QFrame#suggestionRow { background: #e9f5ed; border-radius: 4px; }",
+    "rejected": "QFrame#suggestionRow { background: #f3f4f6; border-radius: 4px; }",
+}
 
 
 class ElidedLabel(QLabel):
@@ -58,13 +69,59 @@ class ElidedLabel(QLabel):
         painter.end()  # a painter still active when the frame ends breaks the next paint
 
 
+class ReasonLabel(QLabel):
+    """A row's reasons in full, wrapped: whole reasons go on a line while they fit, so a
+    line breaks between reasons (" · ") and only a reason wider than the line breaks inside.
+    :meth:`full_text` (and the tooltip) is the reason as given."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(True)
+        self._full = ""
+        self._packed_for = -1
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_reason(self, text: str) -> None:
+        if text != self._full:
+            self._full = text
+            self.setToolTip(text)
+            self._packed_for = -1
+            self._pack()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._pack()
+
+    def _pack(self) -> None:
+        width = self.contentsRect().width()
+        if width == self._packed_for:
+            return
+        self._packed_for = width
+        self.ensurePolished()  # the style sheet's font size is what the lines are measured in
+        fm = self.fontMetrics()
+        lines: list[str] = []
+        for piece in self._full.split(REASON_SEP):
+            joined = lines[-1] + REASON_SEP + piece if lines else piece
+            if lines and fm.horizontalAdvance(joined) <= width:
+                lines[-1] = joined
+            else:
+                lines.append(piece)
+        text = "\n".join(lines)
+        if text != self.text():
+            self.setText(text)
+
+
 def _score_text(score: float) -> str:
     pct = score * 100
     return "<1 %" if 0 < pct < 1 else f"{pct:.0f} %"
 
 
 class SuggestionRow(QFrame):
-    """Key hint, tag, score bar and accept/reject buttons; the reason below the tag.
+    """Key hint, tag, score bar (or the decision) and accept/reject buttons; the reasons
+    below the tag.
 
     The panel keeps its rows and shows each new suggestion in one with :meth:`set_suggestion`
     (building a row — style sheets and all — costs far more than updating its texts).
@@ -99,13 +156,22 @@ class SuggestionRow(QFrame):
         score.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         score.setStyleSheet(_MUTED + " font-size: 11px;")
         score.setToolTip("Estimated probability that you keep this tag")
-        self.reason = ElidedLabel("", self)
+        self.decision = QLabel(self)
+        self.decision.setObjectName("decision")
+        self.decision.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.decision.hide()
+        self.state = ""  # "", "accepted" or "rejected"
+        self.reason = ReasonLabel(self)
         self.reason.setObjectName("reason")
         self.reason.setStyleSheet(_MUTED + " font-size: 11px;")
         self.accept_button = self._button("✓", "#1f7a3a")
         self.reject_button = self._button("✕", "#9b1c1c")
         self.accept_button.clicked.connect(self.accept)
         self.reject_button.clicked.connect(self.reject)
+        for b in (self.accept_button, self.reject_button):  # a decided row keeps its layout
+            policy = b.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            b.setSizePolicy(policy)
 
         grid = QGridLayout(self)
         grid.setContentsMargins(2, 2, 2, 2)
@@ -115,6 +181,7 @@ class SuggestionRow(QFrame):
         grid.addWidget(self.name, 0, 1)
         grid.addWidget(self.bar, 0, 2)
         grid.addWidget(score, 0, 3)
+        grid.addWidget(self.decision, 0, 2, 1, 2)
         grid.addWidget(self.accept_button, 0, 4, 2, 1, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(self.reject_button, 0, 5, 2, 1, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(self.reason, 1, 1, 1, 3)
@@ -131,12 +198,38 @@ class SuggestionRow(QFrame):
             self.accept_button.setToolTip(f"Accept ({position})")
             self.reject_button.setToolTip(f"Reject (Alt+{position})")
         leaf = s.tag.rsplit("|", 1)[-1]
+        state = ("accepted" if s.accepted else "rejected") if isinstance(s, Decided) else ""
+        self._set_state(state)
         self.name.setText(leaf)
-        self.name.setToolTip(f"{s.tag}\n{s.reason}" if leaf != s.tag else s.reason)
+        decided = {"accepted": "\nAccepted: the tag is on the selection (Ctrl+Z undoes)",
+                   "rejected": "\nRejected: not suggested here again (Ctrl+Z undoes)"}
+        self.name.setToolTip((f"{s.tag}\n{s.reason}" if leaf != s.tag else s.reason)
+                             + decided.get(state, ""))
         if self.bar.value() != round(s.score * 100):
             self.bar.setValue(round(s.score * 100))  # repaints at once (unless updates are off)
         self.score.setText(_score_text(s.score))
-        self.reason.setText(s.reason)
+        self.reason.set_reason(s.reason)
+
+    def _set_state(self, state: str) -> None:
+        """Open, or marked accepted / rejected in place (its number stays; no buttons)."""
+        if state == self.state:
+            return
+        self.state = state
+        self.setStyleSheet(_ROW_STYLE[state])
+        font = self.name.font()
+        font.setStrikeOut(state == "rejected")
+        self.name.setFont(font)
+        self.name.setStyleSheet({"accepted": "color: #1f7a3a; font-weight: bold;",
+                                 "rejected": _MUTED}.get(state, ""))
+        self.decision.setText({"accepted": "✓ added", "rejected": "✕ rejected"}.get(state, ""))
+        self.decision.setStyleSheet("font-size: 11px; " + (
+            "color: #1f7a3a;" if state == "accepted" else _MUTED))
+        for w in (self.bar, self.score):
+            w.setVisible(not state)
+        self.decision.setVisible(bool(state))
+        for b in (self.accept_button, self.reject_button):
+            b.setEnabled(not state)
+            b.setVisible(not state)
 
     def _button(self, text: str, colour: str) -> QToolButton:
         b = QToolButton(self)
@@ -159,7 +252,8 @@ class SuggestionPanel(QWidget):
         self.setObjectName("suggestionPanel")
         keys = KEYS_HELP.format(threshold=round(threshold * 100))
         self.setToolTip("Keyboard: " + keys)
-        header = self._heading("Suggested for you", margin=2)
+        self.title = header = self._heading("Suggested for you", margin=2)
+        header.setObjectName("suggestTitle")
         self.busy = QLabel(self)
         self.busy.setObjectName("suggestBusy")
         self.busy.setStyleSheet(_MUTED + " font-size: 11px;")
@@ -195,14 +289,22 @@ class SuggestionPanel(QWidget):
         self.set_button.setObjectName("acceptSetButton")
         self.set_button.setToolTip("Add every tag of the generated set to the photo")
         self.set_button.clicked.connect(self.accept_set_requested)
+        # Only a model that could not load is shown here; the versions are the title's tooltip.
         self.models = ElidedLabel("", self)
         self.models.setObjectName("modelsLine")
+        self.models.hide()
         self.personal = ElidedLabel("", self)
         self.personal.setObjectName("personalLine")
         self.train_button = QPushButton("Train my suggestions", self)
         self.train_button.setObjectName("trainButton")
-        self.train_button.setToolTip("Train your personal model from the photos you tagged")
+        self.train_button.setToolTip(TRAIN_TIP)
         self.train_button.clicked.connect(self.train_requested)
+        self.train_note = QLabel("", self)  # what training still needs, said up front
+        self.train_note.setObjectName("trainNote")
+        self.train_note.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.train_note.setWordWrap(True)
+        self.train_note.setStyleSheet(_MUTED + " font-size: 11px;")
+        self.train_note.hide()
 
         top = QHBoxLayout()
         top.addWidget(header)
@@ -227,10 +329,11 @@ class SuggestionPanel(QWidget):
         layout.addWidget(self.set_tags)
         layout.addWidget(self.models)
         layout.addLayout(foot)
+        layout.addWidget(self.train_note)
         self._row_widgets: list[SuggestionRow] = []  # shown, in order
         self._spare: list[SuggestionRow] = []  # hidden, the longest hidden first
         self.show_result(None, "Select a photo or document to see suggestions.")
-        self.models.setText("Content models: not loaded yet")
+        self.title.setToolTip("Models: not loaded yet (they load with the first suggestion)")
         self.personal.setText("Personal model: —")
         for label in (self.models, self.personal):
             label.setStyleSheet(_MUTED + " font-size: 11px;")
@@ -318,16 +421,19 @@ class SuggestionPanel(QWidget):
             signal.emit(self._row_widgets.index(row))
 
     def set_models(self, info: dict) -> None:
-        """The content models, the personal model, and (in red) what could not load."""
+        """The models as the title's tooltip, the personal model, and (in red) what could
+        not load."""
         unavailable = info.get("unavailable") or {}
         content = ", ".join(f"{k} {v}" for k, v in info.items()
                             if k not in ("unavailable", PERSONAL_CONTENT) and v)
         text = f"Content models: {content or 'none'}"
-        if unavailable:
-            text = f"Unavailable: {', '.join(unavailable)} · " + text
         why = "".join(f"\n{k}: {reason}" for k, reason in unavailable.items())
-        self.models.setText(text)
-        self.models.setToolTip(text + why)
+        personal = info.get(PERSONAL_CONTENT) or "not trained yet"
+        self.title.setToolTip(f"{text}\nPersonal model: {personal}"
+                              + (f"\nUnavailable:{why}" if why else ""))
+        self.models.setText(f"Unavailable: {', '.join(unavailable)}" if unavailable else "")
+        self.models.setToolTip(("Suggestions go on without:" + why) if why else "")
+        self.models.setVisible(bool(unavailable))
         personal = info.get(PERSONAL_CONTENT)
         self.personal.setText(f"Personal model: {personal or 'not trained yet'}"
                               + (" (unavailable)" if PERSONAL_CONTENT in unavailable else ""))
@@ -337,6 +443,16 @@ class SuggestionPanel(QWidget):
             sheet = ("color: #b00020;" if bad else _MUTED) + " font-size: 11px;"
             if label.styleSheet() != sheet:  # setting a style sheet restyles, even the same one
                 label.setStyleSheet(sheet)
+
+    def set_training_shortfall(self, missing: int) -> None:
+        """Train is enabled once enough photos are tagged; until then it says how many more."""
+        ready = missing <= 0
+        note = "" if ready else (f"{missing} more tagged photo{'s' if missing != 1 else ''} "
+                                 "needed to train")
+        self.train_button.setEnabled(ready)
+        self.train_button.setToolTip(TRAIN_TIP if ready else f"{note} your personal model")
+        self.train_note.setText(note)
+        self.train_note.setVisible(not ready)
 
     def rows(self) -> list[SuggestionRow]:
         return list(self._row_widgets)

@@ -200,4 +200,4 @@ def test_a_person_without_tags_gets_the_librarys_popular_tags(lib):
     add_photo(lib, "a", tags=["sea", "sun"], user=ann)
     got = index_of(lib, bob).history()
     assert {s.tag for s in got} == {"sea", "sun"}
-    assert all(s.reason == "popular in this library: on 1 item" for s in got)
+    assert all(s.reason == "on 1 item in this library" for s in got)

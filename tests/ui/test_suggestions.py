@@ -52,10 +52,11 @@ def test_cat_photo_gets_cat_like_tags(qtbot, suggest_sample):
         assert row.findChild(QLabel, "keyHint").text() == str(n)
         assert row.suggestion.reason in row.reason.toolTip()
     # The generated set has not earned its place in a new library: hidden, and the panel says
-    # why in one line (tests/ui/test_generated_set.py shows it); the models are named.
+    # why in one line (tests/ui/test_generated_set.py shows it); the models are named in the
+    # title's tooltip, not in the panel (only a model that could not load is).
     assert not panel.set_tags.isVisible() and panel.set_note.text().startswith("hidden")
-    assert "image-lite0" in panel.models.text() and "Unavailable" not in panel.models.text()
-    assert "sog-photos" not in panel.models.text()  # hidden: not even loaded
+    assert "image-lite0" in panel.title.toolTip() and not panel.models.isVisible()
+    assert "sog-photos" not in panel.title.toolTip()  # hidden: not even loaded
     assert "not trained yet" in panel.personal.text()
     assert "Alt+1" in panel.toolTip()
 
@@ -76,22 +77,25 @@ def test_accept_by_key_assigns_and_undo_removes(qtbot, suggest_sample):
     window.grid.setFocus()
     qtbot.keyClick(window.grid, Qt.Key.Key_1)
     assert first.tag in tag_paths(window, cat)
-    assert first.tag not in window.suggestions.tags()  # gone at once, before the refresh
+    row = window.suggestions.rows()[0]  # marked at once, in its place, before the refresh
+    assert row.suggestion.tag == first.tag and row.state == "accepted"
     [decision] = c.library.decisions(c.user_id)
     assert decision.accepted and decision.item_id == cat and decision.rank == 1
     assert abs(decision.score - first.score) < 1e-5
     assert "image-lite0" in decision.model_version
     [assignment] = [a for a in c.library.assignments(cat, c.user_id) if a.tag_name == first.tag]
     assert assignment.source == "suggestion" and assignment.rank == 1
-    wait_for(qtbot, window, [cat])  # refreshed after the accept
-    assert first.tag not in window.suggestions.tags()
+    wait_for(qtbot, window, [cat])  # refreshed after the accept: the list holds still
+    assert window.suggestions.tags()[0] == first.tag
+    assert window.suggestions.rows()[0].state == "accepted"
     assert first.tag in window.detail.chip_paths()
 
     qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert first.tag not in tag_paths(window, cat)
     assert c.library.decisions(c.user_id) == []
     wait_for(qtbot, window, [cat])
-    assert first.tag in window.suggestions.tags()  # suggested again
+    assert first.tag in window.suggestions.tags()  # suggested again, afresh
+    assert all(r.state == "" for r in window.suggestions.rows())
 
 
 def test_reject_by_key_removes_row_and_records(qtbot, suggest_sample):
@@ -101,15 +105,20 @@ def test_reject_by_key_removes_row_and_records(qtbot, suggest_sample):
     before = window.suggestions.tags()
     second = window.suggestions.rows()[1].suggestion
     qtbot.keyClick(window.grid, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
-    assert window.suggestions.tags() == [t for t in before if t != second.tag]
+    assert window.suggestions.tags() == before  # marked rejected in its place
+    assert window.suggestions.rows()[1].state == "rejected"
     [decision] = c.library.decisions(c.user_id)
     assert not decision.accepted and decision.rank == 2 and decision.item_id == cat
     assert second.tag not in tag_paths(window, cat)
-    # A later refresh (here: after accepting another row) keeps the rejected tag out.
+    # A later refresh (here: after accepting another row) keeps the rejected tag rejected.
     qtbot.mouseClick(window.suggestions.rows()[0].accept_button, Qt.MouseButton.LeftButton)
     wait_for(qtbot, window, [cat])
-    assert second.tag not in window.suggestions.tags()
+    assert window.suggestions.tags()[1] == second.tag
+    assert window.suggestions.rows()[1].state == "rejected"
     assert len(c.library.decisions(c.user_id)) == 2
+    select(qtbot, window, "espresso.jpg")
+    select(qtbot, window, "chelsea-the-cat.jpg")  # a fresh list: the rejected tag stays out
+    assert second.tag not in window.suggestions.tags()
 
 
 def test_multi_selection_accept_applies_to_all_and_undoes_as_one(qtbot, suggest_sample):
@@ -180,10 +189,12 @@ def test_accept_likely_and_reject_the_rest(qtbot, suggest_sample):
     if not likely:
         assert window.statusBar().currentMessage() == "No suggestion is at 50% or more"
     wait_for(qtbot, window, [cat])
-    rest = window.suggestions.tags()
+    rows = window.suggestions.rows()
+    assert all(r.state == "accepted" for r in rows if r.suggestion.tag in likely)
+    rest = [r.suggestion.tag for r in rows if not r.state]
     qtbot.keyClick(window.grid, Qt.Key.Key_X)
-    assert window.suggestions.tags() == []
-    assert window.suggestions.message.text() == "No (more) suggestions for this selection."
+    assert all(r.state for r in window.suggestions.rows())  # every row decided, in place
+    assert [r.suggestion.tag for r in window.suggestions.rows() if r.state == "rejected"] == rest
     paths = {t.id: t.path for t in c.library.tags()}
     decided = c.library.decisions(c.user_id)
     assert sorted(paths[d.tag_id] for d in decided if not d.accepted) == sorted(rest)

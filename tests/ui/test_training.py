@@ -44,7 +44,10 @@ def few_tagged(qtbot, suggest_window, tmp_path):
 @needs_trainer
 def test_too_few_tagged_photos_is_a_clear_skip(qtbot, few_tagged):
     window = few_tagged  # 4 photos carry file keywords; the trainer needs 10
-    window.train_action.trigger()
+    # The window says so up front (tests/ui/test_list_holds_still.py); the trainer, started
+    # all the same (as "retrain after" does), skips with its own reasons.
+    assert not window.train_action.isEnabled() and "6 more" in window.train_action.text()
+    window.controller.suggest.start_training()
     handle = window.controller.suggest.train_handle
     qtbot.waitUntil(lambda: window.job_status.handle is handle)
     assert _ended(qtbot, handle)["event"] == "skipped"
@@ -73,8 +76,8 @@ def test_cancel_from_the_status_bar(qtbot, suggest_sample):
 def test_without_torch_the_action_explains(qtbot, suggest_window, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
     assert not trainer_available()
-    window = suggest_window
-    window.train_action.trigger()
+    window = suggest_window  # nothing tagged: the action is disabled; started all the same
+    window.controller.suggest.start_training()
     assert window.controller.suggest.train_handle is None
     [message] = window.notifications.messages()
     assert "PyTorch" in message and "pip install" in message
@@ -166,14 +169,15 @@ def test_retrains_by_itself_after_the_set_number_of_decisions(qtbot, few_tagged)
     select(qtbot, window, "chelsea-the-cat.jpg")
     qtbot.keyClick(window.grid, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)  # reject 1
     assert s.train_handle is None and s.decisions_since_training == 1
-    qtbot.keyClick(window.grid, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)  # reject 2
+    # the list holds still: Alt+1 again would reject nothing more; Alt+2 is the next row
+    qtbot.keyClick(window.grid, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)  # reject 2
     handle = s.train_handle
     assert handle is not None and s.decisions_since_training == 0
     assert "updating your personal model" in window.statusBar().currentMessage()
     assert _ended(qtbot, handle)["event"] == "skipped"  # 4 tagged photos: too few, and says so
     s.retrain_after = 0  # only when asked
-    qtbot.keyClick(window.grid, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
-    assert s.train_handle is handle
+    qtbot.keyClick(window.grid, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
+    assert s.decisions_since_training == 1 and s.train_handle is handle
 
 
 @needs_trainer
