@@ -27,6 +27,7 @@ MAX_ITEMS = 400  # the newest items the fit replays (older habits matter less; b
 HELD_OUT_SHARE = 0.2
 L2 = 3.0  # pull towards the default blend: best of 1, 3, 10, 30 on the replay sets (docs)
 SHOWN = 5
+SET_MEASURED = 40  # newest held-out photos the set is compared on (five encoder runs each)
 
 
 def acceptance(weights: BlendWeights, cases: list[tuple[Candidates, np.ndarray]],
@@ -43,16 +44,21 @@ def acceptance(weights: BlendWeights, cases: list[tuple[Candidates, np.ndarray]]
 
 
 def set_acceptance(suggester: Any, user_id: int, items: list[Any],
-                   k: int = SHOWN) -> float | None:
-    """Mean share of the generated set (made as before tagging) the person has on these
-    items; None without a set model or photos."""
-    kept = []
-    for item, have in items:
+                   k: int = SHOWN) -> tuple[float | None, list[int]]:
+    """Mean share of the generated set (made as before tagging) the person has on the newest
+    ``SET_MEASURED`` of these items that have one, and which items those were (None and []
+    without a set model or photos)."""
+    kept, used = [], []
+    for i in range(len(items) - 1, -1, -1):
+        if len(used) == SET_MEASURED:
+            break
+        item, have = items[i]
         made, note = suggester.generate_set(item, user_id, k=k, given=[], measure=True)
         if note and not made:
             continue
         kept.append(sum(s.tag.casefold() in have for s in made) / k)
-    return float(np.mean(kept)) if kept else None
+        used.append(i)
+    return (float(np.mean(kept)) if kept else None), used[::-1]
 
 
 def replay_cases(suggester: Any, user_id: int
@@ -69,7 +75,11 @@ def replay_cases(suggester: Any, user_id: int
         item = items.get(int(index.item_ids[r]))
         if item is None or r == 0:
             continue
-        found = suggester.candidates(item, user_id, visible=r)
+        key = ("blend", user_id, item.id, r)
+        found = suggester.fit_cache.get(key)
+        if found is None:  # computed once per item: the next training reuses it
+            found = suggester.candidates(item, user_id, visible=r)
+            suggester.fit_cache[key] = found
         have = {t.casefold() for t in index.tags_of_row(r)}
         cases.append((found, np.array([t.casefold() in have for t in found.tags], float)))
         tagged.append((item, have))
@@ -93,10 +103,12 @@ def fit_personal_blend(suggester: Any, user_id: int) -> dict[str, Any]:
     metrics: dict[str, Any] = {"held_out_items": len(held), "items": len(cases),
                                "acceptance@5_served": round(before, 4),
                                "acceptance@5_candidate": round(after, 4)}
-    set_acc = set_acceptance(suggester, user_id, tagged[cut:])
+    set_acc, used = set_acceptance(suggester, user_id, tagged[cut:])
     if set_acc is not None:  # does the generated set earn its place? (service.set_verdict)
+        shown = candidate if after >= before else served  # the list the window will show
         metrics["set_acceptance@5"] = round(set_acc, 4)
-        metrics["list_acceptance@5"] = round(max(before, after), 4)
+        metrics["list_acceptance@5"] = round(acceptance(shown, [held[i] for i in used]), 4)
+        metrics["set_measured_items"] = len(used)
     if after < before:
         return {"event": "skipped", "stage": "blend", "metrics": metrics,
                 "message": f"blend kept: a refit was worse on your newest {len(held)} items "

@@ -25,6 +25,7 @@ window shows the set (``service.set_verdict``) is an honest one.
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +46,28 @@ OWN_VOCABULARY = True
 
 
 def _instances(gen: SetGenerator, table: TagTable, photos: list[tuple[str, list[str]]],
-               seed: int = 0) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-    """(queries [N, d], the rows each query excludes, the rows it targets) for every prefix."""
-    rng = np.random.default_rng(seed)
+               cache: dict[tuple[Any, ...], Any]
+               ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """(queries [N, d], the rows each query excludes, the rows it targets) for every prefix.
+
+    A photo's tag order is drawn from its own seed, so its prefixes — and their encoder
+    queries, kept in ``cache`` — are the same at every training."""
     rows = table.rows
     queries, banned, targets = [], [], []
     for context, tags in photos:
         have = [rows[t] for t in dict.fromkeys(tags) if t in rows]
         if not have:
             continue
+        rng = np.random.default_rng(zlib.crc32(context.encode("utf-8")))
         order = [have[i] for i in rng.permutation(len(have))]
-        ctx = gen.context_ids(context)
+        ctx = None
         for n in range(min(len(order), MAX_PREFIX)):
-            queries.append(gen.query(ctx, order[:n], table))
+            key = ("set", gen.version, context, tuple(table.names[i] for i in order[:n]))
+            q = cache.get(key)
+            if q is None:
+                ctx = gen.context_ids(context) if ctx is None else ctx
+                q = cache[key] = gen.query(ctx, order[:n], table)
+            queries.append(q)
             banned.append(np.asarray(order[:n], np.int64))
             targets.append(np.asarray(order[n:], np.int64))
     d = table.out.shape[1]
@@ -65,10 +75,11 @@ def _instances(gen: SetGenerator, table: TagTable, photos: list[tuple[str, list[
 
 
 def fit_table(gen: SetGenerator, table: TagTable, photos: list[tuple[str, list[str]]],
-              own: list[str]) -> tuple[np.ndarray, np.ndarray]:
+              own: list[str], cache: dict[tuple[Any, ...], Any] | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Residuals [len(own), d] and bias offsets [len(own)] for the person's tags ``own``,
     fitted with SOG's KL loss by Adam on fixed queries."""
-    q, banned, targets = _instances(gen, table, photos)
+    q, banned, targets = _instances(gen, table, photos, {} if cache is None else cache)
     idx = np.asarray([table.rows[t] for t in own], np.int64)
     resid = np.zeros((len(idx), table.out.shape[1]), np.float32)
     dbias = np.zeros(len(idx), np.float32)
@@ -143,7 +154,7 @@ def fit_personal_set(suggester: Any, user_id: int) -> dict[str, Any]:
     rows = base.rows
     own = sorted({t for _, tags in photos[:cut] for t in tags
                   if t in rows and not base.known[rows[t]]})
-    resid, dbias = fit_table(gen, base, photos[:cut], own)
+    resid, dbias = fit_table(gen, base, photos[:cut], own, suggester.fit_cache)
     candidate = gen.adjusted(base, own, resid, dbias)
     held = photos[cut:]
     before, after = set_kept(gen, served, held), set_kept(gen, candidate, held)

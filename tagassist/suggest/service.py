@@ -139,6 +139,10 @@ class ColdStartSuggester:
         # per user: (revision and personal version, the table with their fitted rows)
         self._set_tables: dict[int, tuple[str, TagTable]] = {}
         self.set_unavailable: dict[int, str] = {}
+        # What the personal fits computed for items already tagged, reused by the next
+        # training (an item's past does not change once it is tagged): blend candidates by
+        # (user, item, visible rows), set queries by (context, given tags).
+        self.fit_cache: dict[tuple[Any, ...], Any] = {}
         self._doc: DocumentRanker | None = None
         self.doc_unavailable = ""  # why documents get no ranker suggestions ("" = ok/not tried)
 
@@ -271,7 +275,8 @@ class ColdStartSuggester:
         # and the sets shown on ties were kept less often than the list (session replays)
         if m["set_acceptance@5"] > m["list_acceptance@5"]:
             return ""
-        return (f"hidden: on your newest {m['held_out_items']} photos it was kept "
+        measured = m.get("set_measured_items", m["held_out_items"])
+        return (f"hidden: on your newest {measured} photos it was kept "
                 f"{m['set_acceptance@5']:.0%} of the time, the ranked list "
                 f"{m['list_acceptance@5']:.0%}")
 
