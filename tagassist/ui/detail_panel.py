@@ -58,6 +58,7 @@ def _when(iso: str | None) -> str:
 class DetailPanel(QWidget):
     add_tag = Signal(str)
     remove_tag = Signal(str)  # full tag path
+    done_typing = Signal()  # Enter in the tag field: the keyboard goes back to the items
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -221,3 +222,5 @@ class DetailPanel(QWidget):
         if text:
             self.tag_edit.setText("")  # setText (unlike clear) also drops the edit's undo history
             self.add_tag.emit(text)
+        # N, 1…9 and the other keys work again at once (T types the next tag)
+        self.done_typing.emit()

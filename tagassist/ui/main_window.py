@@ -218,6 +218,7 @@ class MainWindow(QMainWindow):
         self.grid.activated.connect(lambda _index: self.open_viewer())  # Enter, double-click
         self.thumbs.ready.connect(self._thumb_ready)
         self.detail.add_tag.connect(lambda name: c.add_tags(self._selected, [name]))
+        self.detail.done_typing.connect(self.focus_grid)
         self.detail.remove_tag.connect(lambda path: c.remove_tags(self._selected, [path]))
         c.suggest.changed.connect(self.suggestions.show_result)
         c.suggest.busy.connect(self.suggestions.set_busy)

@@ -261,3 +261,25 @@ def test_a_count_change_relabels_the_sidebar_in_place(qtbot, window, imported):
     assert window.sidebar.entry("coffee") is coffee  # relabelled, not rebuilt
     assert coffee.text(0) == "coffee  (3)"
     assert window.sidebar.entry(UNTAGGED).text(0) != untagged
+
+
+def test_enter_in_the_tag_field_gives_the_keys_back_to_the_items(qtbot, window, imported):
+    window.show()
+    qtbot.waitExposed(window)
+    window.grid.setFocus()
+    window.grid.select_rows([0])
+    first, second = window.model.item_id(0), window.model.item_id(1)
+    qtbot.keyClick(window.grid, Qt.Key.Key_T)
+    assert window.detail.tag_edit.hasFocus()
+    qtbot.keyClicks(window.detail.tag_edit, "keyboard")
+    qtbot.keyClick(window.detail.tag_edit, Qt.Key.Key_Return)
+    assert "keyboard" in _tag_names(window, first)
+    assert window.grid.hasFocus()  # not the field: the next keys are commands again
+    qtbot.keyClick(window.focusWidget(), Qt.Key.Key_J)
+    assert window.grid.selected_ids() == [second]
+    assert window.detail.tag_edit.text() == ""  # "j" was not typed into the field
+    # Esc leaves the field too, without adding what was typed
+    qtbot.keyClick(window.grid, Qt.Key.Key_T)
+    qtbot.keyClicks(window.detail.tag_edit, "half")
+    qtbot.keyClick(window.detail.tag_edit, Qt.Key.Key_Escape)
+    assert window.grid.hasFocus() and "half" not in _tag_names(window, second)
