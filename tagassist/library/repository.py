@@ -257,8 +257,19 @@ class Library(FeatureStore):
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
+        """The connection for reads that see ONE snapshot: the SELECTs of one block run in one
+        read transaction, so a tag another connection creates between them cannot appear in
+        one and not the other (the window's "KeyError" while typing fast)."""
         with self._lock, translated(str(self.path)):
-            yield self._conn
+            if self._conn.in_transaction:  # inside a write: it is the snapshot
+                yield self._conn
+                return
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")  # read-only: ends the snapshot
 
     # --- users -------------------------------------------------------------------------
 
