@@ -108,8 +108,9 @@ def _tagged_coco(qtbot, window, folder) -> list[tuple[str, list[str]]]:
     c = window.controller
     labels = _coco_library(folder)
     run_import(qtbot, window, folder)
-    for name, tags in labels[:28]:
-        c.library.assign(c.user_id, [c.library.item_by_path(folder / name).id], tags)
+    for name, tags in labels[:28]:  # through the window's controller, as typed tags
+        c.add_tags([c.library.item_by_path(folder / name).id], tags)
+    qtbot.waitUntil(window.train_action.isEnabled, timeout=20_000)  # the sidebar recounted
     return labels
 
 
