@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/check_display.sh
 . .venv/bin/activate
 exec tagassist --sample "$@"
