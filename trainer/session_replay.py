@@ -265,7 +265,8 @@ def _replay(library: Library, workdir: Path, photos_dir: Path, truth: Path, k: i
         lists = base.shown(k, photo.when, vector, words)
         lists["tagassist"], lists["generated_set"] = shown, [s.tag for s in made]
         per_photo.append({"file": photo.filename, "truth": list(photo.tags),
-                          "shown": shown, "set_note": note,
+                          "shown": shown, "scores": [round(x.score, 4) for x in ranked[:k]],
+                          "set_note": note,
                           "hits": {name: hits(lists[name], photo.tags) for name in SERIES}})
         decisions = [(s.tag, hits([s.tag], photo.tags) > 0, rank, s.score, "session-replay")
                      for rank, s in enumerate(ranked[:k], 1)]
@@ -339,7 +340,7 @@ def _train(suggester: ColdStartSuggester, user: int, train: tuple[str, ...], log
     result = _run(personal_job(suggester, user, threading.Event(), parts=train))
     seconds = round(time.perf_counter() - t0, 1)
     print(f"personal job: {result.get('summary', result.get('event'))} ({seconds} s)", file=log)
-    return {"seconds": seconds, **{k: v for k, v in result.items() if k != "metrics"}}
+    return {"seconds": seconds, **result}
 
 
 def plot(result: dict[str, Any], path: Path) -> None:

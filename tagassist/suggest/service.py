@@ -139,9 +139,8 @@ class ColdStartSuggester:
         # per user: (revision and personal version, the table with their fitted rows)
         self._set_tables: dict[int, tuple[str, TagTable]] = {}
         self.set_unavailable: dict[int, str] = {}
-        # What the personal fits computed for items already tagged, reused by the next
-        # training (an item's past does not change once it is tagged): blend candidates by
-        # (user, item, visible rows), set queries by (context, given tags).
+        # What the set's fit computed for photos already tagged, reused by the next training:
+        # the encoder's query for (model version, context, given tags) never changes.
         self.fit_cache: dict[tuple[Any, ...], Any] = {}
         self._doc: DocumentRanker | None = None
         self.doc_unavailable = ""  # why documents get no ranker suggestions ("" = ok/not tried)
