@@ -32,13 +32,15 @@ SET_MEASURED = 40  # newest held-out photos the set is compared on (five encoder
 
 def acceptance(weights: BlendWeights, cases: list[tuple[Candidates, np.ndarray]],
                k: int = SHOWN) -> float:
-    """Mean share of the top ``k`` the person kept, over the cases."""
+    """Mean share of the top ``k`` the person kept, over the cases.  Tied scores count
+    against the weights (the tags not kept first): a blend that scores many tags 100 %
+    cannot order them, and must not earn the guard's credit for a lucky order."""
     if not cases:
         return 0.0
     kept = []
     for found, y in cases:
         p = probabilities(weights, found.x)
-        top = np.argsort(-p, kind="stable")[:k]
+        top = np.lexsort((y, -p))[:k]
         kept.append(float(y[top].sum()) / k)
     return float(np.mean(kept))
 
