@@ -150,10 +150,24 @@ class SuggestController(QObject):
         shown = self.result
         if (shown is not None and shown.item_ids == result.item_ids
                 and seq != self._fresh_seq):  # the list holds still
-            result.rows = hold(shown.rows, result.rows, seq)
+            result.rows = self._mark_present(hold(shown.rows, result.rows, seq),
+                                             {s.tag for s in result.rows}, seq)
         self.result = result
         self.busy.emit("")
         self.changed.emit(result, "")
+
+    def _mark_present(self, rows: list[Suggested], fresh: set[str], seq: int
+                      ) -> list[Suggested]:
+        """An open row the fresh result left out because its tag is now on every selected
+        item (typed in the tag field) is marked accepted in place, as the tag field's chips
+        show it: its number key must not offer the tag again."""
+        gone = [s.tag for s in rows if not isinstance(s, Decided) and s.tag not in fresh]
+        if not gone:
+            return rows
+        ids = list(self._ids)
+        on_all = {path for path, (_name, n) in self.host.tags_of(ids).items() if n == len(ids)}
+        return [Decided(s.tag, s.score, s.reason, s.rank, True, seq)
+                if s.tag in on_all and not isinstance(s, Decided) else s for s in rows]
 
     def _failed(self, seq: int, message: str) -> None:
         self.host.notify.emit("error", message)  # even a stale failure is a real one

@@ -13,7 +13,7 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QFont, QPainter
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -216,7 +216,9 @@ class SuggestionRow(QFrame):
             return
         self.state = state
         self.setStyleSheet(_ROW_STYLE[state])
-        font = self.name.font()
+        # From the row's font, not the name's: that one carries the accepted style's bold,
+        # which set back explicitly would stay on every suggestion this row shows later.
+        font = QFont(self.font())
         font.setStrikeOut(state == "rejected")
         self.name.setFont(font)
         self.name.setStyleSheet({"accepted": "color: #1f7a3a; font-weight: bold;",
