@@ -90,9 +90,9 @@ def replay_cases(suggester: Any, user_id: int
 def fit_personal_blend(suggester: Any, user_id: int) -> dict[str, Any]:
     """Fit, guard and (when not worse) publish the user's blend; returns what happened."""
     cases, tagged = replay_cases(suggester, user_id)
-    if len(cases) < MIN_ITEMS:
+    if len(cases) + 1 < MIN_ITEMS:  # the first tagged item has no past: it is no case
         return {"event": "skipped", "stage": "blend",
-                "message": f"blend: {len(cases)} tagged items, {MIN_ITEMS} needed"}
+                "message": f"blend: {len(cases) + 1} tagged items, {MIN_ITEMS} needed"}
     served = suggester.blend_weights(user_id)
     prior = suggester.default_blend.vector()
     cut = len(cases) - max(3, int(len(cases) * HELD_OUT_SHARE))

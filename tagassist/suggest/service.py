@@ -68,8 +68,7 @@ GENERATED_SET_NOTE = "SOG model not built yet"
 # often (docs/results/session-replay/README.md), so a library starts with it hidden; each
 # personal training measures both on the person's newest photos (personal_blend.py) and shows
 # it when it does better.  The panel says in one line why it is hidden.
-SET_HIDDEN = ("hidden until your own tagging shows it is kept more often than the ranked list "
-              "(in replays of real libraries it was kept less often)")
+SET_HIDDEN = "hidden until, on your own photos, it is kept more often than the list above"
 SET_SIZE = 5  # tags in a generated set (the paper's k)
 ONLY_PHOTOS = "the generated set is made for photos"
 NO_IMAGE_WORDS = "no image words yet (the photo is being analysed)"

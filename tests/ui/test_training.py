@@ -54,7 +54,7 @@ def test_too_few_tagged_photos_is_a_clear_skip(qtbot, few_tagged):
     [message] = window.notifications.messages()
     # one notice names every stage's reason: nothing changed, nothing contradicts
     assert message.startswith("Your suggestions stay as they were:") and "at least 10" in message
-    assert "blend: 3 tagged items, 10 needed" in message and "set:" in message
+    assert "blend: 4 tagged items, 10 needed" in message and "set:" in message
     assert not window.job_status.isVisible()
     assert window.controller.library.integrity_check() == "ok"
 
