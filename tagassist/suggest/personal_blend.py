@@ -92,7 +92,7 @@ def fit_personal_blend(suggester: Any, user_id: int) -> dict[str, Any]:
     cases, tagged = replay_cases(suggester, user_id)
     if len(cases) + 1 < MIN_ITEMS:  # the first tagged item has no past: it is no case
         return {"event": "skipped", "stage": "blend",
-                "message": f"blend: {len(cases) + 1} tagged items, {MIN_ITEMS} needed"}
+                "message": f"ranking: {len(cases) + 1} tagged items, {MIN_ITEMS} needed"}
     served = suggester.blend_weights(user_id)
     prior = suggester.default_blend.vector()
     cut = len(cases) - max(3, int(len(cases) * HELD_OUT_SHARE))
@@ -112,13 +112,13 @@ def fit_personal_blend(suggester: Any, user_id: int) -> dict[str, Any]:
         metrics["set_measured_items"] = len(used)
     if after < before:
         return {"event": "skipped", "stage": "blend", "metrics": metrics,
-                "message": f"blend kept: a refit was worse on your newest {len(held)} items "
-                           f"(acceptance@5 {after:.2f} vs {before:.2f})"}
+                "message": f"ranking unchanged: a refit did worse on your newest {len(held)} "
+                           f"items ({after:.0%} of the top 5 kept vs {before:.0%})"}
     all_x = np.concatenate([c.x for c, _ in cases])
     all_y = np.concatenate([y for _, y in cases])
     final = BlendWeights.from_vector(fit(all_x, all_y, prior, L2), "personal", metrics)
     version, _ = publish_and_activate(suggester.library, PERSONAL_BLEND, user_id,
                                       lambda folder: final.save(folder / BLEND_FILE), metrics)
     return {"event": "done", "stage": "blend", "version": version, "metrics": metrics,
-            "message": f"blend {version}: acceptance@5 on your newest {len(held)} items "
-                       f"{after:.2f} (was {before:.2f})"}
+            "message": f"ranking learned from your choices: {after:.0%} of the top 5 kept on "
+                       f"your newest {len(held)} items (was {before:.0%})"}

@@ -141,11 +141,11 @@ def fit_personal_set(suggester: Any, user_id: int) -> dict[str, Any]:
     gen = suggester.set_generator()
     if gen is None:
         return {"event": "skipped", "stage": "set",
-                "message": f"set: no SOG model ({suggester.sog_unavailable})"}
+                "message": f"generated set: no set model ({suggester.sog_unavailable})"}
     photos = tagged_photos(suggester, user_id)
     if len(photos) < MIN_PHOTOS:
         return {"event": "skipped", "stage": "set",
-                "message": f"set: {len(photos)} tagged photos with image words, "
+                "message": f"generated set: {len(photos)} tagged photos with image words, "
                            f"{MIN_PHOTOS} needed"}
     served = suggester.set_table(gen, user_id)
     cut = len(photos) - max(3, int(len(photos) * HELD_OUT_SHARE))
@@ -163,13 +163,13 @@ def fit_personal_set(suggester: Any, user_id: int) -> dict[str, Any]:
                "set_acceptance@5_candidate": round(after, 4)}
     if after < before:
         return {"event": "skipped", "stage": "set", "metrics": metrics,
-                "message": f"set kept: a refit was worse on your newest {len(held)} photos "
-                           f"({after:.2f} vs {before:.2f} of the set kept)"}
+                "message": f"generated set unchanged: a refit kept fewer of your tags on "
+                           f"your newest {len(held)} photos ({after:.0%} vs {before:.0%})"}
     def write(folder: Path) -> None:
         np.savez_compressed(folder / SET_FILE, tags=np.array(own, dtype=str), resid=resid,
                             bias=dbias, own_vocabulary=np.array(OWN_VOCABULARY))
 
     version, _ = publish_and_activate(suggester.library, PERSONAL_SET, user_id, write, metrics)
     return {"event": "done", "stage": "set", "version": version, "metrics": metrics,
-            "message": f"set {version}: {after:.0%} of the set kept on your newest {len(held)} "
-                       f"photos (was {before:.0%})"}
+            "message": f"generated set learned your tags: {after:.0%} of it kept on your "
+                       f"newest {len(held)} photos (was {before:.0%})"}

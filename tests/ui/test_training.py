@@ -54,7 +54,7 @@ def test_too_few_tagged_photos_is_a_clear_skip(qtbot, few_tagged):
     [message] = window.notifications.messages()
     # one notice names every stage's reason: nothing changed, nothing contradicts
     assert message.startswith("Your suggestions stay as they were:") and "at least 10" in message
-    assert "blend: 4 tagged items, 10 needed" in message and "set:" in message
+    assert "ranking: 4 tagged items, 10 needed" in message and "generated set:" in message
     assert not window.job_status.isVisible()
     assert window.controller.library.integrity_check() == "ok"
 
@@ -129,7 +129,7 @@ def test_training_publishes_a_model_and_suggestions_use_it(qtbot, suggest_window
     assert any(text == "choosing a model" and total > 0 for _d, total, text in progress)
     [notice] = [m for m in window.notifications.messages() if "suggestions" in m]
     assert notice.startswith("Your suggestions were updated:")
-    assert f"content model {result['version']} trained" in notice and "blend" in notice
+    assert f"content model {result['version']} trained" in notice and "ranking" in notice
     select(qtbot, window, labels[-1][0])  # an untagged photo
     assert window.suggestions.personal.text() == f"Personal model: {result['version']}"
     assert any("learned from your tagged photos" in r.suggestion.reason
