@@ -45,6 +45,7 @@ from tagassist.suggest.personal import PersonalRanker
 from tagassist.suggest.ranker import (
     DEFAULT_TOP,
     MIN_SCORE,
+    MIN_SCORE_DOCUMENTS,
     BlendWeights,
     Candidates,
     candidates,
@@ -440,8 +441,8 @@ class ColdStartSuggester:
         """The top ``top`` tags for one item and user by the learned blend (ranker.py);
         ``exclude``: tags the person rejected on this item."""
         found = self.candidates(item, user_id, exclude, now)
-        return [s for s in rank(self.blend_weights(user_id), found, top)
-                if s.score >= MIN_SCORE]
+        floor = MIN_SCORE if item.kind == "photo" else MIN_SCORE_DOCUMENTS
+        return [s for s in rank(self.blend_weights(user_id), found, top) if s.score >= floor]
 
     def suggest_json(self, path: str, item: Item, user_id: int, top: int = DEFAULT_TOP
                      ) -> dict[str, Any]:
