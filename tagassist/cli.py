@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tagassist import __version__, app
 from tagassist.library import Library, LibraryError, export_csv, export_json
+from tagassist.media.lookup import find_item
 from tagassist.paths import LibraryPaths, sample_library_dir, user_data_dir
 
 
@@ -165,9 +166,7 @@ def _emit(args, data, text: str) -> None:
 
 
 def _item_for(library: Library, path: str):
-    from tagassist.suggest.service import find_item  # by path, else by content (moved)
-
-    item = find_item(library, path)
+    item = find_item(library, path)  # by path, else by content (moved)
     if item is None:
         raise UserError(f"{path}: not in the library (import its folder first)")
     return item

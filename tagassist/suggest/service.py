@@ -24,8 +24,8 @@ import numpy as np
 from tagassist.library.models import Item, Tag
 from tagassist.library.repository import Library
 from tagassist.media.errors import MediaError
-from tagassist.media.hashing import content_hash
 from tagassist.media.importer import import_file
+from tagassist.media.lookup import find_item
 from tagassist.suggest.documents import DOC_RANKER, DocumentRanker, document_query
 from tagassist.suggest.featurize import (
     IMAGE_MODEL,
@@ -73,15 +73,6 @@ SET_HIDDEN = "hidden until, on your own photos, it is kept more often than the l
 SET_SIZE = 5  # tags in a generated set (the paper's k)
 ONLY_PHOTOS = "the generated set is made for photos"
 NO_IMAGE_WORDS = "no image words yet (the photo is being analysed)"
-
-
-def find_item(library: Library, path: str | os.PathLike[str]) -> Item | None:
-    """The item at ``path``, or the item with its content (the file moved), or None."""
-    resolved = Path(path).resolve()
-    item = library.item_by_path(str(resolved))
-    if item is None and resolved.is_file():
-        item = library.item_by_hash(content_hash(resolved))
-    return item
 
 
 def ensure_items(library: Library, paths: Sequence[str | os.PathLike[str]], *, user_id: int,
