@@ -22,6 +22,7 @@ from tagassist import __version__, app
 from tagassist.library import Library, LibraryError, export_csv, export_json
 from tagassist.media.lookup import find_item
 from tagassist.paths import LibraryPaths, sample_library_dir, user_data_dir
+from tagassist.suggest.threads import limit_blas_threads
 
 
 class UserError(Exception):
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    limit_blas_threads()
     try:
         if args.command in (None, "gui"):
             return _gui(args)
@@ -134,7 +136,7 @@ def _paths(args) -> LibraryPaths:
 def _open(args) -> tuple[Library, int, LibraryPaths]:
     paths = _paths(args)
     library = Library.open(paths.database)
-    user = library.get_or_create_user(args.user or getpass.getuser())
+    user = library.users.get_or_create(args.user or getpass.getuser())
     return library, user.id, paths
 
 
@@ -175,7 +177,7 @@ def _item_for(library: Library, path: str):
 def _describe(library: Library, ids: list[int]) -> list[dict]:
     return [{"id": it.id, "path": it.paths[0] if it.paths else None, "kind": it.kind,
              "title": it.title, "capture_time": it.capture_time, "place": it.place}
-            for it in library.items(ids)]
+            for it in library.items.get_many(ids)]
 
 
 # --- subcommands ---------------------------------------------------------------------------
@@ -222,7 +224,7 @@ def cmd_tags(args) -> int:
     library, user_id, _ = _open(args)
     with library:
         item = _item_for(library, args.path)
-        rows = library.assignments(item.id)
+        rows = library.assignments.of_item(item.id)
         tags = [{"tag": library_tag_path(library, a.tag_id), "source": a.source,
                  "user_id": a.user_id, "created": a.created} for a in rows]
     _emit(args, {"item": item.id, "path": args.path, "tags": tags},
@@ -231,7 +233,7 @@ def cmd_tags(args) -> int:
 
 
 def library_tag_path(library: Library, tag_id: int) -> str:
-    return next((t.path for t in library.tags() if t.id == tag_id), str(tag_id))
+    return next((t.path for t in library.tags.all() if t.id == tag_id), str(tag_id))
 
 
 def cmd_tag(args) -> int:

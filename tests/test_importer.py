@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tagassist.library.repository import Library
+from tagassist.library import Library
 from tagassist.media.importer import ImportReport, import_folder
 from tagassist.media.kinds import DOCUMENT_EXTS, PHOTO_EXTS
 from tests import sample
@@ -15,7 +15,7 @@ from tests import sample
 
 def run_import(library: Library, folder: Path, thumbs: Path, cancel_after: int | None = None,
                user_id: int | None = None) -> ImportReport:
-    user_id = user_id or library.get_or_create_user("ann").id
+    user_id = user_id or library.users.get_or_create("ann").id
     cancel = threading.Event()
     job = import_folder(library, folder, user_id=user_id, thumbnails_dir=thumbs, cancel=cancel)
     ticks = 0
@@ -37,7 +37,7 @@ def library(tmp_path):
 
 
 def tag_paths(library: Library, item_id: int) -> set[str]:
-    return {t.path for t in library.item_tags(item_id)}
+    return {t.path for t in library.assignments.tags_of(item_id)}
 
 
 def test_sample_library_imports_with_metadata_keywords_and_thumbnails(library, sample_copy,
@@ -45,30 +45,30 @@ def test_sample_library_imports_with_metadata_keywords_and_thumbnails(library, s
     thumbs = tmp_path / "thumbs"
     report = run_import(library, sample_copy, thumbs)
     assert report.problems == []
-    assert (report.added, library.item_count()) == (sample.ITEMS, sample.ITEMS)
+    assert (report.added, library.items.count()) == (sample.ITEMS, sample.ITEMS)
 
-    cat = library.item_by_path(str(sample_copy / "2019-spring-berkeley/chelsea-the-cat.jpg"))
+    cat = library.items.by_path(str(sample_copy / "2019-spring-berkeley/chelsea-the-cat.jpg"))
     assert cat.kind == "photo" and cat.capture_time == "2019-03-10T16:20:05"
     assert "Berkeley" in cat.place and cat.lat == pytest.approx(37.8716, abs=1e-3)
     assert tag_paths(library, cat.id) == {"animals|pets|cat"}
-    assert {a.source for a in library.assignments(cat.id)} == {"file"}
+    assert {a.source for a in library.assignments.of_item(cat.id)} == {"file"}
     assert "berkeley" in cat.context_words and "weekend" in cat.context_words
 
-    grass = library.item_by_path(str(sample_copy / "2023-amsterdam/grass.jpg"))
+    grass = library.items.by_path(str(sample_copy / "2023-amsterdam/grass.jpg"))
     assert tag_paths(library, grass.id) == {"nature|plants|grass"}  # from the .xmp sidecar
     assert "Amsterdam" in grass.place
 
-    hubble = library.item_by_path(str(sample_copy / "nasa/hubble-deep-field.jpg"))
+    hubble = library.items.by_path(str(sample_copy / "nasa/hubble-deep-field.jpg"))
     assert hubble.place is None and hubble.lat is None  # no GPS in that file
     assert tag_paths(library, hubble.id) == {"space"}
 
-    pdf = library.item_by_path(str(sample_copy / "papers/tagging-notes.pdf"))
+    pdf = library.items.by_path(str(sample_copy / "papers/tagging-notes.pdf"))
     assert pdf.kind == "document" and "personal tag recommendation" in pdf.title.lower()
     assert "training signal" in pdf.text_excerpt
-    md = library.item_by_path(str(sample_copy / "notes/trip-to-amsterdam.md"))
+    md = library.items.by_path(str(sample_copy / "notes/trip-to-amsterdam.md"))
     assert md.title == "Trip to Amsterdam"
 
-    photos = [it for it in library.items(library.item_ids()) if it.kind == "photo"]
+    photos = [it for it in library.items.get_many(library.items.ids()) if it.kind == "photo"]
     thumbs_written = list(thumbs.rglob("*.jpg"))
     assert len(photos) == sample.PHOTOS and len(thumbs_written) == sample.PHOTOS
 
@@ -80,20 +80,20 @@ def test_reimport_is_incremental(library, sample_copy, tmp_path):
 
 
 def test_moved_and_renamed_files_keep_their_tags(library, sample_copy, tmp_path):
-    user = library.get_or_create_user("ann")
+    user = library.users.get_or_create("ann")
     run_import(library, sample_copy, tmp_path / "t", user_id=user.id)
     old = sample_copy / "street/cameraman.jpg"
-    item = library.item_by_path(str(old))
-    library.assign(user.id, [item.id], ["street photo"])
+    item = library.items.by_path(str(old))
+    library.assignments.assign(user.id, [item.id], ["street photo"])
 
     new = sample_copy / "renamed" / "portrait of a cameraman.jpg"
     new.parent.mkdir()
     old.rename(new)
     report = run_import(library, sample_copy, tmp_path / "t", user_id=user.id)
     assert report.moved == 1 and report.removed_paths == 1 and report.added == 0
-    moved = library.item_by_path(str(new))
+    moved = library.items.by_path(str(new))
     assert moved.id == item.id and moved.paths == (str(new),)
-    assert library.item_by_path(str(old)) is None
+    assert library.items.by_path(str(old)) is None
     assert "street photo" in tag_paths(library, moved.id)
 
 
@@ -106,11 +106,11 @@ def test_cancel_stops_early_and_keeps_what_was_saved(library, tmp_path):
         Image.new("RGB", (64, 48), (i * 4 % 256, 90, 160)).save(folder / f"img{i:03}.jpg")
     report = run_import(library, folder, tmp_path / "t", cancel_after=5)
     assert report.cancelled
-    assert 5 <= library.item_count() < 60
+    assert 5 <= library.items.count() < 60
     assert library.integrity_check() == "ok"
     # Resuming imports the rest and does not duplicate anything.
     rest = run_import(library, folder, tmp_path / "t")
-    assert not rest.cancelled and library.item_count() == 60
+    assert not rest.cancelled and library.items.count() == 60
 
 
 def test_hostile_corpus_reports_each_bad_file_and_imports_every_good_one(library, tmp_path):
@@ -123,7 +123,7 @@ def test_hostile_corpus_reports_each_bad_file_and_imports_every_good_one(library
     report = run_import(library, corpus, tmp_path / "t")
 
     problems = {Path(p.path).resolve(): p.reason for p in report.problems}
-    imported = {Path(p) for it in library.items(library.item_ids()) for p in it.paths}
+    imported = {Path(p) for it in library.items.get_many(library.items.ids()) for p in it.paths}
     supported = PHOTO_EXTS | DOCUMENT_EXTS
     for name, outcome in expected.items():
         path = (corpus / name)
@@ -148,14 +148,14 @@ def test_import_file_stores_one_file_as_the_folder_import_does(sample_copy, tmp_
     one, folder = Library.open(tmp_path / "one.db"), Library.open(tmp_path / "all.db")
     try:
         for lib in (one, folder):
-            lib.get_or_create_user("ann")
+            lib.users.get_or_create("ann")
         item = import_file(one, photo, user_id=1, thumbnails_dir=tmp_path / "t1")
         run_import(folder, sample_copy, tmp_path / "t2")
-        twin = folder.item_by_path(str(photo.resolve()))
+        twin = folder.items.by_path(str(photo.resolve()))
         assert twin is not None and item.content_hash == twin.content_hash
         assert (item.capture_time, item.place) == (twin.capture_time, twin.place)
         assert tag_paths(one, item.id) == tag_paths(folder, twin.id) != set()
-        assert one.item_count() == 1
+        assert one.items.count() == 1
         with pytest.raises(MediaError, match="not a photo or document"):
             import_file(one, tmp_path / "one.db", user_id=1, thumbnails_dir=tmp_path / "t1")
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tagassist.library.repository import Library
+from tagassist.library import Library
 from tagassist.media.hashing import content_hash
 from tagassist.media.importer import ImportReport, import_folder
 from tagassist.media.kinds import PHOTO_EXTS
@@ -47,7 +47,7 @@ def attribution_rows() -> dict[str, dict[str, str]]:
 
 
 def run_import(library: Library, folder: Path, thumbs: Path) -> ImportReport:
-    user_id = library.get_or_create_user("ann").id
+    user_id = library.users.get_or_create("ann").id
     job = import_folder(library, folder, user_id=user_id, thumbnails_dir=thumbs,
                         cancel=threading.Event())
     try:
@@ -68,7 +68,7 @@ def imported(tmp_path):
         assert report.problems == []
         items = {}
         for rel in photos():
-            item = library.item_by_path(str((folder / rel).resolve()))
+            item = library.items.by_path(str((folder / rel).resolve()))
             assert item is not None, rel
             items[rel] = item
         yield library, items
@@ -107,11 +107,11 @@ def test_importer_reads_time_for_every_photo_and_gps_for_most(imported):
 
 def test_some_photos_carry_keywords_and_some_do_not(imported):
     library, items = imported
-    tagged = {rel for rel, it in items.items() if library.item_tags(it.id)}
+    tagged = {rel for rel, it in items.items() if library.assignments.tags_of(it.id)}
     untagged = set(items) - tagged
     assert len(tagged) >= 4 and len(untagged) >= 4, (sorted(tagged), sorted(untagged))
     # File keywords become the importer's "file" tags, hierarchical paths included.
-    paths = {t.path for rel in tagged for t in library.item_tags(items[rel].id)}
+    paths = {t.path for rel in tagged for t in library.assignments.tags_of(items[rel].id)}
     assert any("|" in p for p in paths), paths
 
 
@@ -127,7 +127,7 @@ def test_each_folder_of_photos_is_partly_tagged_events(imported):
         if len(rels) < 4:
             continue
         events += 1
-        tagged = [r for r in rels if library.item_tags(items[r].id)]
+        tagged = [r for r in rels if library.assignments.tags_of(items[r].id)]
         assert 0 < len(tagged) < len(rels), rels
         days = {items[r].capture_time[:10] for r in rels}
         assert len(days) == 1, days

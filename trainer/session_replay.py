@@ -12,9 +12,9 @@
 2. The photos with truth tags, in capture order.  Before each one, the window's ranked list
    (``ColdStartSuggester.suggest``, rejected tags excluded) and generated set
    (``generate_set``) are asked for; of the top K shown, the tags in the truth are accepted and
-   the others rejected (``Library.record_decisions``, as the window records them), and the
-   missing true tags are typed (``Library.assign``).  The generated set is measured but not
-   acted on.
+   the others rejected (``library.assignments.record_decisions``, as the window records them),
+   and the missing true tags are typed (``library.assignments.assign``).  The generated set is
+   measured but not acted on.
 3. Every N photos the personal job runs as the window's automatic retraining runs it
    (:func:`tagassist.suggest.training.personal_job`): the generated set's rows and the blend
    refitted on the person's photos and decisions, then (``--train`` with ``content``) the
@@ -53,14 +53,15 @@ from typing import Any
 
 import numpy as np
 
+from tagassist.library import Library
 from tagassist.library.names import normalize
-from tagassist.library.repository import Library
 from tagassist.media.importer import import_folder
 from tagassist.paths import bundled_models_dir
 from tagassist.suggest.featurize import IMAGE_MODEL, Models, featurize_library
 from tagassist.suggest.ranker import FEATURES
 from tagassist.suggest.service import ColdStartSuggester
 from tagassist.suggest.signals import LOOK_ALIKES, hours
+from tagassist.suggest.threads import limit_blas_threads
 from tagassist.suggest.training import personal_job
 
 SEGMENT = 20
@@ -214,7 +215,7 @@ def replay(photos_dir: Path, truth: Path, *, top: int = 5, train_every: int = 20
 def _replay(library: Library, workdir: Path, photos_dir: Path, truth: Path, k: int,
             train_every: int, train: tuple[str, ...], models_dir: Path, dump: Path | None,
             log: Any) -> dict[str, Any]:
-    user = library.get_or_create_user(USER).id
+    user = library.users.get_or_create(USER).id
     started = time.perf_counter()
     job = import_folder(library, photos_dir, user_id=user, thumbnails_dir=workdir / "thumbs",
                         take_keywords=False)
@@ -228,7 +229,7 @@ def _replay(library: Library, workdir: Path, photos_dir: Path, truth: Path, k: i
 
     sequence, unknown = [], []
     for filename, tags, when in read_truth(truth):
-        item = library.item_by_path(str((photos_dir / filename).resolve()))
+        item = library.items.by_path(str((photos_dir / filename).resolve()))
         if item is None:
             unknown.append(filename)
             continue
@@ -259,7 +260,7 @@ def _replay(library: Library, workdir: Path, photos_dir: Path, truth: Path, k: i
         latency["suggest"].append((t1 - t0) * 1000)
         latency["set"].append((t2 - t1) * 1000)
         shown = [s.tag for s in ranked[:k]]
-        stored = library.features([item.id], IMAGE_MODEL, image_version).get(item.id)
+        stored = library.features.get([item.id], IMAGE_MODEL, image_version).get(item.id)
         vector = _unit(stored.vector) if stored is not None else None
         words = [w for w, _ in stored.words] if stored is not None else []
         lists = base.shown(k, photo.when, vector, words)
@@ -271,7 +272,7 @@ def _replay(library: Library, workdir: Path, photos_dir: Path, truth: Path, k: i
         decisions = [(s.tag, hits([s.tag], photo.tags) > 0, rank, s.score, "session-replay")
                      for rank, s in enumerate(ranked[:k], 1)]
         if decisions:
-            library.record_decisions(user, item.id, decisions)
+            library.assignments.record_decisions(user, item.id, decisions)
         done = {key(t) for t, ok, *_ in decisions if ok}
         typed = [t for t in photo.tags if key(t) not in done]
         if done and typed:  # the list as it updates after the accepts (co-occurrence)
@@ -283,7 +284,7 @@ def _replay(library: Library, workdir: Path, photos_dir: Path, truth: Path, k: i
             again = [s.tag for s in suggester.suggest(item, user, top=k, exclude=rejected)]
             after_accept.append((hits(again, tuple(typed)), min(len(typed), k)))
         if typed:
-            library.assign(user, [item.id], typed, source="manual")
+            library.assignments.assign(user, [item.id], typed, source="manual")
         accepted_total += len(photo.tags) - len(typed)
         truth_total += len(photo.tags)
         base.add(photo.tags, photo.when, vector)
@@ -370,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plot", type=Path)
     p.add_argument("--dump", type=Path, help="candidate features and labels (.npz)")
     args = p.parse_args(argv)
+    limit_blas_threads()  # as the app's entry point does
     if not args.photos.is_dir():
         p.error(f"{args.photos}: not a folder")
     if not args.truth.is_file():

@@ -2,7 +2,8 @@
 
 The layer between the views (:mod:`tagassist.ui`, :mod:`tagassist.cli`) and the store
 (:mod:`tagassist.library`).  It holds no Qt and no thread of its own: the window calls it
-on its thread, the CLI in the process.
+on its writer thread (:mod:`tagassist.ui.writer`) and for reads on its UI thread, the CLI in
+the process.
 
 * :mod:`.operations` — every write a person makes (tag, untag, review suggestions, rename a
   tag, undo, redo) is one transaction and one undo step, and returns :class:`Changes`.

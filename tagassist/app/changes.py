@@ -66,11 +66,11 @@ def items_phrase(library: Library, item_ids: Iterable[int]) -> str:
     if not ids:
         return "no items"
     if len(ids) <= NAMED_ITEMS:
-        found = {it.id: it for it in library.items(ids)}
+        found = {it.id: it for it in library.items.get_many(ids)}
         return listed([quoted(item_name(found[i])) if i in found else f"item {i}" for i in ids])
     noun = "items"
     if len(ids) <= KINDS_LOOKED_UP:
-        kinds = {it.kind for it in library.items(ids)}
+        kinds = {it.kind for it in library.items.get_many(ids)}
         noun = {frozenset({"photo"}): "photos",
                 frozenset({"document"}): "documents"}.get(frozenset(kinds), "items")
     return f"{len(ids)} {noun}"

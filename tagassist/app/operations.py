@@ -49,13 +49,13 @@ def review(library: Library, user_id: int, item_ids: Iterable[int],
         return Changes("review", "Nothing to review")
     accepted = [t for t, ok, _r, _s in decisions if ok]
     rejected = [t for t, ok, _r, _s in decisions if not ok]
-    with library.operation() as op:
+    with library.history.operation() as op:
         for item_id in ids:
-            present = {t.path for t in library.item_tags(item_id, user_id)}
+            present = {t.path for t in library.assignments.tags_of(item_id, user_id)}
             rows = [(t, ok, rank, score, model_version) for t, ok, rank, score in decisions
                     if not (ok and t in present)]
             if rows:
-                library.record_decisions(user_id, item_id, rows)
+                library.assignments.record_decisions(user_id, item_id, rows)
         done = op.touched()
         if done.decisions:
             what = []
@@ -75,9 +75,9 @@ def rename(library: Library, tag: str, new: str) -> Changes:
     """Rename a tag in place (``new`` is a name, not a path): every person's items that
     carry it or a tag below it change.  Raises ``NotFoundError`` for an unknown tag and
     ``LibraryError`` when a sibling already has the name."""
-    with library.operation() as op:
-        before = library.find_tag(tag)
-        after = library.rename_tag(tag, new)
+    with library.history.operation() as op:
+        before = library.tags.find(tag)
+        after = library.tags.rename(tag, new)
         done = op.touched()
         if done.renamed:
             old = before.path if before is not None else tag
@@ -91,7 +91,7 @@ def rename(library: Library, tag: str, new: str) -> Changes:
 
 def undo(library: Library) -> Changes:
     """Undo the library's most recent operation (whoever made it); 'Nothing to undo'."""
-    op = library.undo_op()
+    op = library.history.undo_op()
     if op is None:
         return Changes("undo", "Nothing to undo")
     return Changes("undo", f"Undid: {_told(library, op)}", op.item_ids, added=op.removed,
@@ -101,7 +101,7 @@ def undo(library: Library) -> Changes:
 
 def redo(library: Library) -> Changes:
     """Redo the most recently undone operation; 'Nothing to redo'."""
-    op = library.redo_op()
+    op = library.history.redo_op()
     if op is None:
         return Changes("redo", "Nothing to redo")
     return Changes("redo", f"Redid: {_told(library, op)}", op.item_ids, added=op.added,
@@ -135,11 +135,11 @@ def _retag(library: Library, user_id: int, item_ids: Iterable[int], add: Iterabl
     ids, add, remove = _unique(item_ids), _names(add), _names(remove)
     if not ids or not (add or remove):
         return Changes(action, "Nothing to change: no items or no tags given")
-    with library.operation() as op:
+    with library.history.operation() as op:
         if add:
-            library.assign(user_id, ids, add)
+            library.assignments.assign(user_id, ids, add)
         if remove:
-            library.unassign(user_id, ids, remove)
+            library.assignments.unassign(user_id, ids, remove)
         done = op.touched()
         op.description = _retag_text(library, ids, add, remove, done)
     return _changes(action, op.description, done)

@@ -12,15 +12,15 @@ def search(library: Library, user_id: int | None, expression: str) -> list[int]:
     """Item ids (ascending) matching a tag expression over the person's tags.
 
     Raises ``QuerySyntaxError`` (a ``LibraryError``) for a malformed expression."""
-    return library.search(expression, user_id=user_id)
+    return library.queries.search(expression, user_id=user_id)
 
 
 def untagged(library: Library, user_id: int | None,
              among: Sequence[int] | None = None) -> list[int]:
     """The items without any of the person's tags, in the order of ``among`` (default:
     every item, by id).  One index scan of the tagged items, no anti-join."""
-    tagged = set(library.tagged_items(user_id))
-    ids = library.item_ids(order="added") if among is None else among
+    tagged = set(library.queries.tagged(user_id))
+    ids = library.items.ids(order="added") if among is None else among
     return [i for i in ids if i not in tagged]
 
 
@@ -28,4 +28,4 @@ def tag_counts(library: Library, user_id: int | None,
                hierarchical: bool = True) -> list[TagCount]:
     """Distinct items per tag, most used first; hierarchical (as the sidebar shows them):
     "animals" counts its pets too, as a search for it finds them."""
-    return library.tag_counts(user_id=user_id, hierarchical=hierarchical)
+    return library.queries.tag_counts(user_id=user_id, hierarchical=hierarchical)

@@ -46,7 +46,8 @@ def _atomic_write(path: str | Path, text: str) -> Path:
 
 def export_json(library: Library, path: str | Path) -> Path:
     """``{"version": 1, "assignments": [...]}`` with one object per assignment."""
-    doc = {"version": 1, "library": str(library.path), "assignments": library.folksonomy_rows()}
+    doc = {"version": 1, "library": str(library.path),
+           "assignments": library.queries.folksonomy_rows()}
     return _atomic_write(path, json.dumps(doc, ensure_ascii=False, indent=1))
 
 
@@ -55,6 +56,6 @@ def export_csv(library: Library, path: str | Path) -> Path:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
     writer.writeheader()
-    for row in library.folksonomy_rows():
+    for row in library.queries.folksonomy_rows():
         writer.writerow({**row, "item_paths": ";".join(row["item_paths"])})
     return _atomic_write(path, buf.getvalue())

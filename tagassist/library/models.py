@@ -131,7 +131,7 @@ class SavedSearch:
 
 @dataclass(frozen=True)
 class LoggedOp:
-    """One undo step of the op_log (``Library.operation``, ``undo_op``, ``redo_op``).
+    """One undo step of the op_log (``library.history``: ``operation``, ``undo_op``, ``redo_op``).
 
     What it touched comes from its undo payload, in the direction it was first done: undoing
     it takes ``added`` off again and puts ``removed`` back.  Tag paths are read as the tags
@@ -145,4 +145,4 @@ class LoggedOp:
     removed: tuple[str, ...]  # tag paths it took off items
     renamed: tuple[tuple[str, str], ...] = ()  # (old path, new path) of renamed tags
     decisions: int = 0  # suggestion decisions it recorded
-    described: bool = False  # its description came from Library.operation (names things)
+    described: bool = False  # its description came from history.operation() (names things)

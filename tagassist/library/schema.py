@@ -158,8 +158,8 @@ V5_FOLDERS_AND_SAVED_SEARCHES: tuple[str, ...] = (
 
 # v6: a counter of removed or changed assignments, decisions, tags and aliases, kept by
 # triggers (so other processes' writes and cascades count too).  With the largest ids it tells
-# a reader that only appended rows arrived since it last read (Library.log_state), without
-# counting a million rows.
+# a reader that only appended rows arrived since it last read (library.history.log_state),
+# without counting a million rows.
 V6_REMOVALS: tuple[str, ...] = (
     "CREATE TABLE removals (name TEXT PRIMARY KEY, n INTEGER NOT NULL)",
     "INSERT INTO removals (name, n) VALUES ('assignments', 0), ('decisions', 0), ('tags', 0), "

@@ -23,8 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tagassist.library import Library
 from tagassist.library.models import Item
-from tagassist.library.repository import Library
 from tagassist.media import documents, photos
 from tagassist.media.context import context_words
 from tagassist.media.errors import MediaError
@@ -148,7 +148,7 @@ def import_folder(library: Library, root: str | os.PathLike, *, user_id: int,
     seen = {str(e.path) for e in entries}
     todo = []
     for entry in entries:
-        state = library.path_state(str(entry.path))
+        state = library.items.path_state(str(entry.path))
         if state and state[0] == entry.size and _same_mtime(state[1], entry.mtime):
             report.unchanged += 1
         else:
@@ -226,8 +226,8 @@ def import_file(library: Library, path: str | os.PathLike[str], *, user_id: int,
 def _store(library: Library, facts: FileFacts, user_id: int, report: ImportReport,
            take_keywords: bool = True) -> Item:
     path = str(facts.entry.path)
-    before = library.item_by_hash(facts.content_hash)
-    item, created = library.upsert_item(
+    before = library.items.by_hash(facts.content_hash)
+    item, created = library.items.upsert(
         facts.content_hash, facts.kind, path, facts.entry.size, facts.entry.mtime, **facts.fields)
     if created:
         report.added += 1
@@ -236,8 +236,8 @@ def _store(library: Library, facts: FileFacts, user_id: int, report: ImportRepor
     else:
         report.updated += 1
     if facts.keywords and take_keywords:
-        report.file_tags += library.assign(user_id, [item.id], list(facts.keywords),
-                                           source="file", undoable=False)
+        report.file_tags += library.assignments.assign(user_id, [item.id], list(facts.keywords),
+                                                       source="file", undoable=False)
     report.warnings += [ImportProblem(path, w) for w in facts.warnings]
     return item
 
@@ -245,9 +245,9 @@ def _store(library: Library, facts: FileFacts, user_id: int, report: ImportRepor
 def _forget_vanished_paths(library: Library, root: Path, seen: set[str]) -> int:
     """Paths under ``root`` that are gone are dropped; their items (and tags) stay."""
     removed = 0
-    for path in library.paths_under(str(root)):
+    for path in library.items.paths_under(str(root)):
         if path not in seen and not os.path.exists(path):
-            library.remove_path(path)
+            library.items.remove_path(path)
             removed += 1
     return removed
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tagassist.library import Library
 from tagassist.library.models import Item
-from tagassist.library.repository import Library
 from tagassist.media.hashing import content_hash
 
 
 def find_item(library: Library, path: str | os.PathLike[str]) -> Item | None:
     """The item at ``path``, or the item with its content (the file moved), or None."""
     resolved = Path(path).resolve()
-    item = library.item_by_path(str(resolved))
+    item = library.items.by_path(str(resolved))
     if item is None and resolved.is_file():
-        item = library.item_by_hash(content_hash(resolved))
+        item = library.items.by_hash(content_hash(resolved))
     return item

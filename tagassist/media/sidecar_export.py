@@ -12,7 +12,7 @@ import threading
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
-from tagassist.library.repository import Library
+from tagassist.library import Library
 from tagassist.media import xmp
 from tagassist.media.errors import MediaError
 
@@ -43,15 +43,15 @@ def export_sidecars(library: Library, user_id: int | None = None,
                     ) -> Generator[SidecarProgress, None, SidecarReport]:
     """Write sidecars for every photo that has tags; yields progress, returns the report."""
     report = SidecarReport()
-    ids = library.item_ids()
-    for done, item in enumerate(library.items(ids), 1):
+    ids = library.items.ids()
+    for done, item in enumerate(library.items.get_many(ids), 1):
         if cancel is not None and cancel.is_set():
             report.cancelled = True
             break
         yield SidecarProgress(done, len(ids), item.paths[0] if item.paths else "")
         if item.kind != "photo":
             continue
-        tags = [t.path for t in library.item_tags(item.id, user_id)]
+        tags = [t.path for t in library.assignments.tags_of(item.id, user_id)]
         if not tags:
             continue
         flat, hierarchical = keywords_for(tags)

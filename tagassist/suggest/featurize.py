@@ -7,7 +7,7 @@
 
 Like the importer, :func:`featurize_library` is a generator: every ``yield`` is a progress
 tick and a cancellation point, its return value (``StopIteration.value``) the report.  Items
-already featurized by the model's current version are skipped (``items_needing_features``),
+already featurized by the model's current version are skipped (``library.features.missing``),
 so a re-run only does new items and items of an older model version.  One bad item (a photo
 that no longer decodes, a file that vanished) is reported with its reason; the rest go on.
 
@@ -29,8 +29,8 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tagassist.library import Library
 from tagassist.library.models import Features, Item
-from tagassist.library.repository import Library
 from tagassist.suggest.encoders import ImageEncoder, TextEncoder
 from tagassist.suggest.image_words import ImageWords
 from tagassist.suggest.runtime import ModelLoadError
@@ -163,8 +163,8 @@ def featurize_library(library: Library, models_dir: str | os.PathLike[str] | Mod
              ) -> list[Item]:
         if encoder is None:
             return []
-        ids = library.items_needing_features(featurizer, _version(encoder) or "", kind)
-        return library.items([i for i in ids if wanted is None or i in wanted])
+        ids = library.features.missing(featurizer, _version(encoder) or "", kind)
+        return library.items.get_many([i for i in ids if wanted is None or i in wanted])
 
     photos = todo(IMAGE_MODEL, models.image, "photo")
     docs = todo(TEXT_MODEL, models.text, "document")
@@ -228,7 +228,7 @@ def _featurize_photos(library: Library, models: Models, items: list[Item],
         words = models.image_words.words(batch.logits[i], limit=IMAGE_WORDS_KEPT)
         rows.append(Features(item.id, IMAGE_MODEL, version, batch.embeddings[i],
                              tuple((w, s) for w, s, _ in words)))
-    library.put_features(rows)
+    library.features.put(rows)
     report.featurized += len(rows)
     report.photos += len(rows)
     if models.text is not None:  # embed the new image and context words now, in the
@@ -252,6 +252,6 @@ def _featurize_documents(library: Library, models: Models, items: list[Item],
     rows = [Features(it.id, TEXT_MODEL, version, vec, tuple(key_words(it.title,
                                                                       it.text_excerpt)))
             for (it, _), vec in zip(located, vectors, strict=True)]
-    library.put_features(rows)
+    library.features.put(rows)
     report.featurized += len(rows)
     report.documents += len(rows)

@@ -9,7 +9,7 @@ Layout (inside the library folder, so a library moves with its models)::
 The trainer (a separate process, read-only on the database) writes a version into a staging
 folder and renames it to the next ``vNNNN`` when it is complete, so a folder named ``vNNNN``
 is never half-written.  Which version the app uses is the library's model registry
-(``Library.register_model`` / ``activate_model``: one transaction, at most one active version
+(``library.models.register`` / ``activate``: one transaction, at most one active version
 per name, enforced by SQLite) — that switch is the atomic swap, done by the app or the CLI
 after the trainer has finished.  Old versions beyond ``KEEP`` are pruned, never the active one.
 """
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tagassist.library import Library
 from tagassist.library.models import ModelRecord
-from tagassist.library.repository import Library
 
 PERSONAL_CONTENT = "personal-content"
 PERSONAL_BLEND = "personal-blend"  # the learned blend refitted on one person (ranker.py)
@@ -107,8 +107,8 @@ def activate(library: Library, kind: str, user_id: int, version: str, path: Path
              metrics: dict[str, Any]) -> ModelRecord:
     """Register a published version and make it the active one (the atomic swap)."""
     name = model_name(kind, user_id)
-    library.register_model(name, version, path, "onnx", metrics)
-    record = library.activate_model(name, version)
+    library.models.register(name, version, path, "onnx", metrics)
+    record = library.models.activate(name, version)
     ModelStore.of(library).prune(kind, user_id, active=version)
     return record
 
@@ -132,4 +132,4 @@ def publish_and_activate(library: Library, kind: str, user_id: int,
 
 def active_version(library: Library, kind: str, user_id: int) -> ModelRecord | None:
     """The user's active model of ``kind`` (None before the first training)."""
-    return library.active_model(model_name(kind, user_id))
+    return library.models.active(model_name(kind, user_id))

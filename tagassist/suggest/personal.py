@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tagassist.library.repository import Library
+from tagassist.library import Library
 from tagassist.suggest.model_store import PERSONAL_CONTENT, active_version
 from tagassist.suggest.runtime import ModelLoadError, OnnxModel
 from tagassist.suggest.suggesters import Suggestion

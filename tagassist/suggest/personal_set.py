@@ -124,7 +124,8 @@ def tagged_photos(suggester: Any, user_id: int) -> list[tuple[str, list[str]]]:
     they were tagged."""
     index = suggester.view(user_id).index
     rows = [r for r in range(len(index)) if index.tagged[r]]
-    items = {it.id: it for it in suggester.library.items([int(index.item_ids[r]) for r in rows])}
+    wanted = [int(index.item_ids[r]) for r in rows]
+    items = {it.id: it for it in suggester.library.items.get_many(wanted)}
     out = []
     for r in rows:
         item = items.get(int(index.item_ids[r]))

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from tagassist.library import Library
 from tagassist.library.models import Item, Tag
-from tagassist.library.repository import Library
 from tagassist.media.errors import MediaError
 from tagassist.media.importer import import_file
 from tagassist.media.lookup import find_item
@@ -159,7 +159,7 @@ class ColdStartSuggester:
         ranker = self.personal(user_id)
         if ranker is None or item.kind != "photo":
             return []
-        found = self.library.features([item.id], ranker.featurizer, ranker.feature_version)
+        found = self.library.features.get([item.id], ranker.featurizer, ranker.feature_version)
         if item.id not in found:
             return []
         try:
@@ -212,7 +212,7 @@ class ColdStartSuggester:
         (new tags' text vectors are cached by the generator, so a rebuild is cheap)."""
         revision = self.library.revision()
         if self._sog_table_at is None or self._sog_table_at[0] != revision:
-            in_use = sorted({c.path for c in self.library.tag_counts()})
+            in_use = sorted({c.path for c in self.library.queries.tag_counts()})
             self._sog_table_at = (revision, gen.table(in_use, self.models.text))
         return self._sog_table_at[1]
 
@@ -290,7 +290,7 @@ class ColdStartSuggester:
         if context is None:
             return [], NO_IMAGE_WORDS
         present = (list(given) if given is not None else
-                   [t.path for t in self.library.item_tags(item.id, user_id)])
+                   [t.path for t in self.library.assignments.tags_of(item.id, user_id)])
         try:
             out = gen.generate(context, self.set_table(gen, user_id), given=present, k=k,
                                exclude=exclude)
@@ -357,7 +357,7 @@ class ColdStartSuggester:
         name, version = self._featurizers().get(item.kind, ("", ""))
         if not name:
             return [], "", None
-        found = self.library.features([item.id], name, version).get(item.id)
+        found = self.library.features.get([item.id], name, version).get(item.id)
         if found is None:
             return [], "", None
         return list(found.words), ("image" if item.kind == "photo" else "text"), found.vector
@@ -408,7 +408,7 @@ class ColdStartSuggester:
         view = self.view(user_id)
         words, source, vector = self._stored(item)
         if visible is None:
-            present = [t.path for t in self.library.item_tags(item.id, user_id)]
+            present = [t.path for t in self.library.assignments.tags_of(item.id, user_id)]
             personal = self._personal_suggestions(item, user_id, present)
             history = view.history_now if now is None else view.index.history(now)
         else:

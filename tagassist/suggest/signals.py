@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tagassist.library import Library
 from tagassist.library.models import Item, Tag
 from tagassist.library.names import normalize
-from tagassist.library.repository import Library
 from tagassist.suggest.suggesters import (
     BLL_BETA,
     BLL_DECAY,
@@ -126,7 +126,7 @@ class LibraryIndex:
         self.has_vec = np.zeros(0, bool)
         self.popularity: dict[str, int] = {}  # tag path -> items carrying it (every user's)
         self._pairs = np.zeros(0, np.int64)  # sorted item·2^32 + tag of every assignment
-        self._state: tuple[int, ...] = ()  # Library.log_state() as last read
+        self._state: tuple[int, ...] = ()  # library.history.log_state() as last read
         self._by_tag = np.zeros(0, np.int64)  # assignments grouped by tag (stable)
         self._sorted_tags = np.zeros(0, np.int64)  # their tags, ascending
         self._read = False
@@ -143,16 +143,20 @@ class LibraryIndex:
     def refresh(self, library: Library) -> bool:
         """Append what the library gained since the last read; False (nothing changed here)
         when something was removed or renamed, so that only a new index is right."""
-        state = library.log_state()
-        if self._read and state[4:] == self._state[4:]:  # no tag added, renamed or aliased
-            tags, paths = self.tag_records, self._paths
-        else:
-            tags = library.tags()
-            paths = {t.id: t.path for t in tags}
-            if any(paths.get(i) != p for i, p in self._paths.items()):
-                return False
-        new_a = library.assignment_log(self._state[1] if self._read else 0)
-        new_d = library.decision_log(self._state[3] if self._read else 0)
+        # One snapshot: a write landing between these reads (the window writes on a thread
+        # of its own) would log assignments to a tag not in ``paths`` (KeyError) or beyond
+        # ``state`` (read twice next time).
+        with library._read():
+            state = library.history.log_state()
+            if self._read and state[4:] == self._state[4:]:  # no tag added, renamed, aliased
+                tags, paths = self.tag_records, self._paths
+            else:
+                tags = library.tags.all()
+                paths = {t.id: t.path for t in tags}
+                if any(paths.get(i) != p for i, p in self._paths.items()):
+                    return False
+            new_a = library.history.assignment_log(self._state[1] if self._read else 0)
+            new_d = library.history.decision_log(self._state[3] if self._read else 0)
         if self._read:
             if (state[0] != self._state[0] or state[2] != self._state[2]  # removals, undo
                     or state[1] < self._state[1] or state[3] < self._state[3]):
@@ -220,7 +224,7 @@ class LibraryIndex:
             return
         for i in new:
             self.row_of[i] = len(self.row_of)
-        items = {it.id: it for it in library.items(new)}
+        items = {it.id: it for it in library.items.get_many(new)}
         got = [items.get(i) for i in new]
         self.item_ids = np.concatenate([self.item_ids, new])
         self.tagged = np.concatenate([self.tagged, np.zeros(len(new), bool)])
@@ -292,7 +296,7 @@ class LibraryIndex:
         for kind, (name, version) in featurizers.items():
             wanted = [it.id for it in items if it and it.kind == kind
                       and it.id not in self.vectors]
-            for item_id, f in library.features(wanted, name, version).items():
+            for item_id, f in library.features.get(wanted, name, version).items():
                 v = np.asarray(f.vector, dtype=np.float32)
                 norm = float(np.linalg.norm(v))
                 if norm > 0:

@@ -23,5 +23,5 @@ def lib(lib_path: Path) -> Iterator[Library]:
 
 
 def add_photos(lib: Library, *names: str, kind: str = "photo") -> list[int]:
-    return [lib.upsert_item(f"hash-{name}", kind, f"/photos/{name}", 100, 1.0)[0].id
+    return [lib.items.upsert(f"hash-{name}", kind, f"/photos/{name}", 100, 1.0)[0].id
             for name in names]

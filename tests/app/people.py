@@ -36,14 +36,14 @@ def two_people_library(paths: LibraryPaths, folder: Path) -> People:
 
     make_photos(folder, FILES)
     with Library.open(paths.database) as lib:
-        ann, bob = lib.get_or_create_user("ann").id, lib.get_or_create_user("bob").id
+        ann, bob = lib.users.get_or_create("ann").id, lib.users.get_or_create("bob").id
         job = import_folder(lib, folder, user_id=ann, thumbnails_dir=paths.thumbnails)
         while True:
             try:
                 next(job)
             except StopIteration:
                 break
-        ids = {name: lib.item_by_path(folder.resolve() / name).id for name in FILES}
+        ids = {name: lib.items.by_path(folder.resolve() / name).id for name in FILES}
         for user, tags in ((ann, ANN), (bob, BOB)):
             for name, paths_ in tags.items():
                 app.tag(lib, user, [ids[name]], paths_)

@@ -45,9 +45,9 @@ def other_process(db: Path, code: str) -> None:
 
 
 def test_review_of_three_items_is_one_transaction_and_one_undo_step(lib, lib_path):
-    ann = lib.add_user("ann").id
+    ann = lib.users.add("ann").id
     ids = add_photos(lib, "IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg")
-    lib.assign(ann, ids[:1], ["sea"])  # already there on one photo: no decision for it
+    lib.assignments.assign(ann, ids[:1], ["sea"])  # already there on one photo: no decision for it
     before = state(lib_path, ids)
     logged = op_log_rows(lib_path)
 
@@ -65,19 +65,19 @@ def test_review_of_three_items_is_one_transaction_and_one_undo_step(lib, lib_pat
     # Another process writes between the review and the undo: an import of a new photo
     # with a file keyword (not undoable) and a saved search.
     other_process(lib_path, (
-        "bob = lib.get_or_create_user('bob').id\n"
-        "item, _ = lib.upsert_item('hash-other', 'photo', '/photos/other.jpg', 1, 1.0)\n"
-        "lib.assign(bob, [item.id], ['from-file'], source='file', undoable=False)\n"
-        "lib.save_search(bob, 'beaches', 'beach')\n"))
+        "bob = lib.users.get_or_create('bob').id\n"
+        "item, _ = lib.items.upsert('hash-other', 'photo', '/photos/other.jpg', 1, 1.0)\n"
+        "lib.assignments.assign(bob, [item.id], ['from-file'], source='file', undoable=False)\n"
+        "lib.searches.save(bob, 'beaches', 'beach')\n"))
 
     undone = app.undo(lib)
     assert state(lib_path, ids) == before  # exactly: same rows, ids and times
     assert undone.action == "undo" and undone.item_ids == tuple(ids)
     assert set(undone.removed) == {"beach", "sea"} and undone.added == ()
     assert undone.description == f"Undid: {changes.description}"
-    other = lib.item_by_path("/photos/other.jpg")
-    assert [t.path for t in lib.item_tags(other.id)] == ["from-file"]  # theirs stays
-    # The one before, logged by Library.assign itself: its description gets the photo.
+    other = lib.items.by_path("/photos/other.jpg")
+    assert [t.path for t in lib.assignments.tags_of(other.id)] == ["from-file"]  # theirs stays
+    # The one before, logged by library.assignments.assign itself: its description gets the photo.
     assert app.undo(lib).description == 'Undid: Tag 1 item(s) with sea ("IMG_1.jpg")'
 
     # Redo both; another process now makes an undoable write of its own: the first undo
@@ -88,9 +88,9 @@ def test_review_of_three_items_is_one_transaction_and_one_undo_step(lib, lib_pat
     assert redone.description == f"Redid: {changes.description}"
     after_review = state(lib_path, ids)
     other_process(lib_path, (
-        "bob = lib.get_or_create_user('bob').id\n"
-        "other = lib.item_by_path('/photos/other.jpg').id\n"
-        "lib.assign(bob, [other], ['dog'])\n"))
+        "bob = lib.users.get_or_create('bob').id\n"
+        "other = lib.items.by_path('/photos/other.jpg').id\n"
+        "lib.assignments.assign(bob, [other], ['dog'])\n"))
     assert app.undo(lib).description == "Undid: Tag 1 item(s) with dog (\"other.jpg\")"
     assert state(lib_path, ids) == after_review
     app.undo(lib)
@@ -98,7 +98,7 @@ def test_review_of_three_items_is_one_transaction_and_one_undo_step(lib, lib_pat
 
 
 def test_a_review_that_fails_part_way_writes_nothing(lib, lib_path):
-    ann = lib.add_user("ann").id
+    ann = lib.users.add("ann").id
     ids = add_photos(lib, "IMG_1.jpg", "IMG_2.jpg")
     before, logged = state(lib_path, ids), op_log_rows(lib_path)
     with pytest.raises(NotFoundError):
@@ -108,7 +108,7 @@ def test_a_review_that_fails_part_way_writes_nothing(lib, lib_path):
 
 
 def test_changes_name_the_photos_and_the_tags(lib):
-    ann = lib.add_user("ann").id
+    ann = lib.users.add("ann").id
     one, two, *rest = add_photos(lib, *(f"IMG_{n}.jpg" for n in range(12)))
     (doc,) = add_photos(lib, "notes.pdf", kind="document")
 
@@ -141,13 +141,13 @@ def test_changes_name_the_photos_and_the_tags(lib):
     renamed = app.rename(lib, "beach", "seaside")
     assert renamed.renamed == (("beach", "seaside"),) and len(renamed.item_ids) == 12
     assert renamed.description == 'Renamed "beach" to "seaside" on 12 photos'
-    assert [t.path for t in lib.item_tags(one)].count("seaside") == 1
+    assert [t.path for t in lib.assignments.tags_of(one)].count("seaside") == 1
 
     undone = app.undo(lib)
     assert undone.description == 'Undid: Renamed "beach" to "seaside" on 12 photos'
-    assert undone.renamed == (("seaside", "beach"),) and lib.find_tag("beach") is not None
+    assert undone.renamed == (("seaside", "beach"),) and lib.tags.find("beach") is not None
     redone = app.redo(lib)
-    assert redone.renamed == (("beach", "seaside"),) and lib.find_tag("seaside") is not None
+    assert redone.renamed == (("beach", "seaside"),) and lib.tags.find("seaside") is not None
     app.undo(lib)  # the rename
     app.undo(lib)  # the review
     undone = app.undo(lib)  # the retag
@@ -158,16 +158,17 @@ def test_changes_name_the_photos_and_the_tags(lib):
 
 
 def test_rename_is_one_undo_step_and_refuses_a_taken_name(lib):
-    ann = lib.add_user("ann").id
+    ann = lib.users.add("ann").id
     (a,) = add_photos(lib, "a.jpg")
-    lib.assign(ann, [a], ["places|France|Paris"])
+    lib.assignments.assign(ann, [a], ["places|France|Paris"])
     changes = app.rename(lib, "France", "Frankreich")
     assert changes.renamed == (("places|France", "places|Frankreich"),)
-    assert [t.path for t in lib.item_tags(a)] == ["places|Frankreich|Paris"]
-    lib.get_or_create_tag("places|France")  # someone makes the old name again
+    assert [t.path for t in lib.assignments.tags_of(a)] == ["places|Frankreich|Paris"]
+    lib.tags.get_or_create("places|France")  # someone makes the old name again
     with pytest.raises(LibraryError, match="another tag"):
         app.undo(lib)
-    assert [t.path for t in lib.item_tags(a)] == ["places|Frankreich|Paris"]  # left as it was
+    # left as it was
+    assert [t.path for t in lib.assignments.tags_of(a)] == ["places|Frankreich|Paris"]
     with pytest.raises(LibraryError, match="already exists"):
         app.rename(lib, "Frankreich", "france")
     same = app.rename(lib, "Frankreich", "Frankreich")
@@ -176,28 +177,28 @@ def test_rename_is_one_undo_step_and_refuses_a_taken_name(lib):
 
 def test_nested_writes_keep_their_own_errors_out(lib, lib_path):
     """A write that fails inside an operation leaves nothing; the rest is one undo step."""
-    ann = lib.add_user("ann").id
+    ann = lib.users.add("ann").id
     (a,) = add_photos(lib, "a.jpg")
     logged = op_log_rows(lib_path)
-    with lib.operation("two writes") as op:
-        lib.assign(ann, [a], ["kept"])
+    with lib.history.operation("two writes") as op:
+        lib.assignments.assign(ann, [a], ["kept"])
         with pytest.raises(NotFoundError):
-            lib.assign(ann, [a, 999], ["lost"])
-        lib.assign(ann, [a], ["also kept"])
+            lib.assignments.assign(ann, [a, 999], ["lost"])
+        lib.assignments.assign(ann, [a], ["also kept"])
         assert op.touched().added == ("kept", "also kept")
     assert op.logged is not None and op.logged.description == "two writes"
     assert op_log_rows(lib_path) == logged + 1
-    assert sorted(t.path for t in lib.item_tags(a)) == ["also kept", "kept"]
-    assert lib.undo() == "two writes"
-    assert lib.item_tags(a) == []
+    assert sorted(t.path for t in lib.assignments.tags_of(a)) == ["also kept", "kept"]
+    assert lib.history.undo() == "two writes"
+    assert lib.assignments.tags_of(a) == []
 
 
 def test_undo_of_operations_survives_reopening(lib_path):
     with Library.open(lib_path) as lib:
-        ann = lib.add_user("ann").id
+        ann = lib.users.add("ann").id
         ids = add_photos(lib, "a.jpg", "b.jpg", "c.jpg")
         app.review(lib, ann, ids, REVIEW, model_version="m1")
     with Library.open(lib_path) as lib:
         changes = app.undo(lib)
-        assert changes.item_ids == tuple(ids) and lib.decisions(ann) == []
+        assert changes.item_ids == tuple(ids) and lib.assignments.decisions(ann) == []
         assert app.redo(lib).decisions == 9

@@ -48,14 +48,14 @@ def page_lines(pages: int, per_page: int = 12) -> list[str]:
 
 
 def one_run(pdf: Path, models_dir: Path) -> float:
-    from tagassist.library.repository import Library
+    from tagassist.library import Library
     from tagassist.suggest.featurize import Models
     from tagassist.suggest.service import ColdStartSuggester, ensure_items
 
     with tempfile.TemporaryDirectory() as tmp:
         library = Library.open(Path(tmp) / "lib.sqlite")
         with library:
-            user = library.get_or_create_user("bench").id
+            user = library.users.get_or_create("bench").id
             models = Models(models_dir)
             suggester = ColdStartSuggester(library, models)
             suggester.document_ranker()  # loaded once per app session, not per document

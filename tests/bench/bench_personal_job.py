@@ -13,18 +13,19 @@ Everything is the app's own path, in one process (the content model in its child
    tags the person uses again and again (seeded).  Imported as the window imports
    (``import_folder``, keywords not taken) and analysed (``featurize_library``); timed apart.
 2. The photos in capture order.  All but the last ``2 x --rounds`` events are tagged
-   (``Library.assign``), then the personal job runs once with every part (the warm-up: it
-   publishes the first set, blend and content versions; timed, reported apart).
+   (``library.assignments.assign``), then the personal job runs once with every part (the
+   warm-up: it publishes the first set, blend and content versions; timed, reported apart).
 3. ``--rounds`` rounds, each of two batches of decisions on the next event's photos (20 by
    default).  Per photo, as the window: its list is asked for (``ColdStartSuggester.suggest``,
    untimed), the true tags are accepted and one other tag is rejected (the list's best wrong
-   tag, else a tag of the previous event; ``Library.record_decisions``), and any true tag
-   still missing is typed (``Library.assign``).
+   tag, else a tag of the previous event; ``library.assignments.record_decisions``), and any
+   true tag still missing is typed (``library.assignments.assign``).
    - after the first batch: ``personal_job(parts=("set",))``, then ``("blend",)``, then
      ``("content",)``, each timed (the window's order, so each sees what it would);
    - after the second batch: ``personal_job()`` with all three parts, as the window's
      automatic retraining runs it: the total; its per-stage split from when each stage's
-     result came.
+     result came (the content child starts first and trains meanwhile, so its share is
+     what is left of it after the blend).
    Two batches per round because an update with nothing new since the previous version does
    nothing (``trainer.personal``: "nothing to do"): the combined run needs fresh decisions
    too.  Each run reports its wall seconds, its CPU seconds (this process and its children:
@@ -214,9 +215,10 @@ def decide(library: Any, suggester: Any, user: int, item: Any, truth: list[str],
     rank, score = shown.get(wrong.casefold(), (None, None))
     decisions = [(t, True, *shown.get(t.casefold(), (None, None)), "bench") for t in truth]
     decisions.append((wrong, False, rank, score, "bench"))
-    library.record_decisions(user, item.id, decisions)
-    tagged = {t.path.casefold() for t in library.item_tags(item.id, user)}
-    typed = library.assign(user, [item.id], [t for t in truth if t.casefold() not in tagged])
+    library.assignments.record_decisions(user, item.id, decisions)
+    tagged = {t.path.casefold() for t in library.assignments.tags_of(item.id, user)}
+    typed = library.assignments.assign(user, [item.id],
+                                       [t for t in truth if t.casefold() not in tagged])
     return {"in_list": sum(t.casefold() in shown for t in truth), "typed": typed}
 
 
@@ -227,7 +229,7 @@ def _stat(values: list[float]) -> dict[str, Any]:
 
 def run(n_events: int = 50, per_event: int = 20, rounds: int = 3, seed: int = 18,
         log: Any = sys.stderr) -> dict[str, Any]:
-    from tagassist.library.repository import Library
+    from tagassist.library import Library
     from tagassist.media.importer import import_folder
     from tagassist.paths import bundled_models_dir
     from tagassist.suggest.featurize import Models, featurize_library
@@ -247,7 +249,7 @@ def run(n_events: int = 50, per_event: int = 20, rounds: int = 3, seed: int = 18
         write_s = time.perf_counter() - t0
         library = Library.open(work / "library" / "tagassist.db")
         try:
-            user = library.get_or_create_user(USER).id
+            user = library.users.get_or_create(USER).id
             t0 = time.perf_counter()
             report, _ = _drain(import_folder(library, work / "photos", user_id=user,
                                              thumbnails_dir=work / "thumbs",
@@ -261,7 +263,7 @@ def run(n_events: int = 50, per_event: int = 20, rounds: int = 3, seed: int = 18
             print(f"wrote {len(photos)} photos in {write_s:.1f} s, imported "
                   f"{report.imported} in {import_s:.1f} s, analysed in {featurize_s:.1f} s",
                   file=log)
-            items = [library.item_by_path(str(p["file"].resolve())) for p in photos]
+            items = [library.items.by_path(str(p["file"].resolve())) for p in photos]
             missing = [p["file"].name for p, it in zip(photos, items, strict=True) if it is None]
             if missing:
                 raise SystemExit(f"{len(missing)} photos not in the library: {missing[:5]}")
@@ -273,7 +275,7 @@ def run(n_events: int = 50, per_event: int = 20, rounds: int = 3, seed: int = 18
                         if p["event"] == e] for e in held_events]
             t0 = time.perf_counter()
             for p, it in first:
-                library.assign(user, [it.id], p["tags"])
+                library.assignments.assign(user, [it.id], p["tags"])
             assign_s = time.perf_counter() - t0
             result["library"] = {
                 "photos": len(photos), "events": n_events, "photos_per_event": per_event,
@@ -419,9 +421,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3,
                     help="timed rounds (default 3; each takes two events' photos)")
     ap.add_argument("--seed", type=int, default=18)
+    ap.add_argument("--default-blas", action="store_true",
+                    help="keep the BLAS library's own thread pool (the app uses one thread: "
+                         "tagassist/suggest/threads.py) to compare against")
     args = ap.parse_args(argv)
     if min(args.events, args.per_event, args.rounds) < 1:
         ap.error("--events, --per-event and --rounds must be at least 1")
+    if not args.default_blas:
+        from tagassist.suggest.threads import limit_blas_threads
+
+        limit_blas_threads()  # as the app's entry point (tagassist.cli.main) does
     result = run(args.events, args.per_event, args.rounds, args.seed)
     if args.json is not None:
         write_report(args.json, result, table(result))

@@ -107,32 +107,32 @@ def run() -> dict[str, float]:
             f"built {N_ITEMS:,} items / {N_ASSIGNMENTS:,} assignments / {N_TAGS:,} tags "
             f"in {time.perf_counter() - t0:.1f}s"
         )
-        beach = lib.find_tag("beach")
+        beach = lib.tags.find("beach")
         assert beach is not None
         baseline = median_ms(
             lambda: lib._conn.execute(
                 "SELECT item_id FROM assignments WHERE tag_id = ?", (beach.id,)
             ).fetchall()
         )
-        n_base = len(lib.search("beach"))
+        n_base = len(lib.queries.search("beach"))
         print(
             f"{'baseline: single tag_id SELECT (beach)':45s} {baseline:8.2f} ms  ({n_base:,} items)"
         )
         results = {"baseline": baseline}
         for user in (None, 1):
             for q in QUERIES:
-                ms = median_ms(lambda q=q, user=user: lib.search(q, user_id=user))
-                n = len(lib.search(q, user_id=user))
+                ms = median_ms(lambda q=q, user=user: lib.queries.search(q, user_id=user))
+                n = len(lib.queries.search(q, user_id=user))
                 label = q if user is None else f"{q} [user 1]"
                 results[label] = ms
                 print(f"{label:45s} {ms:8.2f} ms  ({n:,} items, x{ms / baseline:.1f} baseline)")
         # The index is rebuilt after any write: the first search after tagging pays for that.
-        user1 = lib.users()[0]
+        user1 = lib.users.all()[0]
         cold = []
         for k in range(5):
-            lib.assign(user1.id, [k + 1], ["beach"])
+            lib.assignments.assign(user1.id, [k + 1], ["beach"])
             t0 = time.perf_counter()
-            lib.search("beach AND NOT night")
+            lib.queries.search("beach AND NOT night")
             cold.append((time.perf_counter() - t0) * 1000)
         first = statistics.median(cold)
         print(f"{'first search after a write (index rebuild)':45s} {first:8.2f} ms  (median of 5, "

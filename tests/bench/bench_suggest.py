@@ -103,6 +103,13 @@ def machine(encoder=None) -> dict:
         facts["cpu_affinity"] = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         pass
+    try:
+        from threadpoolctl import threadpool_info
+
+        facts["blas_threads"] = [p["num_threads"] for p in threadpool_info()
+                                 if p["user_api"] == "blas"]
+    except ImportError:
+        pass
     if encoder is not None:
         facts["onnxruntime_providers_used"] = encoder.model.session.get_providers()
         facts["onnxruntime_device"] = encoder.device
@@ -218,14 +225,14 @@ def bench_service(workdir: Path, repeats: int) -> dict:
 
     library = Library.open(workdir / "lib" / DB_NAME)
     try:
-        user_id = library.get_or_create_user("bench").id
+        user_id = library.users.get_or_create("bench").id
         imported = _drain(import_folder(library, sample_library_dir(), user_id=user_id,
                                         thumbnails_dir=workdir / "thumbs"))
         t = time.perf_counter()
         models = Models(models_dir())
         load_s = time.perf_counter() - t
         suggester = ColdStartSuggester(library, models)
-        items = library.items(library.item_ids())
+        items = library.items.get_many(library.items.ids())
         t = time.perf_counter()
         featurized = _drain(suggester.featurize(items))
         featurize_s = time.perf_counter() - t
@@ -233,8 +240,8 @@ def bench_service(workdir: Path, repeats: int) -> dict:
         tagged = 0
         for name, tags in USER_TAGS.items():
             if name in by_name:
-                tagged += library.assign(user_id, [by_name[name].id], tags) > 0
-        items = library.items([it.id for it in items])  # fresh rows after tagging
+                tagged += library.assignments.assign(user_id, [by_name[name].id], tags) > 0
+        items = library.items.get_many([it.id for it in items])  # fresh rows after tagging
 
         first = []
         for item in items:  # warm-up round: builds and caches the tag vocabularies
@@ -253,7 +260,7 @@ def bench_service(workdir: Path, repeats: int) -> dict:
             "items": len(items), "photos": sum(it.kind == "photo" for it in items),
             "imported": imported.imported, "featurized": featurized.featurized,
             "featurize_failed": len(featurized.failed), "user_tagged_items": tagged,
-            "tags_in_library": len(library.tag_counts()), "rounds": repeats,
+            "tags_in_library": len(library.queries.tag_counts()), "rounds": repeats,
             "models_load_s": round(load_s, 2), "featurize_s": round(featurize_s, 2),
             "suggest_ms_p50": round(_pct(ms, 50), 3), "suggest_ms_p95": round(_pct(ms, 95), 3),
             "suggest_ms_max": round(max(ms), 3),

@@ -17,8 +17,8 @@ items, 1,000,000 assignments, ~2,000 tags, 3 users; built with ``bench_query.bui
    items drawn from those with a vector:
    - ``cold``: the first ``suggest`` (reads the library: history, tags, look-alike index);
    - ``warm``: ``--repeats`` (default 25) other items, no write in between: p50 / p95 / max;
-   - ``after_new_tag``: ``library.assign(1, [a], ["brand-new-tag-<k>"])``, then ``suggest``
-     on another item b (only the suggest is timed; the write apart): median of 5;
+   - ``after_new_tag``: ``library.assignments.assign(1, [a], ["brand-new-tag-<k>"])``, then
+     ``suggest`` on another item b (only the suggest is timed; the write apart): median of 5;
    - ``after_existing_tag``: the same with a write that adds a tag already in use (``t500``)
      to an item that did not carry it for user 1.
    ``x_baseline`` = a phase's p50 over the user-1 ``count(*)`` baseline.
@@ -115,7 +115,7 @@ def store_vectors(library, item_ids: list[int], version: str, image_words, seed:
         ids = item_ids[a:a + chunk]
         v = rng.standard_normal((len(ids), DIM), dtype=np.float32)
         v /= np.linalg.norm(v, axis=1, keepdims=True)
-        library.put_features([Features(i, IMAGE_MODEL, version, v[k], pool[i % WORD_POOL])
+        library.features.put([Features(i, IMAGE_MODEL, version, v[k], pool[i % WORD_POOL])
                               for k, i in enumerate(ids)])
 
 
@@ -167,7 +167,7 @@ def run(repeats: int = 25, vectors: int | None = DEFAULT_VECTORS, profile: bool 
                 "store_vectors_s": round(vectors_s, 1), "models_load_s": round(models_s, 2),
             }
 
-            beach = library.find_tag("beach")
+            beach = library.tags.find("beach")
             assert beach is not None
             base_user = bench_query.median_ms(lambda: conn.execute(
                 "SELECT count(*) FROM assignments WHERE user_id = ?", (USER,)).fetchone())
@@ -188,7 +188,7 @@ def run(repeats: int = 25, vectors: int | None = DEFAULT_VECTORS, profile: bool 
             picked = rng.sample(with_vec, min(need, len(with_vec)))
             if len(picked) < need:
                 picked = (picked * (need // max(1, len(picked)) + 1))[:need]
-            queries = iter(library.items(picked))
+            queries = iter(library.items.get_many(picked))
             busy = set(picked)
             writes = (i for i in rng.sample(range(1, bench_query.N_ITEMS + 1), 500)
                       if i not in busy)
@@ -199,9 +199,9 @@ def run(repeats: int = 25, vectors: int | None = DEFAULT_VECTORS, profile: bool 
             if models.text is not None:
                 from tagassist.suggest.featurize import IMAGE_MODEL
 
-                stored = library.features(picked, IMAGE_MODEL, version)
+                stored = library.features.get(picked, IMAGE_MODEL, version)
                 models.text.cached([w for f in stored.values() for w, _ in f.words]
-                                   + [w for it in library.items(picked)
+                                   + [w for it in library.items.get_many(picked)
                                       for w in it.context_words])
 
             def timed(item) -> tuple[float, list]:
@@ -236,11 +236,11 @@ def run(repeats: int = 25, vectors: int | None = DEFAULT_VECTORS, profile: bool 
                         target, item = next(writes), next(queries)
                         tag = tag_for(k)
                         t = time.perf_counter()
-                        added = library.assign(USER, [target], [tag])
+                        added = library.assignments.assign(USER, [target], [tag])
                         write_ms.append((time.perf_counter() - t) * 1e3)
                         while added == 0:  # the item already carried it: another item
                             target = next(writes)
-                            added = library.assign(USER, [target], [tag])
+                            added = library.assignments.assign(USER, [target], [tag])
                         new += added
                         ms, _ = timed(item)
                         times.append(ms)
@@ -314,7 +314,7 @@ def profile_suggests(suggester, library, queries, writes) -> dict:
     after = cProfile.Profile()
     t_in = 0.0
     for k in range(PROFILE_WRITE):
-        library.assign(USER, [next(writes)], [f"brand-new-tag-profile-{k}"])
+        library.assignments.assign(USER, [next(writes)], [f"brand-new-tag-profile-{k}"])
         item = next(queries)
         t = time.perf_counter()
         after.enable()

@@ -150,7 +150,7 @@ def _tag(library, n: int, rng: np.random.Generator) -> dict:
     weights /= weights.sum()
     counts = {}
     for user_name, share in zip(USERS, (0.30, 0.10), strict=True):
-        user = library.get_or_create_user(user_name)
+        user = library.users.get_or_create(user_name)
         order = rng.permutation(len(tags))  # each user has its own favourite tags
         by_tag: dict[int, list[int]] = {}
         chosen = np.flatnonzero(rng.random(n) < share) + 1
@@ -160,7 +160,7 @@ def _tag(library, n: int, rng: np.random.Generator) -> dict:
                 by_tag.setdefault(int(order[t]), []).append(int(item_id))
         assigned = 0
         for t, ids in by_tag.items():
-            assigned += library.assign(user.id, ids, [tags[t]], undoable=False)
+            assigned += library.assignments.assign(user.id, ids, [tags[t]], undoable=False)
         counts[user_name] = {"tagged_items": len(chosen), "assignments": assigned,
                              "tags_used": len(by_tag)}
     return counts
@@ -181,11 +181,11 @@ def build_library(n: int, log=print) -> Path:
     rng = np.random.default_rng(n)
     with Library.open(db) as lib:  # creates and migrates the schema
         for name in USERS:
-            lib.get_or_create_user(name)
+            lib.users.get_or_create(name)
     _bulk_items(db, n, rng)
     with Library.open(db) as lib:
         counts = _tag(lib, n, rng)
-        assert lib.item_count() == n
+        assert lib.items.count() == n
     facts = {"items": n, "users": counts, "tags": len(tag_paths()),
              "build_s": round(time.perf_counter() - t0, 1)}
     (tmp / "done.json").write_text(json.dumps(facts))
@@ -222,7 +222,7 @@ def _sources(count: int = 64) -> list[Path]:
 
 def build_real_variant(base: Path, n: int, log=print) -> Path:
     """A copy of ``base`` whose rows at the top, middle and end (grid order) also have a real
-    file (a symlink to a small JPEG), added with ``Library.upsert_item`` (same content hash:
+    file (a symlink to a small JPEG), added with ``library.items.upsert`` (same content hash:
     a second path for the item); their thumbnails made once into the variant's own cache
     folder ``cache/`` (``LibraryPaths.thumbnails`` = ``cache/thumbnails``)."""
     from tagassist.library import Library
@@ -243,19 +243,19 @@ def build_real_variant(base: Path, n: int, log=print) -> Path:
     files.mkdir()
     sources = _sources()
     with Library.open(tmp / "library" / DB_NAME) as lib:
-        order = lib.item_ids(order="capture_time")
+        order = lib.items.ids(order="capture_time")
         mid = len(order) // 2
         rows = sorted(set(range(min(REAL_ROWS, n))) | set(range(max(0, mid - 50),
                                                                 min(n, mid + REAL_ROWS)))
                       | set(range(max(0, n - REAL_ROWS), n)))
-        items = lib.items([order[r] for r in rows])
+        items = lib.items.get_many([order[r] for r in rows])
         made = 0
         for k, item in enumerate(items):
             if item.kind != "photo":
                 continue
             link = files / f"{item.id:06}.jpg"
             link.symlink_to(sources[k % len(sources)])
-            lib.upsert_item(item.content_hash, "photo", str(link), item.size, item.mtime)
+            lib.items.upsert(item.content_hash, "photo", str(link), item.size, item.mtime)
             make_thumbnail(link, tmp / "cache" / "thumbnails", item.content_hash)
             made += 1
     facts = {"items": n, "rows_with_files": made, "build_s": round(time.perf_counter() - t0, 1),

@@ -15,7 +15,7 @@ from tagassist.library import Library
 
 def main(db: str, log: str, run: int) -> None:
     lib = Library.open(db)
-    user = lib.get_or_create_user("crash")
+    user = lib.users.get_or_create("crash")
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     # Tell the parent start-up is over, so its random kill lands in the middle of writes.
     sys.stdout.write("ready\n")
@@ -23,9 +23,9 @@ def main(db: str, log: str, run: int) -> None:
     i = 0
     while True:
         content_hash = f"r{run}-{i}"
-        item, _ = lib.upsert_item(content_hash, "photo", f"/crash/{run}/{i}.jpg", i, float(i))
+        item, _ = lib.items.upsert(content_hash, "photo", f"/crash/{run}/{i}.jpg", i, float(i))
         tags = [f"t{(i + k) % 37}" for k in range(3)] + [f"place|city{i % 5}|run{run}"]
-        lib.assign(user.id, [item.id], tags)
+        lib.assignments.assign(user.id, [item.id], tags)
         os.write(fd, "".join(f"{content_hash}\t{t}\n" for t in tags).encode())
         os.fsync(fd)
         i += 1

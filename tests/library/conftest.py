@@ -24,6 +24,7 @@ def lib(lib_path: Path) -> Iterator[Library]:
 
 def add_items(lib: Library, n: int, prefix: str = "h") -> list[int]:
     return [
-        lib.upsert_item(f"{prefix}{i}", "photo", f"/photos/{prefix}{i}.jpg", 100 + i, 1.0 + i)[0].id
+        lib.items.upsert(f"{prefix}{i}", "photo", f"/photos/{prefix}{i}.jpg", 100 + i,
+                         1.0 + i)[0].id
         for i in range(n)
     ]

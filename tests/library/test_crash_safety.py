@@ -59,7 +59,7 @@ def test_sigkill_during_writes_loses_nothing(tmp_path: Path) -> None:
         with Library.open(db) as lib:
             assert lib.integrity_check() == "ok"
             # One read of every assignment per run: checking item by item made this quadratic.
-            stored = {(r["content_hash"], r["tag"]) for r in lib.folksonomy_rows()}
+            stored = {(r["content_hash"], r["tag"]) for r in lib.queries.folksonomy_rows()}
             missing = expected - stored
             assert not missing, f"run {run}: committed but lost: {sorted(missing)[:5]}"
     # Most runs must have got past start-up and committed something.

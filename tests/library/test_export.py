@@ -12,11 +12,11 @@ from .conftest import add_items
 
 
 def test_export_round_trip(lib: Library, tmp_path: Path) -> None:
-    ann = lib.add_user("ann")
+    ann = lib.users.add("ann")
     a, b = add_items(lib, 2)
-    lib.upsert_item("h0", "photo", "/elsewhere/copy.jpg", 100, 1.0)  # a second path for a
-    lib.assign(ann.id, [a, b], ["beach", "places|Europe|Paris"])
-    lib.record_decisions(ann.id, a, [("sea", True, 1, 0.7, "m1")])
+    lib.items.upsert("h0", "photo", "/elsewhere/copy.jpg", 100, 1.0)  # a second path for a
+    lib.assignments.assign(ann.id, [a, b], ["beach", "places|Europe|Paris"])
+    lib.assignments.record_decisions(ann.id, a, [("sea", True, 1, 0.7, "m1")])
 
     out = export_json(lib, tmp_path / "out" / "tags.json")
     doc = json.loads(out.read_text(encoding="utf-8"))
@@ -31,6 +31,6 @@ def test_export_round_trip(lib: Library, tmp_path: Path) -> None:
     out_csv = export_csv(lib, tmp_path / "tags.csv")
     with out_csv.open(newline="", encoding="utf-8") as fh:
         csv_rows = list(csv.DictReader(fh))
-    assert len(csv_rows) == len(lib.tag_history(ann.id)) == 5
+    assert len(csv_rows) == len(lib.queries.tag_history(ann.id)) == 5
     assert csv_rows[0]["item_paths"] == "/photos/h0.jpg;/elsewhere/copy.jpg"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lib", "out", "tags.csv"]  # no temps

@@ -53,14 +53,14 @@ def test_v1_db_migrates_with_data_intact(tmp_path: Path) -> None:
 
     with Library.open(path) as lib:
         assert lib.schema_version == LATEST_VERSION
-        assert [u.name for u in lib.users()] == ["ann"]
-        item = lib.item_by_path("/p.jpg")
+        assert [u.name for u in lib.users.all()] == ["ann"]
+        item = lib.items.by_path("/p.jpg")
         assert item is not None and item.content_hash == "h"
-        assert [t.path for t in lib.item_tags(item.id)] == ["Beach"]
-        (decision,) = lib.decisions(1)
+        assert [t.path for t in lib.assignments.tags_of(item.id)] == ["Beach"]
+        (decision,) = lib.assignments.decisions(1)
         assert decision.accepted and decision.score is None  # new column, old row
-        assert not lib.can_undo()  # op_log exists and is empty
-        assert lib.search("beach") == [item.id]
+        assert not lib.history.can_undo()  # op_log exists and is empty
+        assert lib.queries.search("beach") == [item.id]
 
 
 def test_newer_schema_is_refused_and_file_untouched(lib_path: Path) -> None:
@@ -96,7 +96,7 @@ def test_empty_file_is_corrupt(tmp_path: Path) -> None:
 @pytest.mark.parametrize("keep", [50, 4096 + 10])
 def test_truncated_file_is_corrupt(lib_path: Path, keep: int) -> None:
     with Library.open(lib_path) as lib:
-        lib.add_user("ann")
+        lib.users.add("ann")
     conn = sqlite3.connect(lib_path)
     conn.execute("PRAGMA journal_mode = DELETE")  # checkpoint + drop the WAL
     conn.close()
@@ -109,10 +109,10 @@ def test_truncated_file_is_corrupt(lib_path: Path, keep: int) -> None:
 
 def test_damaged_page_reported_by_integrity_check(lib_path: Path) -> None:
     with Library.open(lib_path) as lib:
-        user = lib.add_user("ann")
+        user = lib.users.add("ann")
         for i in range(300):
-            lib.upsert_item(f"h{i}", "photo", f"/p/{i}.jpg", i, float(i), title="x" * 200)
-        lib.assign(user.id, range(1, 301), ["beach"])
+            lib.items.upsert(f"h{i}", "photo", f"/p/{i}.jpg", i, float(i), title="x" * 200)
+        lib.assignments.assign(user.id, range(1, 301), ["beach"])
     conn = sqlite3.connect(lib_path)
     conn.execute("PRAGMA journal_mode = DELETE")
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]

@@ -25,13 +25,13 @@ TAGGING = {
 
 @pytest.fixture
 def tagged(lib: Library) -> Library:
-    user = lib.add_user("ann")
+    user = lib.users.add("ann")
     ids = add_items(lib, len(TAGGING))
     assert ids == list(TAGGING)
     for item, tags in TAGGING.items():
         if tags:
-            lib.assign(user.id, [item], tags)
-    lib.add_alias("cat", "kitty")
+            lib.assignments.assign(user.id, [item], tags)
+    lib.tags.add_alias("cat", "kitty")
     return lib
 
 
@@ -69,29 +69,29 @@ def test_parse_precedence() -> None:
     ],
 )
 def test_search_matches_hand_built_expectations(tagged: Library, expr: str, pred) -> None:
-    assert tagged.search(expr) == expected(pred)
+    assert tagged.queries.search(expr) == expected(pred)
 
 
 def test_hierarchy(tagged: Library) -> None:
-    assert tagged.search("places") == [6, 7, 8]
-    assert tagged.search("places|Europe") == [6, 7]
-    assert tagged.search("europe") == [6, 7]  # a name at any level
-    assert tagged.search("Europe|Paris") == [6]  # a path suffix
-    assert tagged.search("paris") == [6]
-    assert tagged.search("places AND NOT europe") == [8]
-    assert tagged.search("places beach") == [7]
-    tagged.add_alias("places|Europe", "EU")
-    assert tagged.search("eu") == [6, 7]  # alias of an ancestor covers descendants
+    assert tagged.queries.search("places") == [6, 7, 8]
+    assert tagged.queries.search("places|Europe") == [6, 7]
+    assert tagged.queries.search("europe") == [6, 7]  # a name at any level
+    assert tagged.queries.search("Europe|Paris") == [6]  # a path suffix
+    assert tagged.queries.search("paris") == [6]
+    assert tagged.queries.search("places AND NOT europe") == [8]
+    assert tagged.queries.search("places beach") == [7]
+    tagged.tags.add_alias("places|Europe", "EU")
+    assert tagged.queries.search("eu") == [6, 7]  # alias of an ancestor covers descendants
 
 
 def test_user_filter(tagged: Library) -> None:
-    bob = tagged.add_user("bob")
-    tagged.assign(bob.id, [3], ["beach"])
-    ann = tagged.get_or_create_user("ann")
-    assert tagged.search("beach", user_id=bob.id) == [3]
-    assert tagged.search("beach", user_id=ann.id) == [1, 2, 7]
-    assert tagged.search("beach") == [1, 2, 3, 7]
-    assert tagged.search("NOT beach", user_id=bob.id) == [1, 2, 4, 5, 6, 7, 8, 9]
+    bob = tagged.users.add("bob")
+    tagged.assignments.assign(bob.id, [3], ["beach"])
+    ann = tagged.users.get_or_create("ann")
+    assert tagged.queries.search("beach", user_id=bob.id) == [3]
+    assert tagged.queries.search("beach", user_id=ann.id) == [1, 2, 7]
+    assert tagged.queries.search("beach") == [1, 2, 3, 7]
+    assert tagged.queries.search("NOT beach", user_id=bob.id) == [1, 2, 4, 5, 6, 7, 8, 9]
 
 
 @pytest.mark.parametrize(
@@ -122,9 +122,9 @@ def test_syntax_errors_have_positions(expr: str, position: int, fragment: str) -
 
 def test_search_raises_syntax_error(tagged: Library) -> None:
     with pytest.raises(QuerySyntaxError):
-        tagged.search("beach AND")
+        tagged.queries.search("beach AND")
 
 
 def test_injection_is_just_a_tag_name(tagged: Library) -> None:
-    assert tagged.search('"x\'); DROP TABLE assignments; --"') == []
-    assert tagged.search("beach") == expected(lambda t: "beach" in t)
+    assert tagged.queries.search('"x\'); DROP TABLE assignments; --"') == []
+    assert tagged.queries.search("beach") == expected(lambda t: "beach" in t)

@@ -24,14 +24,14 @@ def _bytes(path: Path) -> dict[str, bytes]:
 def test_reads_what_the_writer_committed_and_refuses_every_write(lib_path: Path) -> None:
     writer = Library.open(lib_path)
     try:
-        writer.add_user("ann")
+        writer.users.add("ann")
         reader = Library.open_read_only(lib_path)
         try:
-            assert [u.name for u in reader.users()] == ["ann"]
-            writer.add_user("ben")  # committed while the reader is open: seen at once
-            assert [u.name for u in reader.users()] == ["ann", "ben"]
+            assert [u.name for u in reader.users.all()] == ["ann"]
+            writer.users.add("ben")  # committed while the reader is open: seen at once
+            assert [u.name for u in reader.users.all()] == ["ann", "ben"]
             with pytest.raises(LibraryError, match="read-only"):
-                reader.add_user("cid")
+                reader.users.add("cid")
             # below the facade too: SQLite itself refuses (mode=ro)
             with pytest.raises(sqlite3.OperationalError, match="readonly"):
                 reader._conn.execute("INSERT INTO users (name, created) VALUES ('x', 't')")
@@ -39,8 +39,8 @@ def test_reads_what_the_writer_committed_and_refuses_every_write(lib_path: Path)
             reader.close()
         # closing the reader left the writer's WAL in place, and the writer works on
         assert lib_path.with_name(lib_path.name + "-wal").exists()
-        writer.add_user("dee")
-        assert [u.name for u in writer.users()] == ["ann", "ben", "dee"]
+        writer.users.add("dee")
+        assert [u.name for u in writer.users.all()] == ["ann", "ben", "dee"]
         assert writer.integrity_check() == "ok"
     finally:
         writer.close()

@@ -10,34 +10,34 @@ from .conftest import add_items
 
 
 def test_moved_file_keeps_tags(lib: Library) -> None:
-    user = lib.add_user("ann")
-    item, created = lib.upsert_item("abc", "photo", "/old/a.jpg", 10, 1.0, title="A")
+    user = lib.users.add("ann")
+    item, created = lib.items.upsert("abc", "photo", "/old/a.jpg", 10, 1.0, title="A")
     assert created
-    lib.assign(user.id, [item.id], ["beach"])
-    moved, created = lib.upsert_item("abc", "photo", "/new/b.jpg", 10, 2.0, camera="X100")
+    lib.assignments.assign(user.id, [item.id], ["beach"])
+    moved, created = lib.items.upsert("abc", "photo", "/new/b.jpg", 10, 2.0, camera="X100")
     assert not created and moved.id == item.id
     assert moved.paths == ("/old/a.jpg", "/new/b.jpg")
     assert moved.title == "A" and moved.camera == "X100"  # None leaves metadata alone
-    lib.remove_path("/old/a.jpg")
-    assert lib.item_by_path("/old/a.jpg") is None
-    again = lib.item_by_path("/new/b.jpg")
+    lib.items.remove_path("/old/a.jpg")
+    assert lib.items.by_path("/old/a.jpg") is None
+    again = lib.items.by_path("/new/b.jpg")
     assert again is not None and again.paths == ("/new/b.jpg",)
-    assert [t.name for t in lib.item_tags(item.id)] == ["beach"]
-    assert lib.path_state("/new/b.jpg") == (10, 2.0, item.id)
-    assert lib.path_state("/nope") is None
+    assert [t.name for t in lib.assignments.tags_of(item.id)] == ["beach"]
+    assert lib.items.path_state("/new/b.jpg") == (10, 2.0, item.id)
+    assert lib.items.path_state("/nope") is None
 
 
 def test_path_reused_by_new_content(lib: Library) -> None:
-    a, _ = lib.upsert_item("h1", "document", "/doc.pdf", 1, 1.0)
-    b, _ = lib.upsert_item("h2", "document", "/doc.pdf", 2, 2.0)
-    assert lib.item_by_path("/doc.pdf") == b
-    assert lib.item(a.id).paths == ()
+    a, _ = lib.items.upsert("h1", "document", "/doc.pdf", 1, 1.0)
+    b, _ = lib.items.upsert("h2", "document", "/doc.pdf", 2, 2.0)
+    assert lib.items.by_path("/doc.pdf") == b
+    assert lib.items.get(a.id).paths == ()
 
 
 def test_items_queries(lib: Library) -> None:
-    lib.upsert_item("h1", "photo", "/1.jpg", 1, 1.0, capture_time="2021-05-01T10:00:00")
-    lib.upsert_item("h2", "photo", "/2.jpg", 1, 1.0)
-    lib.upsert_item(
+    lib.items.upsert("h1", "photo", "/1.jpg", 1, 1.0, capture_time="2021-05-01T10:00:00")
+    lib.items.upsert("h2", "photo", "/2.jpg", 1, 1.0)
+    lib.items.upsert(
         "h3",
         "photo",
         "/3.jpg",
@@ -51,47 +51,47 @@ def test_items_queries(lib: Library) -> None:
         height=3000,
         context_words=["holiday", "paris"],
     )
-    assert lib.item_ids() == [3, 1, 2]
-    assert lib.item_ids(order="added") == [1, 2, 3]
-    assert lib.item_ids(offset=1, limit=1) == [1]
-    items = lib.items([3, 99, 1])
+    assert lib.items.ids() == [3, 1, 2]
+    assert lib.items.ids(order="added") == [1, 2, 3]
+    assert lib.items.ids(offset=1, limit=1) == [1]
+    items = lib.items.get_many([3, 99, 1])
     assert [i.id for i in items] == [3, 1]
     assert items[0].context_words == ("holiday", "paris") and items[0].place == "Paris"
-    assert lib.item_count() == 3
-    assert lib.item_by_hash("h2") is not None and lib.item_by_hash("zz") is None
+    assert lib.items.count() == 3
+    assert lib.items.by_hash("h2") is not None and lib.items.by_hash("zz") is None
     with pytest.raises(NotFoundError):
-        lib.item(99)
+        lib.items.get(99)
     with pytest.raises(LibraryError):
-        lib.upsert_item("h4", "video", "/4.mp4", 1, 1.0)
+        lib.items.upsert("h4", "video", "/4.mp4", 1, 1.0)
     with pytest.raises(LibraryError):
-        lib.item_ids(order="name")
+        lib.items.ids(order="name")
 
 
 def test_users(lib: Library) -> None:
-    ann = lib.add_user("ann")
-    assert lib.get_or_create_user("ann") == ann
-    bob = lib.get_or_create_user("bob")
-    assert lib.users() == [ann, bob]
+    ann = lib.users.add("ann")
+    assert lib.users.get_or_create("ann") == ann
+    bob = lib.users.get_or_create("bob")
+    assert lib.users.all() == [ann, bob]
     with pytest.raises(LibraryError):
-        lib.add_user("ann")
+        lib.users.add("ann")
 
 
 def test_tags_normalization_hierarchy_aliases(lib: Library) -> None:
-    paris = lib.get_or_create_tag("places|Europe|Paris")
+    paris = lib.tags.get_or_create("places|Europe|Paris")
     assert paris.path == "places|Europe|Paris" and paris.normalized == "paris"
-    assert lib.get_or_create_tag("  PLACES | europe |paris ") == paris
-    assert lib.get_or_create_tag("paris") == paris  # a plain name reuses the existing tag
-    assert lib.find_tag("Ｐａｒｉｓ") == paris  # NFKC full-width
-    assert lib.find_tag("europe|paris") == paris
-    assert lib.find_tag("new  york") is None
-    ny = lib.get_or_create_tag("New   York")
-    assert ny.name == "New York" and lib.find_tag("new york") == ny
-    lib.add_alias("New York", "NYC")
-    assert lib.find_tag("nyc") == lib.find_tag("New York")
-    assert lib.find_tag("nyc").aliases == ("NYC",)
+    assert lib.tags.get_or_create("  PLACES | europe |paris ") == paris
+    assert lib.tags.get_or_create("paris") == paris  # a plain name reuses the existing tag
+    assert lib.tags.find("Ｐａｒｉｓ") == paris  # NFKC full-width
+    assert lib.tags.find("europe|paris") == paris
+    assert lib.tags.find("new  york") is None
+    ny = lib.tags.get_or_create("New   York")
+    assert ny.name == "New York" and lib.tags.find("new york") == ny
+    lib.tags.add_alias("New York", "NYC")
+    assert lib.tags.find("nyc") == lib.tags.find("New York")
+    assert lib.tags.find("nyc").aliases == ("NYC",)
     with pytest.raises(LibraryError):
-        lib.add_alias("paris", "nyc")
-    assert {t.path for t in lib.tags()} == {
+        lib.tags.add_alias("paris", "nyc")
+    assert {t.path for t in lib.tags.all()} == {
         "places",
         "places|Europe",
         "places|Europe|Paris",
@@ -100,80 +100,81 @@ def test_tags_normalization_hierarchy_aliases(lib: Library) -> None:
 
 
 def test_set_parent_and_rename(lib: Library) -> None:
-    user = lib.add_user("ann")
+    user = lib.users.add("ann")
     (a,) = add_items(lib, 1)
-    lib.assign(user.id, [a], ["Paris"])
-    moved = lib.set_parent("Paris", "places|France")
+    lib.assignments.assign(user.id, [a], ["Paris"])
+    moved = lib.tags.set_parent("Paris", "places|France")
     assert moved.path == "places|France|Paris"
-    assert lib.search("france") == [a]
+    assert lib.queries.search("france") == [a]
     with pytest.raises(LibraryError, match="ancestor"):
-        lib.set_parent("places", "places|France|Paris")
+        lib.tags.set_parent("places", "places|France|Paris")
     with pytest.raises(LibraryError, match="ancestor"):
-        lib.set_parent("places", "places")
-    renamed = lib.rename_tag("France", "Frankreich")
+        lib.tags.set_parent("places", "places")
+    renamed = lib.tags.rename("France", "Frankreich")
     assert renamed.path == "places|Frankreich"
-    assert lib.item_tags(a)[0].path == "places|Frankreich|Paris"
-    lib.get_or_create_tag("places|Italy")
+    assert lib.assignments.tags_of(a)[0].path == "places|Frankreich|Paris"
+    lib.tags.get_or_create("places|Italy")
     with pytest.raises(LibraryError, match="already exists"):
-        lib.rename_tag("Italy", "frankreich")
-    assert lib.set_parent("Paris", None).path == "Paris"
+        lib.tags.rename("Italy", "frankreich")
+    assert lib.tags.set_parent("Paris", None).path == "Paris"
     with pytest.raises(NotFoundError):
-        lib.rename_tag("nope", "x")
+        lib.tags.rename("nope", "x")
 
 
 def test_assign_validation(lib: Library) -> None:
-    user = lib.add_user("ann")
+    user = lib.users.add("ann")
     (a,) = add_items(lib, 1)
     with pytest.raises(NotFoundError):
-        lib.assign(user.id, [a, 42], ["x"])
+        lib.assignments.assign(user.id, [a, 42], ["x"])
     with pytest.raises(NotFoundError):
-        lib.assign(99, [a], ["x"])
+        lib.assignments.assign(99, [a], ["x"])
     with pytest.raises(LibraryError):
-        lib.assign(user.id, [a], ["x"], source="magic")
-    assert lib.find_tag("x") is None  # the failed transactions rolled back
+        lib.assignments.assign(user.id, [a], ["x"], source="magic")
+    assert lib.tags.find("x") is None  # the failed transactions rolled back
 
 
 def test_counts_history_cooccurrence_untagged(lib: Library) -> None:
-    ann = lib.add_user("ann")
-    bob = lib.add_user("bob")
+    ann = lib.users.add("ann")
+    bob = lib.users.add("bob")
     a, b, c, d = add_items(lib, 4)
-    lib.assign(ann.id, [a, b], ["beach", "sea"])
-    lib.assign(ann.id, [c], ["beach", "places|Europe"])
-    lib.assign(bob.id, [a], ["dog"])
-    counts = {tc.path: tc.count for tc in lib.tag_counts()}
+    lib.assignments.assign(ann.id, [a, b], ["beach", "sea"])
+    lib.assignments.assign(ann.id, [c], ["beach", "places|Europe"])
+    lib.assignments.assign(bob.id, [a], ["dog"])
+    counts = {tc.path: tc.count for tc in lib.queries.tag_counts()}
     assert counts == {"beach": 3, "sea": 2, "places|Europe": 1, "dog": 1}
-    assert lib.tag_counts()[0].tag == "beach"
-    assert {tc.path: tc.count for tc in lib.tag_counts(hierarchical=True)}["places"] == 1
-    assert {tc.path for tc in lib.tag_counts(user_id=bob.id)} == {"dog"}
-    history = lib.tag_history(ann.id)
+    assert lib.queries.tag_counts()[0].tag == "beach"
+    assert {tc.path: tc.count for tc in lib.queries.tag_counts(hierarchical=True)}["places"] == 1
+    assert {tc.path for tc in lib.queries.tag_counts(user_id=bob.id)} == {"dog"}
+    history = lib.queries.tag_history(ann.id)
     assert [(h.tag, h.item_id) for h in history][:2] == [("beach", a), ("sea", a)]
     assert len(history) == 6
-    co = lib.cooccurrence("beach")
+    co = lib.queries.cooccurrence("beach")
     assert (co[0].tag, co[0].count) == ("sea", 2)
     assert {x.tag for x in co} == {"sea", "places|Europe", "dog"}
-    assert {x.tag for x in lib.cooccurrence("beach", user_id=ann.id)} == {"sea", "places|Europe"}
-    assert lib.cooccurrence("nothing") == []
-    assert lib.untagged_items() == [d]
-    assert lib.untagged_items(user_id=bob.id) == [b, c, d]
+    mine = lib.queries.cooccurrence("beach", user_id=ann.id)
+    assert {x.tag for x in mine} == {"sea", "places|Europe"}
+    assert lib.queries.cooccurrence("nothing") == []
+    assert lib.queries.untagged() == [d]
+    assert lib.queries.untagged(user_id=bob.id) == [b, c, d]
 
 
 def test_model_registry(lib: Library) -> None:
-    m1 = lib.register_model("tagger", "1", "/m/1.onnx", "onnx", {"f1": 0.5})
-    lib.register_model("tagger", "2", "/m/2.onnx", "onnx", {"f1": 0.6})
-    assert lib.active_model("tagger") is None and not m1.active
-    assert lib.activate_model("tagger", "1").active
-    lib.activate_model("tagger", "2")
-    active = lib.active_model("tagger")
+    m1 = lib.models.register("tagger", "1", "/m/1.onnx", "onnx", {"f1": 0.5})
+    lib.models.register("tagger", "2", "/m/2.onnx", "onnx", {"f1": 0.6})
+    assert lib.models.active("tagger") is None and not m1.active
+    assert lib.models.activate("tagger", "1").active
+    lib.models.activate("tagger", "2")
+    active = lib.models.active("tagger")
     assert active is not None and active.version == "2" and active.metrics == {"f1": 0.6}
-    assert [m.active for m in lib.models("tagger")] == [False, True]
-    assert lib.models("other") == []
+    assert [m.active for m in lib.models.all("tagger")] == [False, True]
+    assert lib.models.all("other") == []
     with pytest.raises(NotFoundError):
-        lib.activate_model("tagger", "9")
+        lib.models.activate("tagger", "9")
 
 
 def test_paths_under(lib: Library) -> None:
     for p in ["/a/x.jpg", "/a/b/y.jpg", "/ab/z.jpg", "/a_%/w.jpg"]:
-        lib.upsert_item(p, "photo", p, 1, 1.0)
-    assert lib.paths_under("/a") == ["/a/b/y.jpg", "/a/x.jpg"]
-    assert lib.paths_under("/a/") == ["/a/b/y.jpg", "/a/x.jpg"]
-    assert lib.paths_under("/a_%") == ["/a_%/w.jpg"]
+        lib.items.upsert(p, "photo", p, 1, 1.0)
+    assert lib.items.paths_under("/a") == ["/a/b/y.jpg", "/a/x.jpg"]
+    assert lib.items.paths_under("/a/") == ["/a/b/y.jpg", "/a/x.jpg"]
+    assert lib.items.paths_under("/a_%") == ["/a_%/w.jpg"]

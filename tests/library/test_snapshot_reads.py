@@ -4,7 +4,7 @@ tags were typed fast)."""
 
 from __future__ import annotations
 
-from tagassist.library.repository import Library
+from tagassist.library import Library
 
 
 def test_a_tag_created_between_two_selects_never_breaks_a_read(tmp_path):
@@ -12,23 +12,23 @@ def test_a_tag_created_between_two_selects_never_breaks_a_read(tmp_path):
     lib = Library.open(path)
     other = Library.open(path)  # the window's worker, or a second process
     try:
-        ann = lib.get_or_create_user("ann").id
-        item, _ = lib.upsert_item("h1", "photo", "/p/1.jpg", 1, 1.0)
-        lib.assign(ann, [item.id], ["beach"])
+        ann = lib.users.get_or_create("ann").id
+        item, _ = lib.items.upsert("h1", "photo", "/p/1.jpg", 1, 1.0)
+        lib.assignments.assign(ann, [item.id], ["beach"])
         fired = []
 
         def write_between(statement: str) -> None:
             # tag_history reads the tag paths, then the assignments: write in between
             if "FROM assignments" in statement and not fired:
                 fired.append(statement)
-                other.assign(ann, [item.id], ["typed fast"])
+                other.assignments.assign(ann, [item.id], ["typed fast"])
 
         lib._conn.set_trace_callback(write_between)
-        history = lib.tag_history(ann)  # KeyError here when the reads saw two snapshots
+        history = lib.queries.tag_history(ann)  # KeyError here when the reads saw two snapshots
         lib._conn.set_trace_callback(None)
         assert fired, "the second connection did not write during the read"
         assert [h.tag for h in history] == ["beach"]  # the snapshot before the write
-        assert {h.tag for h in lib.tag_history(ann)} == {"beach", "typed fast"}  # next read
+        assert {h.tag for h in lib.queries.tag_history(ann)} == {"beach", "typed fast"}  # next read
     finally:
         other.close()
         lib.close()

@@ -56,12 +56,12 @@ def featurized_db(models, tmp_path_factory) -> tuple[Path, Path]:
     photos = Path(shutil.copytree(sample_library_dir(), root / "photos"))
     db = root / "lib" / "tagassist.db"
     with Library.open(db) as lib:
-        user = lib.get_or_create_user("ann")
+        user = lib.users.get_or_create("ann")
         drive(import_folder(lib, photos, user_id=user.id, thumbnails_dir=root / "thumbs"))
-        for item_id in lib.item_ids():
-            tags = [t.path for t in lib.item_tags(item_id)]
+        for item_id in lib.items.ids():
+            tags = [t.path for t in lib.assignments.tags_of(item_id)]
             if tags:
-                lib.unassign(user.id, [item_id], tags)
+                lib.assignments.unassign(user.id, [item_id], tags)
         report, ticks = drive(featurize_library(lib, models))
     assert report.failed == [] and report.featurized == sample.ITEMS
     assert (report.photos, report.documents) == (sample.PHOTOS, sample.DOCUMENTS)
@@ -86,11 +86,11 @@ def tags_of(ranked: list[Suggestion]) -> list[str]:
 def test_featurize_stores_words_and_versions(lib, featurized_db, models):
     _, photos = featurized_db
     cat = find_item(lib, photos / CAT)
-    feats = lib.features([cat.id], IMAGE_MODEL, models.versions[IMAGE_MODEL])[cat.id]
+    feats = lib.features.get([cat.id], IMAGE_MODEL, models.versions[IMAGE_MODEL])[cat.id]
     assert feats.vector.shape == (1280,)
     assert "cat" in [w for w, _ in feats.words[:5]]
     doc = find_item(lib, photos / "notes/brewing-espresso.txt")
-    text = lib.features([doc.id], TEXT_MODEL, models.versions[TEXT_MODEL])[doc.id]
+    text = lib.features.get([doc.id], TEXT_MODEL, models.versions[TEXT_MODEL])[doc.id]
     assert text.vector.shape == (384,) and text.words[0] == ("espresso", 1.0)
     # a second run has nothing left to do
     report, _ = drive(featurize_library(lib, models))
@@ -99,8 +99,8 @@ def test_featurize_stores_words_and_versions(lib, featurized_db, models):
 
 def test_cold_start_cat_and_espresso(lib, featurized_db, models):
     _, photos = featurized_db
-    user = lib.get_or_create_user("ann")
-    assert lib.tag_counts() == []  # cold start: no tags anywhere
+    user = lib.users.get_or_create("ann")
+    assert lib.queries.tag_counts() == []  # cold start: no tags anywhere
     service = ColdStartSuggester(lib, models)
     cat = service.suggest(find_item(lib, photos / CAT), user.id)
     assert "cat" in tags_of(cat[:5]) or "domestic cat" in tags_of(cat[:5]), cat
@@ -113,15 +113,15 @@ def test_cold_start_cat_and_espresso(lib, featurized_db, models):
 
 def test_user_tag_kitty_is_reached_through_the_vocabulary(lib, featurized_db, models):
     _, photos = featurized_db
-    user = lib.get_or_create_user("ann")
+    user = lib.users.get_or_create("ann")
     others = [find_item(lib, photos / p).id for p in ("nasa/launch.jpg", "street/cameraman.jpg")]
-    lib.assign(user.id, others, ["kitty"])
+    lib.assignments.assign(user.id, others, ["kitty"])
     cat = find_item(lib, photos / CAT)
     ranked = ColdStartSuggester(lib, models).suggest(cat, user.id)
     kitty = next(s for s in ranked if s.tag == "kitty")
     assert kitty.reason
     # the content suggester alone maps the cat's image words onto "kitty"
-    vocab_words = lib.features([cat.id], IMAGE_MODEL)[cat.id].words
+    vocab_words = lib.features.get([cat.id], IMAGE_MODEL)[cat.id].words
     from tagassist.suggest.vocabulary import TagVocabulary
 
     content = content_suggestions(vocab_words, TagVocabulary(models.text, ["kitty"]))
@@ -129,16 +129,16 @@ def test_user_tag_kitty_is_reached_through_the_vocabulary(lib, featurized_db, mo
     assert hit.score > 0.2 and "cat" in hit.reason and "close to “kitty”" in hit.reason
     # the espresso photo does not get "kitty" from its content
     esp = find_item(lib, photos / ESPRESSO)
-    esp_words = lib.features([esp.id], IMAGE_MODEL)[esp.id].words
+    esp_words = lib.features.get([esp.id], IMAGE_MODEL)[esp.id].words
     assert all(s.tag != "kitty" for s in
                content_suggestions(esp_words, TagVocabulary(models.text, ["kitty"])))
 
 
 def test_tags_on_the_item_are_excluded(lib, featurized_db, models):
     _, photos = featurized_db
-    ann, bob = lib.get_or_create_user("ann"), lib.get_or_create_user("bob")
+    ann, bob = lib.users.get_or_create("ann"), lib.users.get_or_create("bob")
     cat = find_item(lib, photos / CAT)
-    lib.assign(ann.id, [cat.id], ["animals|cat"])
+    lib.assignments.assign(ann.id, [cat.id], ["animals|cat"])
     service = ColdStartSuggester(lib, models)
     assert "cat" not in tags_of(service.suggest(cat, ann.id))
     assert "animals|cat" not in service.candidates(cat, ann.id).tags
@@ -153,7 +153,7 @@ def test_undecodable_and_missing_photos_are_reported(models, tmp_path):
     for name in (CAT, ESPRESSO, "2023-amsterdam/grass.jpg"):
         shutil.copy(sample_library_dir() / name, folder / Path(name).name)
     with Library.open(tmp_path / "lib" / "tagassist.db") as lib:
-        user = lib.get_or_create_user("ann")
+        user = lib.users.get_or_create("ann")
         drive(import_folder(lib, folder, user_id=user.id, thumbnails_dir=tmp_path / "t"))
         # after import the cat photo is damaged on disk and the grass photo deleted
         (folder / "chelsea-the-cat.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg any more")
@@ -164,13 +164,13 @@ def test_undecodable_and_missing_photos_are_reported(models, tmp_path):
         assert set(reasons) == {"chelsea-the-cat.jpg", "grass.jpg"}
         assert reasons["grass.jpg"] == "file is missing" and reasons["chelsea-the-cat.jpg"]
         esp = find_item(lib, folder / "espresso.jpg")
-        assert lib.features([esp.id], IMAGE_MODEL)[esp.id].words
+        assert lib.features.get([esp.id], IMAGE_MODEL)[esp.id].words
 
 
 def test_cancel_stops_between_batches(models, featurized_db, tmp_path):
     _, photos = featurized_db
     with Library.open(tmp_path / "lib" / "tagassist.db") as lib:
-        user = lib.get_or_create_user("ann")
+        user = lib.users.get_or_create("ann")
         drive(import_folder(lib, photos, user_id=user.id, thumbnails_dir=tmp_path / "t"))
         cancel = threading.Event()
         job = featurize_library(lib, models, cancel, batch_size=2)
@@ -217,7 +217,7 @@ def test_generated_set_for_a_photo_respects_present_and_rejected_tags(lib, featu
     from tagassist.suggest.service import NO_IMAGE_WORDS, ONLY_PHOTOS, SET_HIDDEN, SET_SIZE
 
     _, photos = featurized_db
-    user = lib.get_or_create_user("ann")
+    user = lib.users.get_or_create("ann")
     service = ColdStartSuggester(lib, models)
     cat = find_item(lib, photos / CAT)
     assert service.generate_set(cat, user.id) == ([], SET_HIDDEN)  # a new library
@@ -227,11 +227,11 @@ def test_generated_set_for_a_photo_respects_present_and_rejected_tags(lib, featu
     assert note == "" and len(tags) == SET_SIZE == len(set(tags)), (tags, note)
     assert all(0.0 < s.score <= 1.0 for s in made)
     assert "sog-photos" in service.models_info(user.id)
-    lib.assign(user.id, [cat.id], [tags[0]])
+    lib.assignments.assign(user.id, [cat.id], [tags[0]])
     again = [s.tag for s in service.generate_set(cat, user.id, exclude=[tags[1]])[0]]
     assert tags[0] not in again and tags[1] not in again and len(again) == SET_SIZE
     # a brand-new tag of the library joins the vocabulary by its text vector
-    lib.assign(user.id, [find_item(lib, photos / ESPRESSO).id], ["shrek (my cat)"])
+    lib.assignments.assign(user.id, [find_item(lib, photos / ESPRESSO).id], ["shrek (my cat)"])
     table = service.base_set_table(service.set_generator())
     assert "shrek (my cat)" in table.names and not table.known[table.names.index("shrek (my cat)")]
     doc = find_item(lib, photos / "notes/brewing-espresso.txt")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from tagassist.library.repository import Library
+from tagassist.library import Library
 from tagassist.suggest.featurize import Models
 from tagassist.suggest.model_store import BLEND_FILE, PERSONAL_BLEND, active_version
 from tagassist.suggest.personal_blend import MIN_ITEMS, acceptance, replay_cases
@@ -18,12 +18,12 @@ EVENTS = [["beach", "sea"], ["snow", "ski"], ["city", "night"], ["forest", "hike
 def bursty_library(path, per_event: int = 8) -> tuple[Library, int]:
     """Four events of ``per_event`` photos each, hours apart inside, weeks apart between."""
     lib = Library.open(path)
-    user = lib.add_user("ann").id
+    user = lib.users.add("ann").id
     for e, tags in enumerate(EVENTS):
         for n in range(per_event):
-            item, _ = lib.upsert_item(f"{e}-{n}", "photo", f"/p/{e}-{n}.jpg", 1, 1.0,
-                                      capture_time=f"2023-0{e + 1}-10T{10 + n:02d}:00:00")
-            lib.assign(user, [item.id], tags)
+            item, _ = lib.items.upsert(f"{e}-{n}", "photo", f"/p/{e}-{n}.jpg", 1, 1.0,
+                                       capture_time=f"2023-0{e + 1}-10T{10 + n:02d}:00:00")
+            lib.assignments.assign(user, [item.id], tags)
     return lib, user
 
 
@@ -64,8 +64,8 @@ def test_the_job_refits_the_blend_and_publishes_it_when_not_worse(models_dir, tm
         why = fresh.models_info(user)["unavailable"][PERSONAL_BLEND]
         assert record.path in why and "default blend is used" in why
         # suggestions go on: a new photo in the first event's hours gets that event's tags
-        item, _ = lib.upsert_item("new", "photo", "/p/new.jpg", 1, 1.0,
-                                  capture_time="2023-01-10T13:30:00")
+        item, _ = lib.items.upsert("new", "photo", "/p/new.jpg", 1, 1.0,
+                                   capture_time="2023-01-10T13:30:00")
         assert {s.tag for s in fresh.suggest(item, user, top=3)} >= set(EVENTS[0])
     finally:
         lib.close()

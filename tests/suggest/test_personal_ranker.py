@@ -65,12 +65,12 @@ def trained(models_dir, tmp_path_factory):
     for name, _ in labels:
         shutil.copy(COCO / "images" / name, photos / name)
     library = Library.open(root / "lib" / "tagassist.db")
-    user = library.get_or_create_user("ana").id
+    user = library.users.get_or_create("ana").id
     drive(import_folder(library, photos, user_id=user, thumbnails_dir=root / "thumbs"))
     drive(featurize_library(library, Models(models_dir), threading.Event()))
     for name, tags in labels[:N_TAGGED + EXTRA_CATS]:
-        library.assign(user, [library.item_by_path(photos / name).id],
-                       [OWN_WORD.get(t, t) for t in tags])
+        library.assignments.assign(user, [library.items.by_path(photos / name).id],
+                                   [OWN_WORD.get(t, t) for t in tags])
     result, events = drive(train_user(library, user))
     yield {"library": library, "user": user, "result": result, "events": events,
            "photos": photos, "labels": labels, "root": root, "models": models_dir}
@@ -97,9 +97,9 @@ def test_training_publishes_and_activates_a_version(trained):
 def test_the_served_model_suggests_probabilities_and_excludes_present_tags(trained):
     lib, user = trained["library"], trained["user"]
     ranker = PersonalRanker.for_user(lib, user)
-    item = lib.item_by_path(trained["photos"] / trained["labels"][0][0])  # a tagged photo
-    vector = lib.features([item.id], ranker.featurizer, ranker.feature_version)[item.id].vector
-    present = [t.path for t in lib.item_tags(item.id, user)]
+    item = lib.items.by_path(trained["photos"] / trained["labels"][0][0])  # a tagged photo
+    vector = lib.features.get([item.id], ranker.featurizer, ranker.feature_version)[item.id].vector
+    present = [t.path for t in lib.assignments.tags_of(item.id, user)]
     suggestions = ranker.suggest(vector, user, present, limit=10)
     assert len(suggestions) == 10
     assert not {s.tag for s in suggestions} & set(present)
@@ -113,7 +113,7 @@ def test_the_served_model_suggests_probabilities_and_excludes_present_tags(train
 def test_suggest_blends_the_personal_model_in(trained):
     lib, user = trained["library"], trained["user"]
     suggester = ColdStartSuggester(lib, Models(trained["models"]))
-    untagged = [lib.item_by_path(trained["photos"] / n)
+    untagged = [lib.items.by_path(trained["photos"] / n)
                 for n, _ in trained["labels"][N_TAGGED + EXTRA_CATS:]]
     reasons = {s.reason for it in untagged for s in suggester.suggest(it, user, top=5)}
     assert any(REASON in r for r in reasons), reasons  # a reason names the signals that weigh
@@ -126,18 +126,18 @@ def test_the_users_own_word_comes_from_the_personal_model(trained):
     user's 7 tagged cats teach the personal model the word for an untagged cat photo."""
     lib, user = trained["library"], trained["user"]
     assert "cat" in dict(trained["labels"])[UNTAGGED_CAT]
-    cat = lib.item_by_path(trained["photos"] / UNTAGGED_CAT)
+    cat = lib.items.by_path(trained["photos"] / UNTAGGED_CAT)
     suggester = ColdStartSuggester(lib, Models(trained["models"]))
     top = {s.tag: s for s in suggester.suggest(cat, user, top=9)}  # the window's list
     assert "moggy" in top, list(top)
     assert REASON in top["moggy"].reason
     ranker = PersonalRanker.for_user(lib, user)
-    vector = lib.features([cat.id], ranker.featurizer, ranker.feature_version)[cat.id].vector
+    vector = lib.features.get([cat.id], ranker.featurizer, ranker.feature_version)[cat.id].vector
     probs = ranker.probabilities(vector, user)[0]
-    plain = lib.item_by_path(trained["photos"] / trained["labels"][0][0])  # no cat on it
+    plain = lib.items.by_path(trained["photos"] / trained["labels"][0][0])  # no cat on it
     assert "cat" not in trained["labels"][0][1]
     other = ranker.probabilities(
-        lib.features([plain.id], ranker.featurizer, ranker.feature_version)[plain.id].vector,
+        lib.features.get([plain.id], ranker.featurizer, ranker.feature_version)[plain.id].vector,
         user)[0]
     i = ranker.tags.index("moggy")
     assert probs[i] > 2 * other[i]
@@ -151,7 +151,7 @@ def test_a_corrupt_personal_model_is_reported_and_suggest_goes_on(trained, tmp_p
     try:
         model.write_bytes(original[: len(original) // 2])
         suggester = ColdStartSuggester(lib, Models(trained["models"]))
-        item = lib.item_by_path(trained["photos"] / trained["labels"][-1][0])
+        item = lib.items.by_path(trained["photos"] / trained["labels"][-1][0])
         ranked = suggester.suggest(item, user, top=5)
         assert ranked and not any(REASON in s.reason for s in ranked)
         reason = suggester.models_info(user)["unavailable"][PERSONAL_CONTENT]
@@ -176,9 +176,9 @@ def test_cancel_keeps_the_previous_model(trained):
 
 def test_too_few_photos_is_a_clear_message_not_a_model(trained, capsys):
     lib = trained["library"]
-    bob = lib.get_or_create_user("bob").id
+    bob = lib.users.get_or_create("bob").id
     photo = trained["photos"] / trained["labels"][0][0]
-    lib.assign(bob, [lib.item_by_path(photo).id], ["cat"])
+    lib.assignments.assign(bob, [lib.items.by_path(photo).id], ["cat"])
     result, _ = drive(train_user(lib, bob))
     assert result["event"] == "skipped" and "at least" in result["message"]
     assert active_version(lib, PERSONAL_CONTENT, bob) is None
@@ -209,11 +209,12 @@ def test_photos_that_all_carry_the_same_tags_are_a_skip_not_an_error(trained, tm
         shutil.copy(trained["photos"] / name, photos / name)
     lib = Library.open(tmp_path / "lib" / "tagassist.db")
     try:
-        carol = lib.get_or_create_user("carol").id
+        carol = lib.users.get_or_create("carol").id
         drive(import_folder(lib, photos, user_id=carol, thumbnails_dir=tmp_path / "thumbs"))
         drive(featurize_library(lib, Models(trained["models"]), threading.Event()))
-        lib.assign(carol, [lib.item_by_path(photos / n).id for n, _ in trained["labels"][:12]],
-                   ["paris", "france"])
+        lib.assignments.assign(
+            carol, [lib.items.by_path(photos / n).id for n, _ in trained["labels"][:12]],
+            ["paris", "france"])
         result, _ = drive(train_user(lib, carol))
         assert result["event"] in ("done", "skipped"), result
         if result["event"] == "skipped":

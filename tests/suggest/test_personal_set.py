@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tagassist.library.repository import Library
+from tagassist.library import Library
 from tagassist.media.importer import import_folder
 from tagassist.suggest.featurize import Models, featurize_library
 from tagassist.suggest.model_store import PERSONAL_SET, SET_FILE, active_version
@@ -40,22 +40,22 @@ def tagged_library(tmp_path: Path, models_dir: Path) -> tuple[Library, int, Cold
                       "title": f"{word} {n}"}
             (photos / record["name"]).write_bytes(flickr_jpeg(record))
     lib = Library.open(tmp_path / "lib" / "tagassist.db")
-    user = lib.get_or_create_user("ann").id
+    user = lib.users.get_or_create("ann").id
     _drain(import_folder(lib, photos, user_id=user, thumbnails_dir=tmp_path / "thumbs"))
     models = Models(models_dir)
     _drain(featurize_library(lib, models))
     # tagged in capture order, as a person works through their photos
     for e, (_day, _lat, _lon, _word, tags) in enumerate(EVENTS):
         for n in range(PER_EVENT):
-            item = lib.item_by_path(str((photos / f"e{e}-{n}.jpg").resolve()))
-            lib.assign(user, [item.id], tags)
+            item = lib.items.by_path(str((photos / f"e{e}-{n}.jpg").resolve()))
+            lib.assignments.assign(user, [item.id], tags)
     return lib, user, ColdStartSuggester(lib, models)
 
 
 def test_the_set_learns_the_persons_own_tags_and_is_served(models_dir, tmp_path):
     lib, user, suggester = tagged_library(tmp_path, models_dir)
     try:
-        photo = lib.item_by_path(str((tmp_path / "photos" / "e1-7.jpg").resolve()))
+        photo = lib.items.by_path(str((tmp_path / "photos" / "e1-7.jpg").resolve()))
         before, _ = suggester.generate_set(photo, user, given=[], measure=True)
         out = fit_personal_set(suggester, user)
         assert out["event"] == "done", out
@@ -83,7 +83,7 @@ def test_the_set_learns_the_persons_own_tags_and_is_served(models_dir, tmp_path)
 def test_too_few_photos_is_a_clear_skip(models_dir, tmp_path):
     lib = Library.open(tmp_path / "lib" / "tagassist.db")
     try:
-        user = lib.get_or_create_user("ann").id
+        user = lib.users.get_or_create("ann").id
         out = fit_personal_set(ColdStartSuggester(lib, Models(models_dir)), user)
         assert out["event"] == "skipped" and f"{MIN_PHOTOS} needed" in out["message"]
         assert active_version(lib, PERSONAL_SET, user) is None

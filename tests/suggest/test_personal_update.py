@@ -47,21 +47,21 @@ def updated(models_dir, tmp_path_factory):
     for name in [n for n, _ in labels] + SAFARI + [FOURTH]:
         shutil.copy(COCO / "images" / name, photos / name)
     library = Library.open(root / "lib" / "tagassist.db")
-    user = library.get_or_create_user("ana").id
+    user = library.users.get_or_create("ana").id
     drive(import_folder(library, photos, user_id=user, thumbnails_dir=root / "thumbs"))
     drive(featurize_library(library, Models(models_dir), threading.Event()))
     for name, tags in labels:
-        library.assign(user, [library.item_by_path(photos / name).id], tags)
+        library.assignments.assign(user, [library.items.by_path(photos / name).id], tags)
     first, _ = drive(train_user(library, user))
     assert first["event"] == "done", first
     categories = dict(coco_photos(283))
     for name in SAFARI:  # the photo's own categories, and the new word
-        library.assign(user, [library.item_by_path(photos / name).id],
-                       [*categories[name], NEW_TAG])
+        library.assignments.assign(user, [library.items.by_path(photos / name).id],
+                                   [*categories[name], NEW_TAG])
     # rejected suggestions on the safari photos: hard negatives for the update
     for name in SAFARI:
-        library.record_decisions(user, library.item_by_path(photos / name).id,
-                                 [("person", False, 1, 0.5, first["version"]),
+        library.assignments.record_decisions(user, library.items.by_path(photos / name).id,
+                                             [("person", False, 1, 0.5, first["version"]),
                                   ("dining table", False, 2, 0.4, first["version"])])
     second, events = drive(train_user(library, user))
     yield {"library": library, "user": user, "first": first, "second": second,
@@ -86,8 +86,8 @@ def test_a_new_tag_on_three_photos_is_suggested_for_a_fourth(updated):
     lib, user = updated["library"], updated["user"]
     ranker = PersonalRanker.for_user(lib, user)
     assert NEW_TAG in ranker.tags
-    item = lib.item_by_path(updated["photos"] / FOURTH)
-    vector = lib.features([item.id], ranker.featurizer, ranker.feature_version)[item.id].vector
+    item = lib.items.by_path(updated["photos"] / FOURTH)
+    vector = lib.features.get([item.id], ranker.featurizer, ranker.feature_version)[item.id].vector
     top = [s.tag for s in ranker.suggest(vector, user, [], limit=5)]
     assert NEW_TAG in top, top
 
@@ -133,13 +133,14 @@ def test_a_killed_job_keeps_the_last_good_model(updated):
 
 def test_tags_written_during_training_are_kept_and_the_job_finishes(updated):
     lib, user = updated["library"], updated["user"]
-    item = lib.item_by_path(updated["photos"] / FOURTH).id
+    item = lib.items.by_path(updated["photos"] / FOURTH).id
     job = train_user(lib, user, None, ("--full",))
     assert next(job)["event"] == "progress"
-    lib.assign(user, [item], ["giraffe", NEW_TAG])  # the database changes under the trainer
+    # the database changes under the trainer
+    lib.assignments.assign(user, [item], ["giraffe", NEW_TAG])
     result, _ = drive(job)
     assert result["event"] in ("done", "skipped"), result
-    assert {"giraffe", NEW_TAG} <= {t.path for t in lib.item_tags(item, user)}
+    assert {"giraffe", NEW_TAG} <= {t.path for t in lib.assignments.tags_of(item, user)}
     assert PersonalRanker.for_user(lib, user) is not None
     folder = ModelStore.of(lib).folder(PERSONAL_CONTENT, user)
     assert not [p for p in folder.iterdir() if p.name.startswith(".staging")]

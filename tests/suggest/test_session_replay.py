@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tagassist.library.repository import Library
+from tagassist.library import Library
 from tagassist.paths import sample_library_dir
 from trainer.replay_sets import flickr_jpeg
 from trainer.session_replay import SERIES, main
@@ -80,13 +80,14 @@ def test_keywords_in_files_are_not_imported_and_decisions_are_logged(models_dir,
     replay(tmp_path / "photos", truth, train_every=0, models_dir=models_dir, workdir=work)
     library = Library.open(work / "library" / "tagassist.db")
     try:
-        user = library.get_or_create_user("replay").id
-        grass = library.item_by_path(str((tmp_path / "photos" / "grass.jpg").resolve()))
-        assert grass is not None and library.item_tags(grass.id) == []  # sidecar not taken
-        decisions = library.decisions(user)
+        user = library.users.get_or_create("replay").id
+        grass = library.items.by_path(str((tmp_path / "photos" / "grass.jpg").resolve()))
+        # the sidecar's keywords are not taken
+        assert grass is not None and library.assignments.tags_of(grass.id) == []
+        decisions = library.assignments.decisions(user)
         assert decisions and any(d.accepted for d in decisions)
         assert any(not d.accepted for d in decisions)
-        tagged = library.tagged_items(user)
+        tagged = library.queries.tagged(user)
         assert len(tagged) == 24
     finally:
         library.close()

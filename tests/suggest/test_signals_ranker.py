@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tagassist.library import Library
 from tagassist.library.models import Features
-from tagassist.library.repository import Library
 from tagassist.suggest.ranker import (
     FEATURES,
     BlendWeights,
@@ -31,13 +31,13 @@ def lib(tmp_path):
 
 def add_photo(lib, name, when=None, lat=None, lon=None, vector=None, tags=(), user=1,
               title=None, place=None, folder="/photos/a"):
-    item, _ = lib.upsert_item(name, "photo", f"{folder}/{name}.jpg", 1, 1.0, capture_time=when,
-                              lat=lat, lon=lon, title=title, place=place)
+    item, _ = lib.items.upsert(name, "photo", f"{folder}/{name}.jpg", 1, 1.0, capture_time=when,
+                               lat=lat, lon=lon, title=title, place=place)
     if vector is not None:
-        lib.put_features([Features(item.id, EMBED[0], EMBED[1],
+        lib.features.put([Features(item.id, EMBED[0], EMBED[1],
                                    np.asarray(vector, np.float32), ())])
     if tags:
-        lib.assign(user, [item.id], list(tags))
+        lib.assignments.assign(user, [item.id], list(tags))
     return item
 
 
@@ -50,7 +50,7 @@ def values(sig, index, name):
 
 
 def test_time_place_and_look_alike_follow_the_nearest_photos(lib):
-    user = lib.add_user("ann").id
+    user = lib.users.add("ann").id
     add_photo(lib, "a", "2024-05-01T10:00:00", 52.37, 4.90, [1, 0], ["amsterdam", "canal"], user)
     add_photo(lib, "b", "2024-05-03T10:00:00", 48.85, 2.35, [0, 1], ["paris", "tower"], user)
     query = add_photo(lib, "q", "2024-05-01T11:00:00", 52.36, 4.91, [0.1, 1.0])
@@ -68,7 +68,7 @@ def test_time_place_and_look_alike_follow_the_nearest_photos(lib):
 
 
 def test_visible_hides_later_photos_and_the_item_itself(lib):
-    user = lib.add_user("ann").id
+    user = lib.users.add("ann").id
     first = add_photo(lib, "a", "2024-05-01T10:00:00", tags=["early"], user=user)
     add_photo(lib, "b", "2024-05-01T10:30:00", tags=["late"], user=user)
     index = index_of(lib, user)
@@ -79,12 +79,12 @@ def test_visible_hides_later_photos_and_the_item_itself(lib):
 
 
 def test_cooccurrence_and_rejections_nearby(lib):
-    user = lib.add_user("ann").id
+    user = lib.users.add("ann").id
     for n in range(3):
         add_photo(lib, f"p{n}", f"2024-05-0{n + 1}T10:00:00", tags=["beach", "sea"], user=user)
     add_photo(lib, "x", "2024-06-01T10:00:00", tags=["beach", "sand"], user=user)
     rejected = add_photo(lib, "r", "2024-07-01T10:00:00", tags=["night"], user=user)
-    lib.record_decisions(user, rejected.id, [("sea", False, 1, 0.5, "t")])
+    lib.assignments.record_decisions(user, rejected.id, [("sea", False, 1, 0.5, "t")])
     query = add_photo(lib, "q", "2024-07-01T11:00:00")
     index = index_of(lib, user)
     sig = index.signals(query, None, ["beach"])
@@ -101,11 +101,11 @@ def test_haversine_distance():
 
 
 def test_candidates_offer_place_and_title_words_and_drop_present_and_rejected(lib):
-    user = lib.add_user("ann").id
+    user = lib.users.add("ann").id
     add_photo(lib, "a", "2024-05-01T10:00:00", tags=["gondola", "venice", "boat"], user=user)
     query = add_photo(lib, "q", "2024-05-01T12:00:00", title="Grand Canal at dusk",
                       place="Venice, Italy")
-    lib.assign(user, [query.id], ["boat"])
+    lib.assignments.assign(user, [query.id], ["boat"])
     index = index_of(lib, user)
     sig = index.signals(query, None, ["boat"])
     parts = {"content": [Suggestion("gondola", 0.8, "image: looks like gondola")]}
@@ -156,23 +156,24 @@ def same_index(a, b):
 
 
 def test_a_refreshed_index_equals_a_fresh_read_and_removals_ask_for_one(lib):
-    ann, bob = lib.add_user("ann").id, lib.add_user("bob").id
+    ann, bob = lib.users.add("ann").id, lib.users.add("bob").id
     add_photo(lib, "a", "2024-05-01T10:00:00", 52.3, 4.9, [1, 0], ["canal"], ann)
     add_photo(lib, "z", "2024-04-01T10:00:00", tags=["zoo", "ape", "canal"], user=ann)
     index = index_of(lib, ann)
     b = add_photo(lib, "b", "2024-05-01T11:00:00", 52.3, 4.9, [0, 1], ["canal", "bike"], ann)
-    lib.assign(bob, [b.id], ["canal", "boat"])  # another person: popularity only
+    lib.assignments.assign(bob, [b.id], ["canal", "boat"])  # another person: popularity only
     c = add_photo(lib, "c", "2024-05-02T11:00:00", vector=[1, 1])
-    lib.record_decisions(ann, c.id, [("bike", False, 1, 0.3, "t"), ("tram", True, 2, 0.2, "t")])
+    lib.assignments.record_decisions(ann, c.id,
+                                     [("bike", False, 1, 0.3, "t"), ("tram", True, 2, 0.2, "t")])
     assert index.refresh(lib)
     same_index(index, index_of(lib, ann))
     assert index.popularity == {"canal": 3, "bike": 1, "boat": 1, "tram": 1, "zoo": 1,
                                 "ape": 1}
     assert index.key_rows["tram"] == index.tags.index("tram")  # new tags are findable
-    lib.undo()  # the decisions go: only a new read is right
+    lib.history.undo()  # the decisions go: only a new read is right
     assert not index.refresh(lib)
     index = index_of(lib, ann)
-    lib.rename_tag("canal", "gracht")
+    lib.tags.rename("canal", "gracht")
     assert not index.refresh(lib)
 
 
@@ -181,22 +182,22 @@ def test_the_indexed_history_is_bll_plus_c(lib):
 
     from tagassist.suggest.suggesters import history_suggestions
 
-    ann, bob = lib.add_user("ann").id, lib.add_user("bob").id
+    ann, bob = lib.users.add("ann").id, lib.users.add("bob").id
     add_photo(lib, "a", tags=["sea", "sun"], user=ann)
     add_photo(lib, "b", tags=["sea"], user=ann)
     c = add_photo(lib, "c", tags=["sea"], user=bob)
-    lib.assign(bob, [c.id], ["rock"])
+    lib.assignments.assign(bob, [c.id], ["rock"])
     now = datetime(2030, 1, 1, tzinfo=timezone.utc)
     index = index_of(lib, ann)
-    popularity = {t.path: t.count for t in lib.tag_counts()}
-    expected = history_suggestions(lib.tag_history(ann), popularity, now)
+    popularity = {t.path: t.count for t in lib.queries.tag_counts()}
+    expected = history_suggestions(lib.queries.tag_history(ann), popularity, now)
     got = index.history(now)
     assert [(s.tag, s.reason) for s in got] == [(s.tag, s.reason) for s in expected]
     assert [s.score for s in got] == pytest.approx([s.score for s in expected])
 
 
 def test_a_person_without_tags_gets_the_librarys_popular_tags(lib):
-    ann, bob = lib.add_user("ann").id, lib.add_user("bob").id
+    ann, bob = lib.users.add("ann").id, lib.users.add("bob").id
     add_photo(lib, "a", tags=["sea", "sun"], user=ann)
     got = index_of(lib, bob).history()
     assert {s.tag for s in got} == {"sea", "sun"}

@@ -38,7 +38,7 @@ def test_an_older_library_is_refused_untouched(tmp_path: Path):
 def test_a_current_library_is_read_and_left_as_it_was(tmp_path: Path):
     db = tmp_path / "tagassist.db"
     with Library.open(db) as lib:
-        lib.add_user("ann")
+        lib.users.add("ann")
     before = db.read_bytes()
     code, events = _job(db)
     assert code == 3  # nothing to learn from: a clear skip

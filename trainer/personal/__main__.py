@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             raise NotPublished(f"no library at {db}")
         # read-only: the job never writes the database, and never migrates it (the app does)
         with Library.open_read_only(db) as library:
-            user = next((u for u in library.users()
+            user = next((u for u in library.users.all()
                          if u.name == args.user or u.id == args.user_id), None)
             if user is None:
                 raise NotPublished(f"no user {args.user or args.user_id!r} in this library")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import numpy as np
 
-from tagassist.library.repository import Library
+from tagassist.library import Library
 from trainer.data import TagData
 from trainer.personal import NotPublished
 
@@ -37,10 +37,10 @@ def _unix(created: str) -> float:
 def load_posts(library: Library, featurizer: str = FEATURIZER) -> LibraryPosts:
     """All users' tags on items that have ``featurizer`` features (other items are skipped)."""
     records: list[tuple[int, int, str, float]] = []
-    for user in library.users():
+    for user in library.users.all():
         records += [(user.id, h.item_id, h.tag, _unix(h.created))
-                    for h in library.tag_history(user.id)]
-    found = library.features(sorted({r[1] for r in records}), featurizer)
+                    for h in library.queries.tag_history(user.id)]
+    found = library.features.get(sorted({r[1] for r in records}), featurizer)
     records = [r for r in records if r[1] in found]
     if not records:
         raise NotPublished(f"no tagged item has {featurizer} features yet "
@@ -102,11 +102,11 @@ def truth_of(data: TagData, user: int, items: np.ndarray) -> list[np.ndarray]:
 def rejections(library: Library, posts: LibraryPosts, user: int) -> TagData:
     """The user's rejected suggestions on photos of the table, tags of its vocabulary."""
     d = posts.data
-    paths = {t.id: t.path for t in library.tags()}
+    paths = {t.id: t.path for t in library.tags.all()}
     tag_of = {t: n for n, t in enumerate(d.tags)}
     item_of = {i: n for n, i in enumerate(posts.item_ids)}
     rows = [(item_of[x.item_id], tag_of[paths[x.tag_id]])
-            for x in library.decisions(posts.user_ids[user])
+            for x in library.assignments.decisions(posts.user_ids[user])
             if not x.accepted and x.item_id in item_of and paths.get(x.tag_id) in tag_of]
     arr = np.array(rows, np.int64).reshape(-1, 2)
     return TagData(np.full(len(rows), user, np.int64), arr[:, 0], arr[:, 1],

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tagassist.library.repository import Library
+from tagassist.library import Library
 from tagassist.suggest.train_events import Done, Progress
 from trainer.models.base import no_check
 from trainer.personal import NotPublished

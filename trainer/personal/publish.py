@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tagassist.library.repository import Library
+from tagassist.library import Library
 from tagassist.suggest.model_store import PERSONAL_CONTENT, ModelStore
 from tagassist.suggest.train_events import Done
 from trainer.models.base import TagModel

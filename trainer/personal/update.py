@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tagassist.library.repository import Library
+from tagassist.library import Library
 from tagassist.suggest.model_store import PERSONAL_CONTENT, active_version
 from tagassist.suggest.train_events import Progress
 from trainer.models import REGISTRY

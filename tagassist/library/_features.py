@@ -2,36 +2,25 @@
 
 Vectors are stored as little-endian float32 bytes (no pickle, readable by any tool); words as
 JSON.  A featurizer's ``version`` travels with each row, so items featurized by an older
-version are found again by :meth:`FeatureStore.items_needing_features`.  Mixed into
-:class:`tagassist.library.Library`, whose ``_read``/``_write`` give the locking and the
-one-transaction-per-write rule.
+version are found again by :meth:`FeatureStore.missing` (``library.features.missing``).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
+from ._common import Manager
 from .errors import LibraryError
 from .models import Features
 
 
-class FeatureStore:
-    """Feature rows of the library (a mixin: needs ``_read`` and ``_write``)."""
-
-    def _read(self) -> AbstractContextManager[sqlite3.Connection]:  # provided by Library
-        raise NotImplementedError
-
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:  # provided by Library
-        raise NotImplementedError
-
-    def put_features(self, rows: Iterable[Features]) -> int:
+class FeatureStore(Manager):
+    def put(self, rows: Iterable[Features]) -> int:
         """Insert or replace feature rows (one transaction); returns how many were written."""
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         params = [_encode(f, now) for f in rows]
@@ -41,8 +30,8 @@ class FeatureStore:
                 "created) VALUES (?, ?, ?, ?, ?, ?)", params)
         return len(params)
 
-    def features(self, item_ids: Sequence[int], featurizer: str,
-                 version: str | None = None) -> dict[int, Features]:
+    def get(self, item_ids: Sequence[int], featurizer: str,
+            version: str | None = None) -> dict[int, Features]:
         """Stored features of these items by one featurizer (of ``version`` if given)."""
         out: dict[int, Features] = {}
         with self._read() as conn:
@@ -55,8 +44,7 @@ class FeatureStore:
                     out[r[0]] = _decode(r)
         return out
 
-    def items_needing_features(self, featurizer: str, version: str,
-                               kind: str | None = None) -> list[int]:
+    def missing(self, featurizer: str, version: str, kind: str | None = None) -> list[int]:
         """Items (of ``kind``) with no row by ``featurizer`` at ``version``, ascending ids."""
         with self._read() as conn:
             return [r[0] for r in conn.execute(
