@@ -143,7 +143,7 @@ def training_state(app: QApplication, tmp: Path) -> None:
     settle(app, lambda: job.running or not quiet(window), 300)
     c = window.controller
     for name, tags in rows[:28]:
-        c.add_tags([c.library.item_by_path(photos / name).id], tags)
+        c.add_tags([c.library.items.by_path(photos / name).id], tags)
     window.select_file(rows[30][0])  # an untagged one
     settle(app, lambda: not quiet(window))
     training = c.suggest.start_training()

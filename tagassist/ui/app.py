@@ -109,6 +109,8 @@ def run_gui(paths: LibraryPaths, open_folder: Path | None = None, user: str | No
     except LibraryError as exc:
         _fatal(str(exc), interactive=screenshot is None)
         return EXIT_LIBRARY_ERROR
+    if screenshot is not None:
+        window.use_default_layout()
     window.show()
     tune_interpreter()
     host = WindowHost(window)

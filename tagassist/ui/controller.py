@@ -8,12 +8,19 @@ Suggestions and training live in ``self.suggest`` (:mod:`tagassist.ui.suggest_co
 Writes go through :mod:`tagassist.app` (the same operations the ``tagassist`` command
 uses): each is one transaction and one undo step in the library's op_log, however many
 items it touches, and returns :class:`~tagassist.app.Changes`, which ``changed`` carries to
-the window and whose description the status bar shows.
+the window and whose description the status bar shows.  They run off the UI thread, one at
+a time in the order asked for (:class:`~tagassist.ui.writer.SerialWriter`, with its own
+connection): a write waiting for another process's lock never freezes the window, and an
+undo pressed right after a tag runs after it.  The write methods return once the write is
+queued; its ``changed``/``tags_changed``/``status`` (or an error notification) come when it
+has landed, so whatever the window re-reads then includes it.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -21,10 +28,13 @@ from PySide6.QtCore import QObject, Signal
 from tagassist import app
 from tagassist.app import Changes
 from tagassist.library import LibraryError, QuerySyntaxError
+from tagassist.library.names import clean
+from tagassist.library.query import parse
 from tagassist.paths import LibraryPaths, bundled_models_dir
 from tagassist.ui.sidebar_jobs import sidebar_job
 from tagassist.ui.suggest_controller import SuggestController
 from tagassist.ui.workers import JobHandle, JobRunner
+from tagassist.ui.writer import SerialWriter
 
 # Import problems listed in the notification; the rest are counted.
 SHOWN_PROBLEMS = 3
@@ -71,13 +81,18 @@ class LibraryController(QObject):
     job_started = Signal(object)     # JobHandle
     user_changed = Signal(str)       # another person is tagging now
     sidebar_ready = Signal(object)   # SidebarData read in a worker (refresh_sidebar)
+    saved_searches_changed = Signal()  # a search was saved or deleted
+    writes_idle = Signal()           # every queued write has landed (and been announced)
 
     def __init__(self, library, paths: LibraryPaths, user_name: str,
                  parent: QObject | None = None, models_dir: Path | None = None) -> None:
         super().__init__(parent)
         self.library = library
         self.paths = paths
-        self.user = library.get_or_create_user(user_name)
+        self.user = library.users.get_or_create(user_name)
+        self.writer = SerialWriter(paths.database, self)  # every write, in order, off-thread
+        self.writer.idle.connect(self.writes_idle)
+        self._tagging: Counter[int] = Counter()  # items with a tag write still queued
         self.jobs = JobRunner(self)
         self.jobs.job_started.connect(self.job_started)
         self._sidebar_jobs = JobRunner(self, max_threads=1)  # quick reads: not in the status bar
@@ -93,14 +108,14 @@ class LibraryController(QObject):
         return self.user.id
 
     def user_names(self) -> list[str]:
-        return [u.name for u in self._safely(self.library.users, [])]
+        return [u.name for u in self._safely(self.library.users.all, [])]
 
     def set_user(self, name: str) -> bool:
         """Tag as ``name`` from now on (a new name adds that person to the library)."""
         name = name.strip()
         if not name or name == self.user.name:
             return False
-        user = self._safely(lambda: self.library.get_or_create_user(name), None)
+        user = self._safely(lambda: self.library.users.get_or_create(name), None)
         if user is None:
             return False
         self.user = user
@@ -113,7 +128,7 @@ class LibraryController(QObject):
     def all_item_ids(self) -> list[int]:
         """Every item in the grid's order (capture time), cached until the items change."""
         if self._display_ids is None:
-            ids = self._safely(lambda: self.library.item_ids(order="capture_time"), None)
+            ids = self._safely(lambda: self.library.items.ids(order="capture_time"), None)
             if ids is None:
                 return []  # not cached: the next call tries again
             self._display_ids = ids
@@ -125,7 +140,7 @@ class LibraryController(QObject):
         self._display_rank = {}
 
     def item_count(self) -> int:
-        return self._safely(self.library.item_count, 0)
+        return self._safely(self.library.items.count, 0)
 
     def in_display_order(self, ids: list[int]) -> list[int]:
         """Search results come by id; show them in the grid's usual (capture time) order."""
@@ -134,8 +149,10 @@ class LibraryController(QObject):
         return sorted((i for i in ids if i in rank), key=rank.__getitem__)
 
     def tagged_set(self) -> set[int]:
-        """Items that have at least one of your tags."""
-        return set(self._safely(lambda: self.library.tagged_items(self.user_id), []))
+        """Items that have at least one of your tags (or are being given one: a queued
+        write, so N right after a tag skips the item as it will be)."""
+        tagged = set(self._safely(lambda: self.library.queries.tagged(self.user_id), []))
+        return tagged | set(self._tagging)
 
     def untagged_ids(self) -> list[int]:
         """Items without any of your tags, in the grid's order."""
@@ -179,92 +196,172 @@ class LibraryController(QObject):
         """Union of the items' tags: ``path -> (name, how many of the items have it)``."""
         out: dict[str, tuple[str, int]] = {}
         for item_id in item_ids:
-            for tag in self._safely(lambda i=item_id: self.library.item_tags(i, self.user_id), []):
+            for tag in self._safely(
+                    lambda i=item_id: self.library.assignments.tags_of(i, self.user_id), []):
                 name, n = out.get(tag.path, (tag.name, 0))
                 out[tag.path] = (name, n + 1)
         return out
 
     # -- folders and saved searches (the sidebar's other sections) ----------------------------
     def folder_counts(self) -> list:
-        return self._safely(self.library.folder_counts, [])
+        return self._safely(self.library.items.folder_counts, [])
 
     def items_in_folder(self, folder: str) -> list[int]:
-        return self._safely(lambda: self.library.items_in_folder(folder), [])
+        return self._safely(lambda: self.library.items.in_folder(folder), [])
 
     def saved_searches(self) -> list:
-        return self._safely(lambda: self.library.saved_searches(self.user_id), [])
+        return self._safely(lambda: self.library.searches.all(self.user_id), [])
 
     def save_search(self, name: str, expression: str) -> bool:
-        """False (and a notification saying why) for an empty name or a bad expression."""
-        def save():
+        """False (and a notification saying why) for an empty name or a bad expression;
+        True once the save is queued (``saved_searches_changed`` when it has landed)."""
+        def save(library=None):
             try:
-                return self.library.save_search(self.user_id, name, expression)
+                if library is None:  # here, at once: what is refused without the file
+                    if not clean(name):
+                        raise LibraryError("A saved search needs a name.")
+                    return parse(expression.strip())
+                return library.searches.save(uid, name, expression)
             except QuerySyntaxError as exc:  # its caret diagram needs a fixed-width font
                 raise LibraryError(f"The search was not saved: {str(exc).splitlines()[0]}") from exc
 
-        saved = self._safely(save, None)
-        if saved is not None:
-            self.status.emit(f"Saved the search “{saved.name}”")
-        return saved is not None
+        uid = self.user_id
+        if self._safely(save, None) is None:
+            return False
+
+        def saved(search) -> None:
+            self.status.emit(f"Saved the search “{search.name}”")
+            self.saved_searches_changed.emit()
+
+        self._submit("Saving the search", save, saved)
+        return True
 
     def delete_saved_search(self, name: str) -> bool:
-        deleted = self._safely(lambda: self.library.delete_saved_search(self.user_id, name),
-                               False)
-        if deleted:
-            self.status.emit(f"Deleted the saved search “{name}”")
-        return deleted
+        """True once the delete is queued; the status bar says when it is done."""
+        uid = self.user_id
+
+        def deleted(found: bool) -> None:
+            if found:
+                self.status.emit(f"Deleted the saved search “{name}”")
+                self.saved_searches_changed.emit()
+
+        self._submit("Deleting the search",
+                     lambda library: library.searches.delete(uid, name), deleted)
+        return True
 
     def add_tags(self, item_ids: list[int], names: list[str]) -> bool:
+        """Queue the tags for the items (True); the write's Changes come when it lands."""
         names = [n.strip() for n in names if n.strip()]
         if not item_ids or not names:
             return False
-        changes = self._safely(lambda: app.tag(self.library, self.user_id, item_ids, names),
-                               None)
-        if changes is not None:
-            self._announce(changes)
-            self.tags_changed.emit()
-        return changes is not None
+        ids, uid = list(item_ids), self.user_id
+        self._tagging.update(ids)
+        self._submit("Tagging", lambda library: app.tag(library, uid, ids, names),
+                     self._tags_written, settled=lambda: self._tagged(ids))
+        return True
 
     def remove_tags(self, item_ids: list[int], names: list[str]) -> bool:
         if not item_ids or not names:
             return False
-        changes = self._safely(lambda: app.untag(self.library, self.user_id, item_ids, names),
-                               None)
-        if changes is not None:
-            self._announce(changes)
-            self.tags_changed.emit()
-        return changes is not None
+        ids, names, uid = list(item_ids), list(names), self.user_id
+        self._submit("Removing tags", lambda library: app.untag(library, uid, ids, names),
+                     self._tags_written)
+        return True
+
+    def _tags_written(self, changes: Changes) -> None:
+        self._announce(changes)
+        self.tags_changed.emit()
+
+    def _tagged(self, ids: list[int]) -> None:
+        """A tag write for ``ids`` has landed (or failed): they no longer count as queued."""
+        self._tagging.subtract(ids)
+        self._tagging = +self._tagging  # drop the items whose writes have all landed
 
     def review(self, item_ids: list[int], decisions: list[tuple[str, bool, int, float]],
-               model_version: str) -> bool:
+               model_version: str,
+               done: Callable[[bool], None] | None = None) -> bool:
         """Log accepted/rejected suggestions ``(tag, accepted, rank, score)`` for every item;
         accepted ones become assignments (source 'suggestion').  One transaction and one
         undo step for all the items (:func:`tagassist.app.review`).
+
+        True once queued; ``done(ok)`` follows when it has landed (False: nothing was
+        written, the transaction rolled back, and a notification says why).
         """
-        changes = self._safely(
-            lambda: app.review(self.library, self.user_id, item_ids, decisions, model_version),
-            None)
-        if changes is None:
-            return False  # nothing was written: the transaction rolled back
-        self._announce(changes)
-        if changes.changed and any(ok for _tag, ok, *_rest in decisions):
-            self.tags_changed.emit()
+        ids, uid = list(item_ids), self.user_id
+        decisions = list(decisions)
+        accepted = any(ok for _tag, ok, *_rest in decisions)
+        if accepted:
+            self._tagging.update(ids)
+
+        def reviewed(changes: Changes) -> None:
+            self._announce(changes)
+            if changes.changed and accepted:
+                self.tags_changed.emit()
+            if done is not None:
+                done(True)
+
+        self._submit("Saving your choices",
+                     lambda library: app.review(library, uid, ids, decisions, model_version),
+                     reviewed, settled=(lambda: self._tagged(ids)) if accepted else None,
+                     refused=None if done is None else lambda: done(False))
         return True
 
-    def undo(self) -> Changes | None:
-        """Undo the library's latest operation (one step, however many items it touched)."""
-        return self._history(app.undo)
+    def undo(self) -> bool:
+        """Undo the library's latest operation (one step, however many items it touched),
+        after every write asked for before it; True once queued."""
+        return self._history("Undo", app.undo)
 
-    def redo(self) -> Changes | None:
-        return self._history(app.redo)
+    def redo(self) -> bool:
+        return self._history("Redo", app.redo)
 
-    def _history(self, step) -> Changes | None:
-        changes = self._safely(lambda: step(self.library), None)
-        if changes is not None:
+    def _history(self, title: str, step) -> bool:
+        def stepped(changes: Changes) -> None:
             self._announce(changes)
             if changes.changed:
                 self.tags_changed.emit()
-        return changes
+            # Decisions were taken back or made again: the list the refresh (just started
+            # by tags_changed) brings is shown afresh, not held still.
+            self.suggest.start_over()
+
+        self._submit(title, step, stepped)
+        return True
+
+    # -- the writer --------------------------------------------------------------------------
+    def _submit(self, title: str, write, done, settled: Callable[[], None] | None = None,
+                refused: Callable[[], None] | None = None) -> None:
+        """Queue ``write(library)`` on the writer (its own connection, in submission order).
+
+        ``done(result)`` runs on this thread when it has landed; a ``LibraryError`` becomes
+        an error notification (as every read's does) and ``refused()``.  ``settled()`` runs
+        after either.
+        """
+        def landed(result) -> None:
+            try:
+                done(result)
+            finally:
+                if settled is not None:
+                    settled()
+
+        def failed(message: str) -> None:
+            try:
+                self.notify.emit("error", message)
+                if refused is not None:
+                    refused()
+            finally:
+                if settled is not None:
+                    settled()
+
+        self.writer.submit(title, write, landed, failed)
+
+    def writes_pending(self) -> bool:
+        """Whether some write is queued or running (its result not announced yet)."""
+        return self.writer.pending > 0
+
+    def wait_for_writes(self, timeout_s: float = 10.0) -> bool:
+        """Run the event loop until every queued write has landed and been announced.
+
+        For tests and benches: the window itself never waits.  True if they all landed."""
+        return self.writer.wait(int(timeout_s * 1000))
 
     def _announce(self, changes: Changes) -> None:
         """Say what a write did (naming the photos and tags) and hand the window its Changes."""
@@ -296,6 +393,7 @@ class LibraryController(QObject):
             self.suggest.start_analysis()
 
     def shutdown(self) -> None:
+        self.writer.shutdown()  # the writes asked for land first; no more announcements
         self._sidebar_jobs.shutdown()
         self.jobs.shutdown()
         self.suggest.shutdown()  # after the jobs: training featurizes with its engine

@@ -22,17 +22,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tagassist.ui import theme
 from tagassist.ui.flow_layout import FlowLayout
 from tagassist.ui.item_model import display_name
 from tagassist.ui.sidebar_jobs import ALIAS_ARROW
 
 PREVIEW = 280
-PREVIEW_HEIGHT = 180  # leaves the suggestion panel below room for its nine rows
-# One style sheet on the chips' box, not one per chip: a widget's own sheet is parsed anew.
-CHIP_STYLE = ("QPushButton#tagChip { border: 1px solid #9db4d6; border-radius: 10px;"
-              " background: #e4edfa; padding: 2px 8px; }"
-              "QPushButton#tagChip:hover { background: #f7d9d9; }")
+PREVIEW_HEIGHT = 180  # the preview's height while the suggestion list below has room …
+PREVIEW_MIN = 96  # … and how far it gives way when the list needs more for its nine rows
 SPARE_CHIPS = 64  # hidden chips kept for the next selection's tags
+
+
+def chip_style() -> str:
+    """One style sheet on the chips' box, not one per chip (a widget's own sheet is parsed
+    anew); its colours come from the palette."""
+    c = theme.colours()
+    return (f"QPushButton#tagChip {{ border: 1px solid {theme.css(c.chip_border)};"
+            f" border-radius: 10px; background: {theme.css(c.chip)};"
+            f" color: {theme.css(c.text)}; padding: 2px 8px; }}"
+            f"QPushButton#tagChip:hover {{ background: {theme.css(c.bad_soft)}; }}")
 
 
 class TagEdit(QLineEdit):
@@ -67,7 +75,8 @@ class DetailPanel(QWidget):
         self.preview.setObjectName("preview")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setFixedHeight(PREVIEW_HEIGHT)
-        self.preview.setStyleSheet("background: #f2f3f5; border-radius: 4px;")
+        self.preview.setAccessibleName("Preview of the selected item")
+        self._preview_source: QPixmap | None = None  # what the preview shows, unscaled
         self.title = QLabel(self)
         self.title.setObjectName("title")
         self.title.setWordWrap(True)
@@ -76,19 +85,21 @@ class DetailPanel(QWidget):
         self.facts.setObjectName("facts")
         self.facts.setWordWrap(True)
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.facts.setStyleSheet("color: #444;")
+        self.facts.setAccessibleName("About the selection")  # the mouse can select its text
 
         tags_header = QLabel("Tags", self)
         tags_header.setStyleSheet("font-weight: bold; margin-top: 6px;")
         self.chips_box = QFrame(self)
-        self.chips_box.setStyleSheet(CHIP_STYLE)
+        self.chips_box.setAccessibleName("Tags of the selection")
         self.chips = FlowLayout(self.chips_box)
         self.no_tags = QLabel("No tags yet", self)
-        self.no_tags.setStyleSheet("color: #888;")
 
         self.tag_edit = TagEdit(self)
         self.tag_edit.setObjectName("tagEdit")
         self.tag_edit.setPlaceholderText("Add a tag to the selection (T)")
+        self.tag_edit.setAccessibleName("Add a tag")
+        self.tag_edit.setAccessibleDescription(
+            "Type a tag and press Enter to add it to every selected item (T comes here)")
         self._completions = QStringListModel(self)
         completer = QCompleter(self._completions, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -105,6 +116,14 @@ class DetailPanel(QWidget):
         self._chip_buttons: dict[str, QPushButton] = {}  # shown, in order
         self._spare_chips: list[QPushButton] = []  # hidden, in the layout, for reuse
         self.show_items(0, None, {})
+        theme.restyle_on_palette_change(self, self._restyle)
+
+    def _restyle(self) -> None:
+        """Colours from the palette (again after a light/dark switch)."""
+        c = theme.colours()
+        self.preview.setStyleSheet(f"background: {theme.css(c.surface)}; border-radius: 4px;")
+        self.no_tags.setStyleSheet(f"color: {theme.css(c.muted)};")
+        self.chips_box.setStyleSheet(chip_style())
 
     # -- display -------------------------------------------------------------------------------
     def set_completions(self, names: list[str]) -> None:
@@ -147,12 +166,28 @@ class DetailPanel(QWidget):
 
     def _set_preview(self, pixmap: QPixmap | None, placeholder: QPixmap | None) -> None:
         pm = pixmap if pixmap is not None else placeholder
+        self._preview_source = pm
         if pm is None:
             self.preview.clear()
             return
-        self.preview.setPixmap(pm.scaled(PREVIEW, PREVIEW_HEIGHT,
+        self.preview.setPixmap(pm.scaled(PREVIEW, self.preview_height(),
                                          Qt.AspectRatioMode.KeepAspectRatio,
                                          Qt.TransformationMode.SmoothTransformation))
+
+    def preview_height(self) -> int:
+        return self.preview.minimumHeight()  # fixed: minimum and maximum alike
+
+    def set_preview_height(self, height: int) -> None:
+        """The preview between ``PREVIEW_MIN`` and ``PREVIEW_HEIGHT`` px high: it gives way
+        when the suggestion list below needs the room for its rows (see right_column.py)."""
+        height = max(PREVIEW_MIN, min(PREVIEW_HEIGHT, height))
+        if height == self.preview_height():
+            return
+        self.preview.setFixedHeight(height)
+        pm = self._preview_source
+        if pm is not None:
+            self.preview.setPixmap(pm.scaled(PREVIEW, height, Qt.AspectRatioMode.KeepAspectRatio,
+                                             Qt.TransformationMode.SmoothTransformation))
 
     def _set_chips(self, tags: dict[str, tuple[str, int]], count: int) -> None:
         """Update the chips in place: a tag still shown keeps its chip (its text changes only
@@ -175,6 +210,9 @@ class DetailPanel(QWidget):
                     chip = self._spare_chips.pop() if self._spare_chips else self._new_chip()
                     chip.setProperty("tagPath", path)
                     chip.setToolTip(f"{path} — click to remove from the selection")
+                    chip.setAccessibleName("Remove the tag " + " under ".join(
+                        reversed(path.split("|"))))
+                    chip.setAccessibleDescription("Removes it from every selected item")
                 name, n = tags[path]
                 label = name if n == count else f"{name} ({n}/{count})"
                 if chip.text() != f"{label}  ✕":

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from tagassist.paths import sample_library_dir, user_data_dir
+from tagassist.ui import theme
 
 # Keys a focused button takes for itself rather than letting a window shortcut have them
 # (the window's Space opens the large viewer).
@@ -135,7 +136,10 @@ class PressButton(QPushButton):
         return super().event(e)
 
 
-_KEY_STYLE = "background: #eceef2; color: #1f2937; font-weight: bold;"
+def _key_style() -> str:
+    c = theme.colours()
+    return (f"background: {theme.css(theme.mix(c.surface, c.text, 0.06))};"
+            f" color: {theme.css(c.text)}; font-weight: bold;")
 
 
 class EmptyState(QWidget):
@@ -156,22 +160,21 @@ class EmptyState(QWidget):
         self.intro = QLabel(self)
         self.intro.setTextFormat(Qt.TextFormat.RichText)
         self.intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.intro.setStyleSheet("color: #4b5563;")
 
         self.open_button = PressButton("Open a folder…", self)
         self.open_button.setObjectName("openFolderButton")
         self.open_button.setMinimumHeight(34)
-        self.open_button.setStyleSheet(
-            "QPushButton { background: #2563eb; color: white; border: none; border-radius: 5px;"
-            " padding: 6px 18px; font-weight: bold; }"
-            "QPushButton:hover { background: #1d4ed8; }"
-            "QPushButton:focus { border: 2px solid #93c5fd; }")
+        self.open_button.setAccessibleName("Open a folder to import")
+        self.open_button.setAccessibleDescription(
+            "Imports a folder of photos and documents, with its subfolders (Ctrl+O)")
         self.open_button.clicked.connect(self.open_folder)
         self.sample_button = PressButton("Try the sample photos", self)
         self.sample_button.setObjectName("openSampleButton")
         self.sample_button.setMinimumHeight(34)
         self.sample_button.setToolTip("Imports a copy of the sample photos and documents"
                                       " that come with TagAssist into this library")
+        self.sample_button.setAccessibleName("Try the sample photos")
+        self.sample_button.setAccessibleDescription(self.sample_button.toolTip())
         self.sample_button.clicked.connect(self.open_sample)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -182,7 +185,6 @@ class EmptyState(QWidget):
 
         self.drop_hint = QLabel("…or drop a folder anywhere on this window.", self)
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.drop_hint.setStyleSheet("color: #6b7280;")
         self.keys = QLabel(self)
         self.keys.setObjectName("emptyKeys")
         self.keys.setTextFormat(Qt.TextFormat.RichText)
@@ -201,7 +203,8 @@ class EmptyState(QWidget):
         col.addWidget(self.keys)
         col.addStretch(3)
         self.setTabOrder(self.open_button, self.sample_button)
-        self.set_keys([])
+        self._key_rows: list[tuple[str, str]] = []
+        theme.restyle_on_palette_change(self, self._restyle)
         self._imports: list = []  # the imports running (JobHandles): "importing…" till done
         self._show_idle()
 
@@ -236,12 +239,31 @@ class EmptyState(QWidget):
         else:
             self._show_idle()
 
+    def _restyle(self) -> None:
+        """Colours from the palette (again after a light/dark switch): the main button in
+        the palette's highlight, the quieter text muted."""
+        c = theme.colours()
+        muted = f"color: {theme.css(c.muted)};"
+        self.intro.setStyleSheet(muted)
+        self.drop_hint.setStyleSheet(muted)
+        accent, on_accent = theme.css(c.accent), theme.css(c.accent_text)
+        hover = theme.css(theme.mix(c.accent, c.text, 0.15))
+        focus = theme.css(theme.mix(c.accent, c.text, 0.45))
+        self.open_button.setStyleSheet(
+            f"QPushButton {{ background: {accent}; color: {on_accent}; border: none;"
+            " border-radius: 5px; padding: 6px 18px; font-weight: bold; }"
+            f"QPushButton:hover {{ background: {hover}; }}"
+            f"QPushButton:focus {{ border: 2px solid {focus}; }}")
+        self.set_keys(self._key_rows)
+
     def set_keys(self, rows: list[tuple[str, str]]) -> None:
         """(keys, what they do) rows, e.g. ("Ctrl+O", "import a folder")."""
+        self._key_rows = list(rows)
+        key_style, muted = _key_style(), theme.css(theme.colours().muted)
         cells = "".join(
             f"<tr><td align='right' style='padding: 3px 10px 3px 0;'>"
-            f"<span style='{_KEY_STYLE}'>&nbsp;{html.escape(k)}&nbsp;</span></td>"
-            f"<td style='padding: 3px 0; color: #4b5563;'>{html.escape(t)}</td></tr>"
+            f"<span style='{key_style}'>&nbsp;{html.escape(k)}&nbsp;</span></td>"
+            f"<td style='padding: 3px 0; color: {muted};'>{html.escape(t)}</td></tr>"
             for k, t in rows)
         self.keys.setText(f"<table align='center'>{cells}</table>" if rows else "")
         self.keys.setVisible(bool(rows))

@@ -192,9 +192,11 @@ class CellDelegate(QStyledItemDelegate):
             painter.setPen(QPen(highlight, 1.5))
             painter.setBrush(fill)
             painter.drawRoundedRect(frame, 5, 5)
-        elif state & _HOVER:
+        elif state & _HOVER:  # a faint wash of the text colour: darker on light, lighter on dark
+            hover = QColor(option.palette.color(QPalette.ColorRole.Text))
+            hover.setAlpha(18)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(0, 0, 0, 14))
+            painter.setBrush(hover)
             painter.drawRoundedRect(frame, 5, 5)
         if state & _FOCUS:  # the current item, for the keyboard
             painter.setPen(QPen(highlight, 1, Qt.PenStyle.DotLine))
@@ -240,6 +242,10 @@ class ThumbnailGrid(QListView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("grid")
+        self.setAccessibleName("Photos and documents")
+        self.setAccessibleDescription(
+            "Arrow keys or J and K move, Space shows the item large, N goes to the next one"
+            " without your tags")
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)

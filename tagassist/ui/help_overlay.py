@@ -61,6 +61,8 @@ class HelpOverlay(QWidget):
         super().__init__(parent)
         self.setObjectName("helpOverlay")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName("Keyboard shortcuts")
+        self.setAccessibleDescription("Every key of the window; Esc, F1 or ? close this list")
         self.sheet = QLabel(self)
         self.sheet.setObjectName("helpText")
         self.sheet.setTextFormat(Qt.TextFormat.RichText)

@@ -1,8 +1,9 @@
 """The thumbnail grid's model: a thin list model over a list of item ids.
 
 The model holds only ids.  ``Item`` rows are fetched on demand, a page at a time, with one
-``library.items(ids)`` query, and kept in a bounded LRU cache, so a 100k-item library costs a
-list of ints, not 100k records.  Thumbnails are requested lazily the first time a row is painted.
+``library.items.get_many(ids)`` query, and kept in a bounded LRU cache, so a 100k-item library
+costs a list of ints, not 100k records.  Thumbnails are requested lazily the first time a row is
+painted.
 
 It derives from ``QStringListModel`` (with one empty string per row) only so that ``rowCount``
 stays in C++: laying out the grid calls ``index()`` -> ``rowCount()`` once per row, and with a
@@ -96,13 +97,13 @@ class ItemListModel(QStringListModel):
         """Items for arbitrary ids (e.g. the selection), using the cache where possible."""
         missing = [i for i in ids if i not in self._cache]
         if missing:
-            self._remember(self._library.items(missing), missing)
+            self._remember(self._library.items.get_many(missing), missing)
         return [self._cache[i] for i in ids if self._cache.get(i) is not None]
 
     def _fetch_page(self, row: int) -> None:
         start = (row // PAGE_SIZE) * PAGE_SIZE
         wanted = [i for i in self._ids[start:start + PAGE_SIZE] if i not in self._cache]
-        self._remember(self._library.items(wanted), wanted)
+        self._remember(self._library.items.get_many(wanted), wanted)
 
     def _remember(self, items, asked: Sequence[int]) -> None:
         found = {item.id: item for item in items}

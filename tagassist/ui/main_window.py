@@ -15,12 +15,12 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QFrame,
     QInputDialog,
     QLabel,
     QMainWindow,
     QSplitter,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +36,7 @@ from tagassist.ui.help_overlay import HelpOverlay
 from tagassist.ui.item_model import ItemListModel, doc_label
 from tagassist.ui.job_status import JobStatus
 from tagassist.ui.notifications import NotificationArea
+from tagassist.ui.right_column import RightColumn
 from tagassist.ui.search_bar import SearchBar
 from tagassist.ui.settings_dialog import SettingsChoice, SettingsDialog, SettingsState
 from tagassist.ui.sidebar import TagSidebar, quote_term
@@ -65,7 +66,6 @@ class MainWindow(QMainWindow):
         controller.suggest.retrain_after = settings.retrain_after()
         controller.suggest.engine.always_show_set = settings.always_show_set()
         self._set_title()
-        self.resize(1280, 800)
 
         self.thumbs = ThumbnailLoader(controller.paths.thumbnails, parent=self)
         self.model = ItemListModel(controller.library, self.thumbs, parent=self)
@@ -85,6 +85,8 @@ class MainWindow(QMainWindow):
         self.suggestions = SuggestionPanel(self, threshold=ACCEPT_ALL_THRESHOLD)
         self.job_status = JobStatus(self)
         self.count_label = QLabel(self)
+        self.count_label.setObjectName("itemCount")
+        self.count_label.setAccessibleName("Items shown")
 
         center = QWidget(self)
         col = QVBoxLayout(center)
@@ -92,20 +94,26 @@ class MainWindow(QMainWindow):
         col.addWidget(self.search)
         col.addWidget(self.notifications)
         col.addWidget(self.pages, 1)
-        split = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter = split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.sidebar)
         split.addWidget(center)
-        split.addWidget(self._right_column())
+        split.addWidget(RightColumn(self.detail, self.suggestions, self))
         split.setStretchFactor(1, 1)
-        split.setSizes([240, 680, 360])  # the sidebar: room for folder names like the sample's
-        split.setChildrenCollapsible(False)
+        split.setSizes(list(settings.SPLITTER_DEFAULT))  # the sidebar: room for the sample's
+        split.setChildrenCollapsible(False)  # folder names
         self.setCentralWidget(split)
-        self.statusBar().addWidget(self.count_label)
+        # Permanent: a status message ("Tagged …") never covers the count; the count stays
+        # at the right edge, the running job to its left.
         self.statusBar().addPermanentWidget(self.job_status)
+        self.statusBar().addPermanentWidget(self.count_label)
 
         # None: all items; "\0untagged": untagged; FOLDER_QUERY + path: a folder; else a search
         self._query: str | None = None
         self._selected: list[int] = []
+        # The item the window made current by itself (the first one shown), until the
+        # selection changes otherwise: N takes it as not visited yet (see next_untagged).
+        self._app_pick: int | None = None
+        self._showing = False  # in _show: selection changes are the window's own
         self.help = HelpOverlay(self)
         self._folders_stale = True
         self._sidebar_timer = QTimer(self)
@@ -118,25 +126,42 @@ class MainWindow(QMainWindow):
         self.refresh_tags()
         self.refresh_folders()
         self.show_all()
+        self._restore_layout()
 
-    def _right_column(self) -> QWidget:
-        """The selection's details on top, its suggestions filling the rest below."""
-        column = QWidget(self)
-        rule = QFrame(column)
-        rule.setFrameShape(QFrame.Shape.HLine)
-        rule.setStyleSheet("color: #d9dce1;")
-        box = QVBoxLayout(column)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(0)
-        box.addWidget(self.detail)
-        box.addWidget(rule)
-        box.addWidget(self.suggestions, 1)
-        return column
+    # -- the layout, remembered ----------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        """Size, maximized or not, splitter and sidebar sections as the last window left
+        them (settings.py); anything missing or unreadable keeps the defaults."""
+        self._remember = True
+        layout = settings.window_layout()
+        if layout.geometry is None or not self.restoreGeometry(layout.geometry):
+            self.resize(1280, 800)
+        if layout.splitter is not None:
+            self.splitter.setSizes(list(layout.splitter))
+        self.sidebar.set_section_states(layout.sections)
+
+    def use_default_layout(self) -> None:
+        """The default layout, whatever was remembered, and nothing remembered when this
+        window closes (``--screenshot``: the same picture on every machine)."""
+        self._remember = False
+        self.setWindowState(Qt.WindowState.WindowNoState)
+        self.resize(1280, 800)
+        self.splitter.setSizes(list(settings.SPLITTER_DEFAULT))
+        self.sidebar.set_section_states(dict.fromkeys(settings.SECTIONS, True))
+
+    def remember_layout(self) -> None:
+        if not self._remember:
+            return
+        settings.remember_window_layout(settings.WindowLayout(
+            geometry=self.saveGeometry(), splitter=tuple(self.splitter.sizes()),
+            sections=self.sidebar.section_states()))
 
     # -- wiring --------------------------------------------------------------------------------
     def _action(self, text: str, slot, *keys, menu=None) -> QAction:
         action = QAction(text, self)
         action.setShortcuts([QKeySequence(k) for k in keys])
+        if slot != self.next_untagged:  # a key used on the window's pick: the person is there
+            action.triggered.connect(self._forget_pick)
         action.triggered.connect(slot)
         self.addAction(action)  # shortcuts work even when the menu bar is hidden
         if menu is not None:
@@ -175,6 +200,9 @@ class MainWindow(QMainWindow):
         # "?" is a plain key like "T": a focused text field types it instead.
         help_action = self._action("&Keyboard shortcuts", self.help.toggle, "F1", "?",
                                    menu=bar.addMenu("&Help"))
+        more = bar.findChild(QToolButton, "qt_menubar_ext_button")  # when the menus do not fit
+        if more is not None:
+            more.setAccessibleName("More menus")
         self.empty.set_keys([(_keys(self.import_action), "import a folder"),
                              (_keys(tag_action), "add a tag to the selected photos"),
                              (_keys(help_action), "every keyboard shortcut")])
@@ -207,6 +235,9 @@ class MainWindow(QMainWindow):
         c.job_started.connect(self.job_status.track)
         c.user_changed.connect(self._user_changed)
         c.sidebar_ready.connect(self._sidebar_ready)
+        c.saved_searches_changed.connect(
+            lambda: self.sidebar.set_saved_searches(c.saved_searches()))
+        c.saved_searches_changed.connect(self.refresh_tags)  # a read started before: not it
         self.sidebar.show_all.connect(self.show_all)
         self.sidebar.show_untagged.connect(self.show_untagged)
         self.sidebar.tag_clicked.connect(lambda path: self.search.set_query(quote_term(path)))
@@ -217,6 +248,10 @@ class MainWindow(QMainWindow):
         self.grid.selection_changed.connect(self._selection_changed)
         self.grid.activated.connect(lambda _index: self.open_viewer())  # Enter, double-click
         self.thumbs.ready.connect(self._thumb_ready)
+        for acted in (self.detail.add_tag, self.detail.remove_tag,
+                      self.suggestions.accept_requested, self.suggestions.reject_requested,
+                      self.suggestions.accept_set_requested):
+            acted.connect(self._forget_pick)  # before the write: N must not come back to it
         self.detail.add_tag.connect(lambda name: c.add_tags(self._selected, [name]))
         self.detail.done_typing.connect(self.focus_grid)
         self.detail.remove_tag.connect(lambda path: c.remove_tags(self._selected, [path]))
@@ -226,8 +261,6 @@ class MainWindow(QMainWindow):
         self.suggestions.reject_requested.connect(c.suggest.reject)
         self.suggestions.train_requested.connect(c.suggest.start_training)
         self.suggestions.accept_set_requested.connect(c.suggest.accept_set)
-        for action in (self.undo_action, self.redo_action):  # after the step itself
-            action.triggered.connect(c.suggest.start_over)  # decisions taken back: list afresh
         self.empty.open_folder.connect(self.choose_import_folder)
         self.empty.open_sample.connect(self.import_sample)
 
@@ -285,11 +318,16 @@ class MainWindow(QMainWindow):
 
     def _show(self, query: str | None, ids: list[int], keep: list[int] | None = None) -> None:
         self._query = query
-        self.model.set_ids(ids)
-        rows = [r for r in (self.model.row_of(i) for i in keep or []) if r is not None]
-        if not rows and ids:
-            rows = [0]  # a current item makes the keyboard (J/K, T) work straight away
-        self.grid.select_rows(rows)
+        self._showing = True
+        try:
+            self.model.set_ids(ids)
+            rows = [r for r in (self.model.row_of(i) for i in keep or []) if r is not None]
+            if not rows:
+                # A current item makes the keyboard (J/K, T) work straight away.
+                rows, self._app_pick = ([0], ids[0]) if ids else ([], None)
+            self.grid.select_rows(rows)
+        finally:
+            self._showing = False
         self._show_empty_state(not ids and (query is None or self.controller.item_count() == 0))
         what = "items" if query is None else "untagged" if query == "\0untagged" else "matching"
         if query is not None and query.startswith(FOLDER_QUERY):
@@ -349,10 +387,17 @@ class MainWindow(QMainWindow):
             if missing else ""))
 
     def sidebar_settled(self) -> bool:
-        """No sidebar read waiting or running (tests and screenshots wait for this)."""
-        return not self._sidebar_timer.isActive() and not self.controller.sidebar_pending()
+        """No sidebar read waiting or running, and no write queued that will ask for one
+        (tests and screenshots wait for this)."""
+        return (not self._sidebar_timer.isActive() and not self.controller.sidebar_pending()
+                and not self.controller.writes_pending())
+
+    def _forget_pick(self, *_args) -> None:
+        self._app_pick = None
 
     def _selection_changed(self, ids: list[int]) -> None:
+        if not self._showing:  # a click, a key, a search's own selection: someone chose
+            self._app_pick = None
         changed = ids != self._selected
         self._selected = ids
         self._refresh_detail()
@@ -448,15 +493,12 @@ class MainWindow(QMainWindow):
             return False
         name, ok = QInputDialog.getText(self, "Save search", f"Save “{expression}” as:",
                                         text=expression)
-        # A bad name or expression is refused with a notification that says why.
-        if not ok or not self.controller.save_search(name, expression):
-            return False
-        self.sidebar.set_saved_searches(self.controller.saved_searches())
-        return True
+        # A bad name or expression is refused with a notification that says why; a good
+        # one is saved in the background (the sidebar lists it once it is).
+        return ok and self.controller.save_search(name, expression)
 
     def delete_saved_search(self, name: str) -> None:
-        if self.controller.delete_saved_search(name):
-            self.sidebar.set_saved_searches(self.controller.saved_searches())
+        self.controller.delete_saved_search(name)  # the sidebar follows once it is done
 
     def select_file(self, name: str) -> bool:
         """Select the first shown item with a file called ``name`` (screenshot mode)."""
@@ -506,13 +548,26 @@ class MainWindow(QMainWindow):
         self.viewer.show_item(item, f"{row + 1} of {self.model.rowCount()}" if row >= 0 else "")
 
     def next_untagged(self) -> None:
-        """Select the next item in the grid's order (wrapping) that has none of your tags."""
+        """Select the next item in the grid's order (wrapping) that has none of your tags.
+
+        "Next" is after the item the person is on.  The item the window made current by
+        itself (the first one, after an import or a new view) is one they have not been to
+        yet: N starts there, so it is not skipped (it stays selected if it is untagged).
+        """
         tagged = self.controller.tagged_set()  # one index scan; no list of 100k untagged ids
         count = self.model.rowCount()
         start = self.grid.currentIndex().row()
+        pick, self._app_pick = self._app_pick, None  # after N the person is somewhere
+        if start >= 0 and pick is not None and self.model.item_id(start) == pick \
+                and self.grid.selected_ids() == [pick]:
+            start -= 1
         for step in range(1, count + 1):
             row = (start + step) % count
             if self.model.item_id(row) not in tagged:
+                if row == self.grid.currentIndex().row():  # staying: say why
+                    self.statusBar().showMessage(
+                        "The only item shown without your tags" if step == count else
+                        "This item has none of your tags yet (N again: the next one)", 3000)
                 self.grid.select_rows([row])
                 return
         self.statusBar().showMessage("Every item shown has your tags", 3000)
@@ -537,6 +592,7 @@ class MainWindow(QMainWindow):
         return handle
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self.remember_layout()
         # Cancel and wait, so no worker outlives the window (or writes after the DB closes).
         self.controller.shutdown()
         self.thumbs.shutdown()

@@ -17,11 +17,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-_STYLES = {
-    "error": "background: #fdecea; border: 1px solid #f5c2c0; color: #7a1c16;",
-    "warning": "background: #fff4e0; border: 1px solid #f3d19e; color: #6b4500;",
-    "info": "background: #e8f1fd; border: 1px solid #b7d0f5; color: #183e73;",
-}
+from tagassist.ui import theme
+
+
+def _style(level: str) -> str:
+    """A tint of the level's colour over the window's, the palette's own text on it."""
+    c = theme.colours()
+    soft, border = {"error": (c.error_soft, c.error_border),
+                    "warning": (c.warning_soft, c.warning_border)}.get(
+                        level, (c.info_soft, c.info_border))
+    return (f"#notification {{ background: {theme.css(soft)};"
+            f" border: 1px solid {theme.css(border)}; color: {theme.css(c.text)};"
+            " border-radius: 4px; }")
+
+
 # Style icons, not emoji: emoji glyphs are missing from many (e.g. headless) font setups.
 _ICONS = {
     "error": QStyle.StandardPixmap.SP_MessageBoxCritical,
@@ -35,19 +44,22 @@ class Notification(QFrame):
         super().__init__(parent)
         self.level, self.text = level, text
         self.setObjectName("notification")
-        self.setStyleSheet(f"#notification {{ {_STYLES.get(level, _STYLES['info'])}"
-                           " border-radius: 4px; }")
+        self.setAccessibleName({"error": "Error", "warning": "Warning"}.get(level, "Note"))
+        self.setAccessibleDescription(text)
+        # The frame's rule names it (#notification), so its labels draw no border or
+        # background of their own; no style sheet on them, or they would keep the palette
+        # they were made with through a light/dark switch.
         self.icon = QLabel(self)
-        self.icon.setStyleSheet("border: none; background: transparent;")
         std = self.style().standardIcon(_ICONS.get(level, _ICONS["info"]))
         self.icon.setPixmap(std.pixmap(16, 16))
         self.label = QLabel(text, self)
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setStyleSheet("border: none; background: transparent;")
+        self.label.setAccessibleName(text)
         self.close_button = QToolButton(self)
         self.close_button.setText("✕")
         self.close_button.setToolTip("Dismiss")
+        self.close_button.setAccessibleName("Dismiss this message")
         self.close_button.setAutoRaise(True)
         self.close_button.clicked.connect(self.dismiss)
         row = QHBoxLayout(self)
@@ -55,6 +67,12 @@ class Notification(QFrame):
         row.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.label, 1)
         row.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.restyle()
+
+    def restyle(self) -> None:
+        """Its colours from the palette (the area calls this again after a light/dark switch:
+        the note's own style sheet keeps it from hearing of one)."""
+        self.setStyleSheet(_style(self.level))
 
     def dismiss(self) -> None:
         self.hide()
@@ -70,6 +88,11 @@ class NotificationArea(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 4)
         self._layout.setSpacing(4)
         self.hide()
+        theme.restyle_on_palette_change(self, self._restyle)
+
+    def _restyle(self) -> None:
+        for note in self.notifications():
+            note.restyle()
 
     def add(self, level: str, text: str) -> Notification:
         note = Notification(level, text, self)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QToolButton, QVBoxLayout, QWidget
+
+from tagassist.ui import theme
 
 
 class SearchBar(QWidget):
@@ -15,19 +17,33 @@ class SearchBar(QWidget):
         self.edit.setObjectName("searchEdit")
         self.edit.setPlaceholderText("Search tags, e.g.  beach AND NOT night   (Ctrl+F)")
         self.edit.setClearButtonEnabled(True)
+        self.edit.setAccessibleName("Search tags")
+        self.edit.setAccessibleDescription(
+            "A tag expression such as: beach AND NOT night. Enter searches; Ctrl+F comes here")
+        for button in self.edit.findChildren(QToolButton):  # the field's own clear button
+            button.setAccessibleName("Clear the search")
+            button.setAccessibleDescription("Shows all items again")
         self.edit.returnPressed.connect(self._submit)
         # Clearing the field (✕ button or select-all + delete) goes back to all items.
         self.edit.textChanged.connect(lambda t: None if t.strip() else self._submit())
         self.error = QLabel(self)
         self.error.setObjectName("searchError")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b00020;")
+        self.error.setAccessibleName("Search problem")
         self.error.hide()
+        self._bad = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.edit)
         layout.addWidget(self.error)
+        theme.restyle_on_palette_change(self, self._restyle)
+
+    def _restyle(self) -> None:
+        """The error colour from the palette (again after a light/dark switch)."""
+        bad = theme.css(theme.colours().bad)
+        self.error.setStyleSheet(f"color: {bad};")
+        self.edit.setStyleSheet(f"QLineEdit {{ border: 1px solid {bad}; }}" if self._bad else "")
 
     def text(self) -> str:
         return self.edit.text().strip()
@@ -44,12 +60,15 @@ class SearchBar(QWidget):
         self.error.setText(message.splitlines()[0] if message else "Invalid search")
         self.error.setToolTip(message)
         self.error.show()
-        self.edit.setStyleSheet("QLineEdit { border: 1px solid #b00020; }")
+        self._bad = True
+        self._restyle()
 
     def clear_error(self) -> None:
         self.error.hide()
         self.error.clear()
-        self.edit.setStyleSheet("")
+        if self._bad:
+            self._bad = False
+            self._restyle()
 
     def _submit(self) -> None:
         self.search_requested.emit(self.text())

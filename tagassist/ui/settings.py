@@ -1,15 +1,18 @@
 """The window's remembered preferences, kept with QSettings (per machine, not in the library).
 
-Per library: the person last working in it.  Global: the thumbnail size and whether new items
-are analysed right after an import.  The library file holds only the folksonomy, so a library
-folder copied to another machine carries no one's display preferences with it.
+Per library: the person last working in it.  Global: the thumbnail size, whether new items
+are analysed right after an import, and the window's layout (size and place, maximized or
+not, the splitter between sidebar, grid and details, which sidebar sections are open).  The
+library file holds only the folksonomy, so a library folder copied to another machine carries
+no one's display preferences with it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 
 THUMB_MIN, THUMB_MAX, THUMB_DEFAULT = 64, 256, 128
 
@@ -74,3 +77,59 @@ def always_show_set() -> bool:
 
 def set_always_show_set(on: bool) -> None:
     _store().setValue("suggest/always_show_set", "true" if on else "false")
+
+
+# -- the window's layout -------------------------------------------------------------------------
+SPLITTER_DEFAULT = (240, 680, 360)  # sidebar | grid | details and suggestions
+SECTIONS = ("saved_searches", "folders")  # the sidebar's sections that open and close
+
+
+@dataclass(frozen=True)
+class WindowLayout:
+    """What the window looked like when it closed.  ``None`` (or a section left out) is
+    "not known": the window keeps its default."""
+
+    geometry: QByteArray | None = None  # QWidget.saveGeometry(): size, place, maximized
+    splitter: tuple[int, ...] | None = None
+    sections: dict[str, bool] = field(default_factory=dict)  # section -> open
+
+
+def window_layout() -> WindowLayout:
+    """The remembered layout; a value that cannot be read (a hand-edited or damaged settings
+    file) counts as not known rather than stopping the window."""
+    store = _store()
+    geometry = store.value("window/geometry")
+    if not isinstance(geometry, QByteArray) or geometry.isEmpty():
+        geometry = None
+    return WindowLayout(geometry=geometry, splitter=_splitter(store.value("window/splitter")),
+                        sections={name: open_ for name in SECTIONS
+                                  if (open_ := _flag(store.value(f"sidebar/{name}"))) is not None})
+
+
+def remember_window_layout(layout: WindowLayout) -> None:
+    store = _store()
+    if layout.geometry is not None:
+        store.setValue("window/geometry", layout.geometry)
+    if layout.splitter is not None:
+        store.setValue("window/splitter", ",".join(str(int(n)) for n in layout.splitter))
+    for name, open_ in layout.sections.items():
+        if name in SECTIONS:
+            store.setValue(f"sidebar/{name}", "true" if open_ else "false")
+
+
+def _splitter(value) -> tuple[int, ...] | None:
+    parts = value.split(",") if isinstance(value, str) else value
+    if not isinstance(parts, (list, tuple)) or len(parts) != len(SPLITTER_DEFAULT):
+        return None
+    try:
+        sizes = tuple(int(str(n).strip()) for n in parts)
+    except ValueError:
+        return None
+    if any(n <= 0 or n > 100_000 for n in sizes):
+        return None
+    return sizes
+
+
+def _flag(value) -> bool | None:
+    text = str(value).strip().lower() if value is not None else ""
+    return {"true": True, "false": False}.get(text)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tagassist.ui import theme
 from tagassist.ui.settings import THUMB_MAX, THUMB_MIN
 
 
@@ -78,6 +80,13 @@ class SettingsDialog(QDialog):
         self.person.setEditable(True)  # typing a new name adds a person to this library
         self.person.addItems(state.users)
         self.person.setCurrentText(state.user)
+        self.person.setAccessibleName("Tagging as")
+        self.person.setAccessibleDescription(
+            "The person whose tags, decisions and personal model are used; type a new name"
+            " to add someone")
+        if self.person.lineEdit() is not None:
+            self.person.lineEdit().setAccessibleName("Name of the person tagging")
+        self.person.view().setAccessibleName("People in this library")
 
         self.thumbs = QSlider(Qt.Orientation.Horizontal, self)
         self.thumbs.setObjectName("thumbnailSize")
@@ -85,6 +94,9 @@ class SettingsDialog(QDialog):
         self.thumbs.setSingleStep(16)
         self.thumbs.setPageStep(32)
         self.thumbs.setValue(state.thumbnail_size)
+        self.thumbs.setAccessibleName("Thumbnail size")
+        self.thumbs.setAccessibleDescription(
+            f"The grid's thumbnails, from {THUMB_MIN} to {THUMB_MAX} pixels")
         thumb_value = QLabel(f"{state.thumbnail_size} px", self)
         thumb_value.setMinimumWidth(56)
         self.thumbs.valueChanged.connect(lambda v: thumb_value.setText(f"{v} px"))
@@ -94,6 +106,7 @@ class SettingsDialog(QDialog):
 
         self.analyse = QCheckBox("Analyse new items right after an import", self)
         self.analyse.setChecked(state.analyse_after_import)
+        self.analyse.setAccessibleName("Analyse new items right after an import")
         self.analyse.setToolTip("Computes what the models need in the background, so "
                                 "suggestions for new photos appear at once.")
 
@@ -104,6 +117,9 @@ class SettingsDialog(QDialog):
         self.retrain.setSpecialValueText("only when asked")
         self.retrain.setSuffix(" decisions")
         self.retrain.setValue(state.retrain_after)
+        self.retrain.setAccessibleName("Retrain my suggestions after this many decisions")
+        for field_ in self.retrain.findChildren(QLineEdit):  # the box's own text field
+            field_.setAccessibleName("Decisions before retraining")
         self.retrain.setToolTip("After this many accepted or rejected suggestions your "
                                 "personal model is updated in the background (0: only with "
                                 "Suggestions ▸ Train my suggestions).")
@@ -111,18 +127,21 @@ class SettingsDialog(QDialog):
         self.show_set = QCheckBox("Always show the generated set", self)
         self.show_set.setObjectName("alwaysShowSet")
         self.show_set.setChecked(state.always_show_set)
+        self.show_set.setAccessibleName("Always show the generated set")
         self.show_set.setToolTip("Off: the generated set is shown once your own tagging shows "
                                  "it is kept more often than the ranked list (checked by each "
                                  "training); until then the panel says why it is hidden.")
 
         other = QPushButton("Open another library…", self)
         other.setObjectName("openLibrary")
+        other.setAccessibleName("Open another library")
+        other.setAccessibleDescription("Closes this library and opens the one in another folder")
         other.clicked.connect(self._choose_library)
 
         hint = QLabel("Each person has their own tags, decisions and personal model. "
                       "Type a new name to add someone.", self)
         hint.setWordWrap(True)
-        hint.setStyleSheet("color: #666;")
+        hint.setStyleSheet(f"color: {theme.css(theme.colours().muted)};")  # a short-lived dialog
         person_box = self._group("Person", [("Tagging as", self.person), ("", hint)])
         library_box = self._group("Library", [
             ("Folder", _path_label(state.library, self)),
@@ -143,6 +162,12 @@ class SettingsDialog(QDialog):
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel, self)
+        for explained in (self.analyse, self.retrain, self.show_set):  # what the tooltip says
+            explained.setAccessibleDescription(explained.toolTip())
+        for standard, name in ((QDialogButtonBox.StandardButton.Ok, "Save the settings"),
+                               (QDialogButtonBox.StandardButton.Cancel,
+                                "Close without saving")):
+            buttons.button(standard).setAccessibleName(name)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         column = QVBoxLayout(self)
@@ -156,6 +181,8 @@ class SettingsDialog(QDialog):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for label, widget in rows:  # a widget or a layout
             form.addRow(label, widget)
+            if label and isinstance(widget, QWidget) and not widget.accessibleName():
+                widget.setAccessibleName(f"{title}: {label}")  # "Library: Database"
         return box
 
     def _device_label(self, device: str) -> QLabel:

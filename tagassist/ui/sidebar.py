@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 PathRole = Qt.ItemDataRole.UserRole + 1
@@ -32,6 +31,8 @@ ALL, UNTAGGED = "\x00all", "\x00untagged"
 SAVED, FOLDERS = "\x00saved", "\x00folders"  # the section headers
 # Entry keys: a tag's is its path; folders and saved searches get a prefix no tag path has.
 FOLDER, SEARCH = "\x00folder:", "\x00search:"
+# The sections that open and close, by the name the window's settings remember them under.
+SECTION_KEYS = {"saved_searches": SAVED, "folders": FOLDERS}
 
 
 def quote_term(path: str) -> str:
@@ -64,6 +65,9 @@ class TagSidebar(QWidget):
         self.tree = QTreeWidget(self)
         self.tree.setHeaderHidden(True)
         self.tree.setObjectName("tagTree")
+        self.tree.setAccessibleName("Library: all items, untagged, tags, saved searches and"
+                                    " folders")
+        self.tree.setAccessibleDescription("Choose an entry to show its items in the grid")
         self.tree.setUniformRowHeights(True)
         # Elide in the middle, so a long name keeps its count (and a folder its end) visible;
         # only names wider than the sidebar are elided, and every tooltip has the full name.
@@ -130,10 +134,10 @@ class TagSidebar(QWidget):
         with self._rebuilding(self._searches):
             header.takeChildren()
             if not searches:
-                # A greyed hint rather than an empty section: it says how to get one.
+                # A greyed hint rather than an empty section: it says how to get one (drawn
+                # disabled, in the palette's disabled text colour, light or dark).
                 hint = QTreeWidgetItem(header, ["Ctrl+S saves a search"])
                 hint.setFlags(Qt.ItemFlag.NoItemFlags)
-                hint.setForeground(0, QBrush(QColor("#8a8f98")))
             for search in searches:
                 item = QTreeWidgetItem(header, [search.name])
                 item.setData(0, PathRole, SEARCH + search.name)
@@ -262,6 +266,16 @@ class TagSidebar(QWidget):
         for child in (item.child(i) for i in range(item.childCount())):
             if child.data(0, PathRole) in self._reopen:  # open before a rebuild: open again
                 child.setExpanded(True)
+
+    # -- sections (remembered by the window) ---------------------------------------------------
+    def section_states(self) -> dict[str, bool]:
+        """Which sections are open: ``{"saved_searches": True, "folders": False}``."""
+        return {name: self._headers[key].isExpanded() for name, key in SECTION_KEYS.items()}
+
+    def set_section_states(self, states: dict[str, bool]) -> None:
+        for name, open_ in states.items():
+            if name in SECTION_KEYS:
+                self._headers[SECTION_KEYS[name]].setExpanded(bool(open_))
 
     # -- lookups (tests, the main window) ------------------------------------------------------
     def entry(self, path: str) -> QTreeWidgetItem | None:

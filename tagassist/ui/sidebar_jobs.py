@@ -45,15 +45,15 @@ def sidebar_job(database: Path, user_id: int, with_folders: bool, cancel: thread
         yield 0, 0, ""
         if cancel.is_set():  # a newer refresh is queued behind this one
             return None
-        total = library.item_count()
+        total = library.items.count()
         data = SidebarData(
             user_id=user_id,
-            counts=library.tag_counts(user_id=user_id, hierarchical=True),
+            counts=library.queries.tag_counts(user_id=user_id, hierarchical=True),
             total=total,
-            untagged=total - len(library.tagged_items(user_id)),
-            saved_searches=library.saved_searches(user_id),
-            completions=completion_names(library.tags()),
-            folders=library.folder_counts() if with_folders else None,
+            untagged=total - len(library.queries.tagged(user_id)),
+            saved_searches=library.searches.all(user_id),
+            completions=completion_names(library.tags.all()),
+            folders=library.items.folder_counts() if with_folders else None,
         )
         return None if cancel.is_set() else data
     finally:

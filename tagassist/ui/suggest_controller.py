@@ -178,8 +178,9 @@ class SuggestController(QObject):
                                     "above).")
 
     def start_over(self) -> None:
-        """After an undo or redo: the refresh it started shows a fresh list (decisions were
-        taken back or made again, so the marks shown may no longer be true)."""
+        """After an undo or redo has landed: the refresh it started shows a fresh list
+        (decisions were taken back or made again, so the marks shown may no longer be true).
+        The library controller calls it once the step is written."""
         if self._handle is not None:
             self._fresh_seq = self._seq
 
@@ -215,14 +216,16 @@ class SuggestController(QObject):
         r.rows = [Decided(s.tag, s.score, s.reason, s.rank, True, self._seq)
                   if s.tag in chosen and not isinstance(s, Decided) else s for s in r.rows]
         self.changed.emit(r, "")
-        ok = self.host.review(list(r.item_ids),
-                              [(s.tag, True, s.rank, round(s.score, 6)) for s in picked],
-                              r.model_version)
-        if not ok:
-            self.refresh()
-        else:
-            self._count_decisions(len(picked))
-        return ok
+
+        def landed(ok: bool) -> None:
+            if ok:
+                self._count_decisions(len(picked))
+            else:  # nothing was written: list afresh
+                self.refresh()
+
+        return self.host.review(list(r.item_ids),
+                                [(s.tag, True, s.rank, round(s.score, 6)) for s in picked],
+                                r.model_version, done=landed)
 
     def reject_rest(self) -> bool:
         return self._review(self.open_rows(), accepted=False)
@@ -246,16 +249,19 @@ class SuggestController(QObject):
         for n, s in zip(indices, picked, strict=True):
             r.rows[n] = Decided(s.tag, s.score, s.reason, s.rank, accepted, self._seq)
         self.changed.emit(r, "")  # before the write: an accept's refresh starts from here
-        ok = self.host.review(list(r.item_ids),
-                              [(s.tag, accepted, s.rank, round(s.score, 6)) for s in picked],
-                              r.model_version)
-        if not ok:
-            r.rows = before  # nothing was written: the rows are open again
-            self.changed.emit(r, "")
+
+        def landed(ok: bool) -> None:  # the write runs in the background; this when it landed
+            if ok:
+                self._count_decisions(len(picked))
+                return
+            if self.result is r:  # still shown: nothing was written, the rows are open again
+                r.rows = before
+                self.changed.emit(r, "")
             self.refresh()
-        else:
-            self._count_decisions(len(picked))
-        return ok
+
+        return self.host.review(list(r.item_ids),
+                                [(s.tag, accepted, s.rank, round(s.score, 6)) for s in picked],
+                                r.model_version, done=landed)
 
     def _count_decisions(self, n: int) -> None:
         """Start a background retrain once ``retrain_after`` decisions have accumulated."""

@@ -24,7 +24,9 @@ from tagassist.suggest.featurize import Models, featurize_library
 from tagassist.suggest.service import ColdStartSuggester
 from tagassist.suggest.training import (
     TrainingUnavailable,
+    killed_on_error,
     personal_job,
+    start_trainer,
     train_user,
     trainer_available,
 )
@@ -132,9 +134,9 @@ class SuggestEngine:
 def _rejected(library, user_id: int, item_ids: Sequence[int]) -> dict[int, set[str]]:
     """Tag paths the user rejected (and did not undo) per item."""
     wanted = set(item_ids)
-    paths = {t.id: t.path for t in library.tags()}
+    paths = {t.id: t.path for t in library.tags.all()}
     out: dict[int, set[str]] = {}
-    for d in library.decisions(user_id):
+    for d in library.assignments.decisions(user_id):
         if not d.accepted and d.item_id in wanted:
             out.setdefault(d.item_id, set()).add(paths.get(d.tag_id, ""))
     return out
@@ -170,7 +172,7 @@ def suggest_job(engine: SuggestEngine, item_ids: Sequence[int], user_id: int,
         if not engine.loaded:
             yield 0, 0, "Loading the models…"
         s = engine.suggester()
-        items = s.library.items(ids)
+        items = s.library.items.get_many(ids)
         report = yield from s.featurize(items, cancel)
         if cancel.is_set():
             return None
@@ -216,12 +218,14 @@ def train_job(engine: SuggestEngine, user_id: int, cancel: threading.Event
     from tagassist.library import Library
 
     library = Library.open(engine.database)  # this thread's own connection
+    # the content model's child trains while the set and the blend are fitted (personal_job)
+    child = start_trainer(library, user_id)
     try:
-        with engine.lock:  # the set's and blend's fits read through the suggester (seconds)
+        with killed_on_error(child), engine.lock:  # the fits read through the suggester
             suggester = engine.suggester()
             job = personal_job(suggester, user_id, cancel, parts=("set", "blend"))
             blend = yield from _ticks(job)
-        job = train_user(library, user_id, cancel)
+        job = train_user(library, user_id, cancel, child=child)
         last = yield from _ticks(job)
         return {**last, "blend": blend.get("blend", {}), "set": blend.get("set", {})}
     finally:

@@ -28,20 +28,30 @@ from PySide6.QtWidgets import (
 )
 
 from tagassist.suggest.model_store import PERSONAL_CONTENT
+from tagassist.ui import theme
 from tagassist.ui.suggest_controller import Decided
 from tagassist.ui.suggest_jobs import Suggested, SuggestResult
 
 KEYS_HELP = "1–9 accept · Alt+1–9 reject · A all ≥ {threshold} % · X reject the rest"
 SET_EXPLAINED = ("A set of tags generated one at a time, each given the photo's image words, "
                  "place, time, title and the tags already chosen (SOG). G accepts the set.")
-_MUTED = "color: #6b7280;"
 TRAIN_TIP = "Train your personal model from the photos you tagged"
 REASON_SEP = " · "
-_ROW_STYLE = {  # the row's look per state: open, accepted, rejected
-    "": "",
-    "accepted": "QFrame#suggestionRow { background: #e9f5ed; border-radius: 4px; }",
-    "rejected": "QFrame#suggestionRow { background: #f3f4f6; border-radius: 4px; }",
-}
+SMALL = " font-size: 11px;"
+
+
+def _muted() -> str:
+    return f"color: {theme.css(theme.colours().muted)};"
+
+
+def _row_style(state: str) -> str:
+    """The row's look per state: open, accepted, rejected (colours from the palette)."""
+    c = theme.colours()
+    background = {"accepted": c.good_soft, "rejected": c.surface}.get(state)
+    if background is None:
+        return ""
+    return (f"QFrame#suggestionRow {{ background: {theme.css(background)};"
+            " border-radius: 4px; }")
 
 
 class ElidedLabel(QLabel):
@@ -138,8 +148,6 @@ class SuggestionRow(QFrame):
         key.setObjectName("keyHint")
         key.setFixedSize(18, 18)
         key.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        key.setStyleSheet("border: 1px solid #c5cad3; border-radius: 3px; background: #f6f7f9;"
-                          " color: #4b5563; font-size: 11px;")
         self.name = ElidedLabel("", self)
         self.name.setObjectName("tagName")
         self.bar = QProgressBar(self)
@@ -147,14 +155,10 @@ class SuggestionRow(QFrame):
         self.bar.setRange(0, 100)
         self.bar.setTextVisible(False)
         self.bar.setFixedSize(52, 7)
-        self.bar.setStyleSheet("QProgressBar { border: none; border-radius: 3px;"
-                               " background: #e5e8ee; }"
-                               "QProgressBar::chunk { border-radius: 3px; background: #4a7fd4; }")
         self.score = score = QLabel(self)
         score.setObjectName("score")
         score.setFixedWidth(36)
         score.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        score.setStyleSheet(_MUTED + " font-size: 11px;")
         score.setToolTip("Estimated probability that you keep this tag")
         self.decision = QLabel(self)
         self.decision.setObjectName("decision")
@@ -163,9 +167,8 @@ class SuggestionRow(QFrame):
         self.state = ""  # "", "accepted" or "rejected"
         self.reason = ReasonLabel(self)
         self.reason.setObjectName("reason")
-        self.reason.setStyleSheet(_MUTED + " font-size: 11px;")
-        self.accept_button = self._button("✓", "#1f7a3a")
-        self.reject_button = self._button("✕", "#9b1c1c")
+        self.accept_button = self._button("✓")
+        self.reject_button = self._button("✕")
         self.accept_button.clicked.connect(self.accept)
         self.reject_button.clicked.connect(self.reject)
         for b in (self.accept_button, self.reject_button):  # a decided row keeps its layout
@@ -186,7 +189,28 @@ class SuggestionRow(QFrame):
         grid.addWidget(self.reject_button, 0, 5, 2, 1, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(self.reason, 1, 1, 1, 3)
         grid.setColumnStretch(1, 1)
+        self.restyle()
         self.set_suggestion(position, s)
+
+    def restyle(self) -> None:
+        """Colours from the palette (again after a light/dark switch: the panel calls this)."""
+        c = theme.colours()
+        muted = _muted()
+        self.key.setStyleSheet(
+            f"border: 1px solid {theme.css(c.rule)}; border-radius: 3px;"
+            f" background: {theme.css(c.surface)}; color: {theme.css(c.text)};" + SMALL)
+        self.bar.setStyleSheet(
+            "QProgressBar { border: none; border-radius: 3px;"
+            f" background: {theme.css(c.track)}; }}"
+            f"QProgressBar::chunk {{ border-radius: 3px; background: {theme.css(c.accent)}; }}")
+        self.score.setStyleSheet(muted + SMALL)
+        self.reason.setStyleSheet(muted + SMALL)
+        self.accept_button.setStyleSheet(
+            f"QToolButton {{ color: {theme.css(c.good)}; font-weight: bold; }}")
+        self.reject_button.setStyleSheet(
+            f"QToolButton {{ color: {theme.css(c.bad)}; font-weight: bold; }}")
+        state, self.state = self.state, None  # the state's colours too
+        self._set_state(state)
 
     def set_suggestion(self, position: int, s: Suggested) -> None:
         """Show ``s`` as row ``position`` (1-based; number keys go up to 9)."""
@@ -209,23 +233,40 @@ class SuggestionRow(QFrame):
             self.bar.setValue(round(s.score * 100))  # repaints at once (unless updates are off)
         self.score.setText(_score_text(s.score))
         self.reason.set_reason(s.reason)
+        self._name_for_screen_readers(position, s, state)
+
+    def _name_for_screen_readers(self, position: int, s: Suggested, state: str) -> None:
+        """Plain-word names for the row and its buttons (what a screen reader says)."""
+        tag = " under ".join(reversed(s.tag.split("|")))  # "cat under pets under animals"
+        said = {"accepted": "added", "rejected": "rejected"}.get(state, _score_text(s.score))
+        name = f"Suggestion {position}: {tag}, {said}"
+        if self.accessibleName() == name and self.accessibleDescription() == s.reason:
+            return
+        self.setAccessibleName(name)
+        self.setAccessibleDescription(s.reason)
+        self.accept_button.setAccessibleName(f"Accept suggestion {position}: {tag}")
+        self.accept_button.setAccessibleDescription(
+            f"Adds the tag to the selection (key {position})")
+        self.reject_button.setAccessibleName(f"Reject suggestion {position}: {tag}")
+        self.reject_button.setAccessibleDescription(
+            f"Not suggested for this selection again (Alt+{position})")
 
     def _set_state(self, state: str) -> None:
         """Open, or marked accepted / rejected in place (its number stays; no buttons)."""
         if state == self.state:
             return
         self.state = state
-        self.setStyleSheet(_ROW_STYLE[state])
+        self.setStyleSheet(_row_style(state))
         # From the row's font, not the name's: that one carries the accepted style's bold,
         # which set back explicitly would stay on every suggestion this row shows later.
         font = QFont(self.font())
         font.setStrikeOut(state == "rejected")
         self.name.setFont(font)
-        self.name.setStyleSheet({"accepted": "color: #1f7a3a; font-weight: bold;",
-                                 "rejected": _MUTED}.get(state, ""))
+        good = f"color: {theme.css(theme.colours().good)};"
+        self.name.setStyleSheet({"accepted": good + " font-weight: bold;",
+                                 "rejected": _muted()}.get(state, ""))
         self.decision.setText({"accepted": "✓ added", "rejected": "✕ rejected"}.get(state, ""))
-        self.decision.setStyleSheet("font-size: 11px; " + (
-            "color: #1f7a3a;" if state == "accepted" else _MUTED))
+        self.decision.setStyleSheet((good if state == "accepted" else _muted()) + SMALL)
         for w in (self.bar, self.score):
             w.setVisible(not state)
         self.decision.setVisible(bool(state))
@@ -233,13 +274,12 @@ class SuggestionRow(QFrame):
             b.setEnabled(not state)
             b.setVisible(not state)
 
-    def _button(self, text: str, colour: str) -> QToolButton:
+    def _button(self, text: str) -> QToolButton:
         b = QToolButton(self)
         b.setText(text)
         b.setAutoRaise(True)
         b.setFixedSize(22, 22)
         b.setCursor(Qt.CursorShape.PointingHandCursor)
-        b.setStyleSheet(f"QToolButton {{ color: {colour}; font-weight: bold; }}")
         return b
 
 
@@ -258,31 +298,31 @@ class SuggestionPanel(QWidget):
         header.setObjectName("suggestTitle")
         self.busy = QLabel(self)
         self.busy.setObjectName("suggestBusy")
-        self.busy.setStyleSheet(_MUTED + " font-size: 11px;")
         self.message = QLabel(self)
         self.message.setObjectName("suggestMessage")
         self.message.setWordWrap(True)
-        self.message.setStyleSheet(_MUTED)
 
         self._rows_box = QWidget(self)
         self._rows = QVBoxLayout(self._rows_box)
         self._rows.setContentsMargins(0, 0, 0, 0)
         self._rows.setSpacing(0)
         self._rows.addStretch(1)
-        scroll = QScrollArea(self)
+        self.scroll = scroll = QScrollArea(self)
+        scroll.setObjectName("suggestionList")
+        scroll.setAccessibleName("Suggested tags")
+        scroll.setAccessibleDescription(
+            "Ranked tags for the selection; 1 to 9 accept, Alt+1 to Alt+9 reject")
         scroll.setWidget(self._rows_box)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.keys_hint = ElidedLabel(keys, self)
         self.keys_hint.setObjectName("keysHint")
-        self.keys_hint.setStyleSheet(_MUTED + " font-size: 11px;")
 
         self.set_note = QLabel("", self)
         self.set_note.setObjectName("generatedSetNote")
         self.set_note.setWordWrap(True)
         self.set_note.setToolTip(SET_EXPLAINED)
-        self.set_note.setStyleSheet(_MUTED + " font-style: italic;")
         self.set_tags = QLabel("", self)
         self.set_tags.setObjectName("generatedSet")
         self.set_tags.setWordWrap(True)
@@ -290,6 +330,9 @@ class SuggestionPanel(QWidget):
         self.set_button = QPushButton("Accept set (G)", self)
         self.set_button.setObjectName("acceptSetButton")
         self.set_button.setToolTip("Add every tag of the generated set to the photo")
+        self.set_button.setAccessibleName("Accept the suggested set")
+        self.set_button.setAccessibleDescription(
+            "Adds every tag of the generated set to the photo (key G)")
         self.set_button.clicked.connect(self.accept_set_requested)
         # Only a model that could not load is shown here; the versions are the title's tooltip.
         self.models = ElidedLabel("", self)
@@ -300,12 +343,13 @@ class SuggestionPanel(QWidget):
         self.train_button = QPushButton("Train my suggestions", self)
         self.train_button.setObjectName("trainButton")
         self.train_button.setToolTip(TRAIN_TIP)
+        self.train_button.setAccessibleName("Train my suggestions")
+        self.train_button.setAccessibleDescription(TRAIN_TIP)
         self.train_button.clicked.connect(self.train_requested)
         self.train_note = QLabel("", self)  # what training still needs, said up front
         self.train_note.setObjectName("trainNote")
         self.train_note.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.train_note.setWordWrap(True)
-        self.train_note.setStyleSheet(_MUTED + " font-size: 11px;")
         self.train_note.hide()
 
         top = QHBoxLayout()
@@ -337,8 +381,27 @@ class SuggestionPanel(QWidget):
         self.show_result(None, "Select a photo or document to see suggestions.")
         self.title.setToolTip("Models: not loaded yet (they load with the first suggestion)")
         self.personal.setText("Personal model: —")
-        for label in (self.models, self.personal):
-            label.setStyleSheet(_MUTED + " font-size: 11px;")
+        self._unavailable: dict = {}
+        theme.restyle_on_palette_change(self, self._restyle)
+
+    def _restyle(self) -> None:
+        """The labels' and rows' colours from the palette (again after a light/dark switch)."""
+        muted = _muted()
+        for label, extra in ((self.busy, SMALL), (self.message, ""), (self.keys_hint, SMALL),
+                             (self.set_note, " font-style: italic;"), (self.train_note, SMALL)):
+            label.setStyleSheet(muted + extra)
+        self._style_model_lines()
+        for row in self._row_widgets + self._spare:
+            row.restyle()
+
+    def _style_model_lines(self) -> None:
+        """Muted, or in the error colour where a model could not load."""
+        unavailable = self._unavailable
+        for label, bad in ((self.models, bool(unavailable)),
+                           (self.personal, PERSONAL_CONTENT in unavailable)):
+            sheet = (f"color: {theme.css(theme.colours().bad)};" if bad else _muted()) + SMALL
+            if label.styleSheet() != sheet:  # setting a style sheet restyles, even the same one
+                label.setStyleSheet(sheet)
 
     def _heading(self, text: str, margin: int = 4) -> QLabel:
         label = QLabel(text, self)
@@ -440,11 +503,8 @@ class SuggestionPanel(QWidget):
         self.personal.setText(f"Personal model: {personal or 'not trained yet'}"
                               + (" (unavailable)" if PERSONAL_CONTENT in unavailable else ""))
         self.personal.setToolTip(self.personal.text() + why)
-        for label, bad in ((self.models, bool(unavailable)),
-                           (self.personal, PERSONAL_CONTENT in unavailable)):
-            sheet = ("color: #b00020;" if bad else _MUTED) + " font-size: 11px;"
-            if label.styleSheet() != sheet:  # setting a style sheet restyles, even the same one
-                label.setStyleSheet(sheet)
+        self._unavailable = dict(unavailable)
+        self._style_model_lines()
 
     def set_training_shortfall(self, missing: int) -> None:
         """Train is enabled once enough photos are tagged; until then it says how many more."""
@@ -455,6 +515,15 @@ class SuggestionPanel(QWidget):
         self.train_button.setToolTip(TRAIN_TIP if ready else f"{note} your personal model")
         self.train_note.setText(note)
         self.train_note.setVisible(not ready)
+
+    def list_overflow(self) -> int:
+        """How many px the shown rows need beyond the list's height (negative: the room
+        they leave; the window's right column gives the list that much more or less)."""
+        view = self.scroll.viewport().height()
+        shown = [r for r in self._row_widgets if not r.isHidden()]
+        if not shown:
+            return -view
+        return shown[-1].geometry().bottom() + 1 - view
 
     def rows(self) -> list[SuggestionRow]:
         return list(self._row_widgets)

@@ -14,7 +14,9 @@ from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRect, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+from PySide6.QtGui import QFont, QImage, QPainter, QPixmap
+
+from tagassist.ui import theme
 
 log = logging.getLogger(__name__)
 
@@ -113,19 +115,22 @@ class ThumbnailLoader(QObject):
             self._pixmaps.popitem(last=False)
 
 
-_placeholders: dict[tuple[str, int], QPixmap] = {}
+_placeholders: dict[tuple[str, int, int, int], QPixmap] = {}
 
 
 def placeholder(label: str, size: int = 128) -> QPixmap:
-    """A neutral grey tile with a short label ("PDF", "TXT", "…"), drawn once and reused."""
-    key = (label, size)
+    """A neutral tile with a short label ("PDF", "TXT", "…"), drawn once per palette (light
+    or dark: a tile a shade off the window's colour, the label muted) and reused."""
+    c = theme.colours()
+    fill, edge = theme.mix(c.surface, c.text, 0.05), c.rule
+    key = (label, size, fill.rgba(), c.muted.rgba())
     if key not in _placeholders:
         pm = QPixmap(size, size)
         pm.fill(Qt.GlobalColor.transparent)
         p = QPainter(pm)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setPen(QColor("#b8bcc2"))
-        p.setBrush(QColor("#e9ebee"))
+        p.setPen(edge)
+        p.setBrush(fill)
         margin = size // 8
         rect = QRect(margin, margin // 2, size - 2 * margin, size - margin)
         p.drawRoundedRect(rect, size / 16, size / 16)
@@ -133,7 +138,7 @@ def placeholder(label: str, size: int = 128) -> QPixmap:
         font.setPixelSize(max(10, size // 6))
         font.setBold(True)
         p.setFont(font)
-        p.setPen(QColor("#6b7078"))
+        p.setPen(c.muted)
         p.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
         p.end()
         _placeholders[key] = pm

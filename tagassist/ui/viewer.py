@@ -15,6 +15,8 @@ from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from tagassist.ui import theme
+
 DECODE_EDGE = 2048  # decoded longest side: sharp on a large monitor, a fraction of 12 MP
 
 
@@ -52,14 +54,19 @@ class PhotoViewer(QWidget):
         super().__init__(parent)
         self.setObjectName("viewer")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # it holds the keys while shown
+        self.setAccessibleName("Large view of the current item")
+        self.setAccessibleDescription(
+            "J or K show the next or previous item; Space or Esc go back to the grid")
         self.picture = QLabel(self)
         self.picture.setObjectName("viewerPicture")
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        # A dark backdrop in a light palette too (a photo reads best on it), with light text.
         self.picture.setStyleSheet("background: #1e1f22; color: #c9ccd1; font-size: 15px;")
         self.caption = QLabel(self)
         self.caption.setObjectName("viewerCaption")
-        self.caption.setStyleSheet("color: #444; padding: 4px 2px;")
+        theme.restyle_on_palette_change(self, lambda: self.caption.setStyleSheet(
+            f"color: {theme.css(theme.colours().muted)}; padding: 4px 2px;"))
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.picture, 1)

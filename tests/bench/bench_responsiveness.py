@@ -24,7 +24,8 @@ library with the default models, in one process:
                else ``controller.jobs.start`` over ``engine.featurize_missing``; the JSON says
                which ran);
   ``tagging``  every COCO photo gets its COCO categories with ``controller.add_tags``, one photo
-               per 50 ms timer tick (as quick as a person could click);
+               per 50 ms timer tick (as quick as a person could click), until every write
+               has landed (they run on the controller's writer thread);
   ``training`` ``controller.suggest.start_training()`` until its handle ends (needs torch);
   ``idle``     the in-process baseline: nothing running, no stepping, as long as the import
                phase (5-30 s): the heartbeat's own jitter;
@@ -88,7 +89,9 @@ SLOTS = {
     "tagassist.ui.notifications:NotificationArea": ("add",),
     "tagassist.ui.suggest_controller:SuggestController": (
         "request", "refresh", "_finished", "_progress", "_trained", "_analysed"),
-    "tagassist.ui.controller:LibraryController": ("add_tags", "_import_finished"),
+    "tagassist.ui.controller:LibraryController": ("add_tags", "_tags_written",
+                                                  "_import_finished"),
+    "tagassist.ui.writer:SerialWriter": ("submit", "_finish"),
     "tagassist.ui.item_model:ItemListModel": ("set_ids", "invalidate", "_on_thumb_ready"),
     "tagassist.ui.thumbs:ThumbnailLoader": ("_on_loaded",),
     "tagassist.ui.grid_view:ThumbnailGrid": ("select_rows", "_emit_selection"),
@@ -432,9 +435,9 @@ def run(data: Path, sampler: bool = False, watchdog_ms: float = 150,
         # (c) tagging, one photo per tick
         todo = []
         for name, tags in sorted(truth.items()):
-            item = c.library.item_by_path(str((folder / "coco" / name).resolve()))
+            item = c.library.items.by_path(str((folder / "coco" / name).resolve()))
             if item is None:
-                item = c.library.item_by_path(str(folder / "coco" / name))
+                item = c.library.items.by_path(str(folder / "coco" / name))
             if item is not None:
                 todo.append((item.id, tags))
         result["tagged_photos"] = len(todo)
@@ -451,7 +454,10 @@ def run(data: Path, sampler: bool = False, watchdog_ms: float = 150,
 
             ticker.timeout.connect(tick)
             ticker.start()
-            _qt_wait(app, lambda: not queue, len(todo) * TAG_MS / 1000 * 4 + 30)
+            # The writes run off the UI thread (issue 19): the phase lasts until they landed.
+            pending = getattr(c, "writes_pending", lambda: False)
+            _qt_wait(app, lambda: not queue and not pending(),
+                     len(todo) * TAG_MS / 1000 * 4 + 30)
             ticker.stop()
 
         phase("tagging", tagging)

@@ -79,6 +79,12 @@ def run_import(qtbot, window, folder: Path, timeout: int = 60_000):
     return handle.result
 
 
+def landed(window, timeout_s: float = 10.0) -> None:
+    """Wait until the writes the window queued have landed and been announced (they run off
+    the UI thread, in order: ``controller.wait_for_writes``)."""
+    assert window.controller.wait_for_writes(timeout_s), "library writes still pending"
+
+
 def settle_sidebar(qtbot, window, timeout: int = 10_000) -> None:
     """Wait for the sidebar's counts, which are read in a worker after each change."""
     qtbot.waitUntil(window.sidebar_settled, timeout=timeout)

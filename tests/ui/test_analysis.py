@@ -10,7 +10,7 @@ def _missing(window) -> list[int]:
     """Items without any stored features (whatever the model version)."""
     lib = window.controller.library
     done = {r[0] for r in lib._conn.execute("SELECT DISTINCT item_id FROM features")}
-    return [i for i in lib.item_ids() if i not in done]
+    return [i for i in lib.items.ids() if i not in done]
 
 
 def test_import_analyses_new_items_with_progress(qtbot, suggest_window, sample_folder):

@@ -8,6 +8,7 @@ import shutil
 from PySide6.QtCore import Qt
 
 from tests import sample
+from tests.ui.conftest import landed
 from tests.ui.test_suggestions import WAIT, select, tag_paths
 
 
@@ -27,10 +28,11 @@ def test_the_set_is_shown_and_g_accepts_it_in_one_undo_step(qtbot, suggest_sampl
     qtbot.keyClick(window.grid, Qt.Key.Key_G)
     qtbot.waitUntil(lambda: set(made) <= tag_paths(window, cat), timeout=WAIT)
     c = window.controller
-    decisions = [d for d in c.library.decisions(c.user_id) if d.item_id == cat]
+    decisions = [d for d in c.library.assignments.decisions(c.user_id) if d.item_id == cat]
     assert len(decisions) == 5 and all(d.accepted for d in decisions)
     assert all("sog-photos=" in d.model_version for d in decisions)
     window.undo_action.trigger()
+    landed(window)
     assert tag_paths(window, cat) == before
 
 

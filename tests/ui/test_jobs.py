@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from tagassist.ui.controller import summarize_import
 from tagassist.ui.workers import JobRunner
-from tests.ui.conftest import run_import
+from tests.ui.conftest import landed, run_import
 
 
 def _jpeg(path: Path, n: int, size: int = 48) -> None:
@@ -56,6 +56,7 @@ def test_cancel_import(qtbot, window, tmp_path):
     assert 0 < shown < 300
     window.grid.select_rows([0])
     assert window.controller.add_tags(window.grid.selected_ids(), ["after-cancel"])
+    landed(window)
     assert "after-cancel" in window.detail.chip_paths()
     # And a new import finishes the job.
     report = run_import(qtbot, window, folder)

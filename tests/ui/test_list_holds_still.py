@@ -14,7 +14,7 @@ from tagassist.paths import sample_library_dir
 from tagassist.ui.suggest_controller import MIN_TAGGED
 from tagassist.ui.suggestion_panel import TRAIN_TIP
 from tests import sample
-from tests.ui.conftest import run_import, settle_sidebar
+from tests.ui.conftest import landed, run_import, settle_sidebar
 from tests.ui.test_suggestions import WAIT, select, tag_paths, wait_for
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "list-holds-still.png"
@@ -26,14 +26,16 @@ def _key_hint(row) -> str:
 
 
 def _settled(qtbot, window) -> None:
-    """The refresh a decision started has arrived (or none was needed)."""
-    qtbot.waitUntil(lambda: not window.controller.suggest.pending(), timeout=WAIT)
+    """The decision's write has landed and the refresh it started has arrived (or none was
+    needed)."""
+    c = window.controller
+    qtbot.waitUntil(lambda: not c.writes_pending() and not c.suggest.pending(), timeout=WAIT)
 
 
 def _accepted(window, item_id: int) -> list[str]:
     c = window.controller
-    paths = {t.id: t.path for t in c.library.tags()}
-    return [paths[d.tag_id] for d in c.library.decisions(c.user_id)
+    paths = {t.id: t.path for t in c.library.tags.all()}
+    return [paths[d.tag_id] for d in c.library.assignments.decisions(c.user_id)
             if d.accepted and d.item_id == item_id]
 
 
@@ -90,13 +92,16 @@ def test_decisions_never_renumber_the_list(qtbot, suggest_sample):
     qtbot.keyClick(window.grid, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
     qtbot.keyClick(window.grid, Qt.Key.Key_3)
     c = window.controller
-    assert len(c.library.decisions(c.user_id)) == 2
+    landed(window)  # (nothing was queued)
+    assert len(c.library.assignments.decisions(c.user_id)) == 2
     assert before[2] not in tag_paths(window, cat)
 
     # An undo takes a decision back: the list is ranked afresh (the marks might be untrue).
     qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    landed(window)
     assert before[2] not in tag_paths(window, cat)
     qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    landed(window)
     assert before[1] not in tag_paths(window, cat)
     _settled(qtbot, window)
     assert panel.tags() == before and all(r.state == "" for r in panel.rows())
@@ -144,7 +149,7 @@ def test_train_says_how_many_more_tagged_photos_it_needs(qtbot, window, tmp_path
     run_import(qtbot, window, _copy(tmp_path, "2019-spring-berkeley", "2018-montreal"))
     c = window.controller
     panel = window.suggestions
-    tagged = c.library.tagged_items(c.user_id)
+    tagged = c.library.queries.tagged(c.user_id)
     assert 0 < len(tagged) < MIN_TAGGED - 1
     missing = MIN_TAGGED - len(tagged)
     assert not panel.train_button.isEnabled() and not window.train_action.isEnabled()
@@ -153,7 +158,7 @@ def test_train_says_how_many_more_tagged_photos_it_needs(qtbot, window, tmp_path
     assert "more tagged photos needed" in panel.train_button.toolTip()
     assert f"{missing} more tagged photos needed" in window.train_action.text()
 
-    untagged = [i for i in c.library.item_ids() if i not in set(tagged)]
+    untagged = [i for i in c.library.items.ids() if i not in set(tagged)]
     c.add_tags(untagged[:missing - 1], ["walk"])  # as typed in the tag field
     settle_sidebar(qtbot, window)
     assert panel.train_note.text() == "1 more tagged photo needed to train"
@@ -161,7 +166,7 @@ def test_train_says_how_many_more_tagged_photos_it_needs(qtbot, window, tmp_path
 
     c.add_tags(untagged[missing - 1:missing], ["walk"])  # the tenth
     settle_sidebar(qtbot, window)
-    assert len(c.library.tagged_items(c.user_id)) == MIN_TAGGED
+    assert len(c.library.queries.tagged(c.user_id)) == MIN_TAGGED
     assert panel.train_button.isEnabled() and window.train_action.isEnabled()
     assert not panel.train_note.isVisible() and panel.train_button.toolTip() == TRAIN_TIP
     assert window.train_action.text() == "&Train my suggestions"

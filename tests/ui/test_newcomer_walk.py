@@ -28,7 +28,7 @@ from tagassist.paths import sample_library_dir
 from tagassist.suggest.training import trainer_available
 from tagassist.ui.suggest_controller import MIN_TAGGED
 from tagassist.ui.suggestion_panel import TRAIN_TIP
-from tests.ui.conftest import settle_sidebar
+from tests.ui.conftest import landed, settle_sidebar
 from tests.ui.test_suggestions import WAIT, tag_paths, wait_for
 from tests.ui.test_walkthrough import KEY_GAP_MS
 
@@ -153,7 +153,9 @@ def _key_hints(window) -> list[str]:
 
 
 def _settled(qtbot, window) -> None:
-    qtbot.waitUntil(lambda: not window.controller.suggest.pending(), timeout=WAIT)
+    """The write a key queued has landed and the suggestions it refreshed have arrived."""
+    c = window.controller
+    qtbot.waitUntil(lambda: not c.writes_pending() and not c.suggest.pending(), timeout=WAIT)
 
 
 def _typed_is_marked(qtbot, window, tag: str) -> None:
@@ -219,7 +221,7 @@ def test_a_newcomer_walks_from_an_empty_library_to_training(qtbot, suggest_windo
     settle_sidebar(qtbot, window)
     assert not window.empty_state_shown() and grid.isVisible()
     assert grid.hasFocus()  # the keyboard followed into the grid
-    assert c.library.tagged_items(c.user_id) == []  # nothing came tagged from the files
+    assert c.library.queries.tagged(c.user_id) == []  # nothing came tagged from the files
     assert len(grid.selected_ids()) == 1  # a current photo: the keys work at once
     _names_whole(window)
     _train_says(window, 0)
@@ -245,6 +247,7 @@ def test_a_newcomer_walks_from_an_empty_library_to_training(qtbot, suggest_windo
             press(qtbot, window, Qt.Key.Key_Return)  # Enter adds it (a completion may show)
             assert grid.hasFocus(), QApplication.focusWidget()  # the keys are back
             assert window.detail.tag_edit.text() == ""
+            landed(window)  # written in the background
             assert window.statusBar().currentMessage() == (
                 f'Tagged "{_name(window, item)}" with "{tag}"')
             _typed_is_marked(qtbot, window, tag)
@@ -266,7 +269,7 @@ def test_a_newcomer_walks_from_an_empty_library_to_training(qtbot, suggest_windo
             assert _key_hints(window) == [str(k) for k in range(1, len(panel.rows()) + 1)]
             assert [r.state for r in panel.rows()].count("accepted") == 1
             assert panel.rows()[digit - 1].state == "accepted"
-            accepted = [d for d in c.library.decisions(c.user_id)
+            accepted = [d for d in c.library.assignments.decisions(c.user_id)
                         if d.item_id == item and d.accepted]
             assert len(accepted) == 1 and accepted[0].rank == digit
             assert grid.hasFocus()
@@ -280,7 +283,7 @@ def test_a_newcomer_walks_from_an_empty_library_to_training(qtbot, suggest_windo
     assert sum(1 for how, _t in PLAN if how == "type") >= 4
     assert sum(1 for how, _t in PLAN if how == "digit") >= 4
     assert sum(1 for how, times in PLAN if how == "digit" and times == 2) >= 2
-    assert len(c.library.tagged_items(c.user_id)) == MIN_TAGGED
+    assert len(c.library.queries.tagged(c.user_id)) == MIN_TAGGED
     _train_says(window, MIN_TAGGED)  # the tenth: Train is ready
     _shot(qtbot, window, tmp_path, "walk-4-ten-tagged.png")
 
@@ -290,6 +293,7 @@ def test_a_newcomer_walks_from_an_empty_library_to_training(qtbot, suggest_windo
     wait_for(qtbot, window, [next_item])
     last, last_tag = tagged[-1]
     press(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    landed(window)
     said = window.statusBar().currentMessage()
     assert said.startswith("Undid: ") and f'"{_name(window, last)}"' in said, said
     assert f'"{last_tag}"' in said, said
@@ -307,6 +311,7 @@ def test_a_newcomer_walks_from_an_empty_library_to_training(qtbot, suggest_windo
     folder = Path(window.model.item_at(window.model.row_of(next_item)).paths[0]).parent.name
     qtbot.keyClicks(QApplication.focusWidget(), TYPED[folder])
     press(qtbot, window, Qt.Key.Key_Return)
+    landed(window)
     assert grid.hasFocus() and tag_paths(window, next_item) == {TYPED[folder]}
     _typed_is_marked(qtbot, window, TYPED[folder])
     _rows_look_right(window)

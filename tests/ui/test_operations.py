@@ -49,6 +49,7 @@ def test_review_of_a_selection_is_one_undo_step_despite_another_writer(qtbot, an
     before, logged = state(paths.database, ids), op_log_rows(paths.database)
 
     assert c.review(ids, [("beach", True, 1, 0.9), ("night", False, 2, 0.1)], "m1")
+    assert c.wait_for_writes()  # written in the background
     said = 'Accepted "beach" and rejected "night" for 3 photos'
     assert window.statusBar().currentMessage() == said
     assert op_log_rows(paths.database) == logged + 1
@@ -59,12 +60,13 @@ def test_review_of_a_selection_is_one_undo_step_despite_another_writer(qtbot, an
 
     # Bob, in another process, imports a photo (its keyword is not undoable) meanwhile.
     other_process(paths.database, (
-        "bob = lib.get_or_create_user('bob').id\n"
-        "item, _ = lib.upsert_item('hash-new', 'photo', '/elsewhere/new.jpg', 1, 1.0)\n"
-        "lib.assign(bob, [item.id], ['from-file'], source='file', undoable=False)\n"))
+        "bob = lib.users.get_or_create('bob').id\n"
+        "item, _ = lib.items.upsert('hash-new', 'photo', '/elsewhere/new.jpg', 1, 1.0)\n"
+        "lib.assignments.assign(bob, [item.id], ['from-file'], source='file', undoable=False)\n"))
     window.grid.select_rows(rows_of(window, "IMG_1.jpg"))  # the person moved on
 
     window.undo_action.trigger()  # one undo for the three photos
+    assert c.wait_for_writes()
     assert state(paths.database, ids) == before
     assert window.statusBar().currentMessage() == f"Undid: {said}"
     undone = changes[-1]
@@ -73,8 +75,10 @@ def test_review_of_a_selection_is_one_undo_step_despite_another_writer(qtbot, an
     assert window.grid.selected_ids() == [people.ids["IMG_1.jpg"]]  # the selection stays
 
     window.redo_action.trigger()
+    assert c.wait_for_writes()
     assert window.statusBar().currentMessage() == f"Redid: {said}"
-    assert all("beach" in {t.path for t in c.library.item_tags(i, c.user_id)} for i in ids)
+    assert all("beach" in {t.path for t in c.library.assignments.tags_of(i, c.user_id)}
+               for i in ids)
 
 
 def test_tag_and_untag_say_which_photo_and_tag(qtbot, ann_window, people):
@@ -82,10 +86,13 @@ def test_tag_and_untag_say_which_photo_and_tag(qtbot, ann_window, people):
     [row] = rows_of(window, "IMG_6.jpg")
     window.grid.select_rows([row])
     assert c.add_tags(window.grid.selected_ids(), ["favourite"])
+    assert c.wait_for_writes()
     assert window.statusBar().currentMessage() == 'Tagged "IMG_6.jpg" with "favourite"'
     assert c.remove_tags(window.grid.selected_ids(), ["favourite"])
+    assert c.wait_for_writes()
     assert window.statusBar().currentMessage() == 'Removed "favourite" from "IMG_6.jpg"'
-    c.undo()
+    assert c.undo()
+    assert c.wait_for_writes()
     assert window.statusBar().currentMessage() == (
         'Undid: Removed "favourite" from "IMG_6.jpg"')
     assert "favourite" in window.detail.chip_paths()

@@ -9,6 +9,7 @@ from tagassist.ui import settings
 from tagassist.ui.app import WindowHost, open_window
 from tagassist.ui.settings_dialog import SettingsChoice
 from tests import sample
+from tests.ui.conftest import landed
 
 
 def _texts(dialog) -> str:
@@ -70,6 +71,7 @@ def test_switching_person_shows_their_tags_and_is_remembered(qtbot, window, impo
     c.add_tags(window._selected, ["sams-tag"])
     window.apply_settings(SettingsChoice(user="tester", thumbnail_size=128,
                                          analyse_after_import=True))
+    landed(window)  # queued as sam, written as sam though tester took over meanwhile
     assert {t.path for t in c.tag_counts()} == first_counts  # sam's tag is sam's alone
     assert sorted(c.user_names()) == ["sam", "tester"]
 

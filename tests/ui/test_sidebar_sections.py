@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QInputDialog, QTreeWidgetItem
 from tagassist.library.models import FolderCount, SavedSearch
 from tagassist.ui.sidebar import FOLDER, FOLDERS, SAVED, SEARCH, TagSidebar
 from tests import sample
-from tests.ui.conftest import settle_sidebar
+from tests.ui.conftest import landed, settle_sidebar
 
 
 def _click(window, key: str) -> None:
@@ -21,7 +21,7 @@ def _click(window, key: str) -> None:
 
 
 def _names(window) -> set[str]:
-    items = window.controller.library.items(window.model.ids())
+    items = window.controller.library.items.get_many(window.model.ids())
     return {Path(p).name for item in items for p in item.paths}
 
 
@@ -77,6 +77,7 @@ def test_saved_search_appears_in_the_sidebar_and_runs(qtbot, window, imported, n
 
     qtbot.keyClick(window.search.edit, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert asked == ["Save “cat OR coffee” as:"]
+    landed(window)  # saved in the background; the sidebar lists it once it is
     assert window.sidebar.saved_search_names() == ["Cats"]
     entry = window.sidebar.entry(SEARCH + "Cats")
     assert "cat OR coffee" in entry.toolTip(0)
@@ -91,6 +92,7 @@ def test_saved_search_appears_in_the_sidebar_and_runs(qtbot, window, imported, n
     # Saving again under the same name replaces it.
     _search(qtbot, window, "cat")
     window.save_search_action.trigger()
+    landed(window)
     assert window.sidebar.saved_search_names() == ["Cats"]
     assert window.controller.saved_searches()[0].expression == "cat"
 
@@ -125,11 +127,13 @@ def test_a_bad_search_or_name_is_not_saved_and_says_why(qtbot, window, imported,
 def test_delete_a_saved_search_from_its_context_menu(qtbot, window, imported, name_dialog):
     _search(qtbot, window, "cat")
     assert window.save_search()
+    landed(window)
     assert window.sidebar.context_menu(window.sidebar.entry("animals")) is None  # tags: no menu
     menu = window.sidebar.context_menu(window.sidebar.entry(SEARCH + "Cats"))
     (delete,) = menu.actions()
     assert delete.text() == "Delete"
     delete.trigger()
+    landed(window)
     assert window.sidebar.saved_search_names() == []
     assert window.controller.saved_searches() == []
     assert "Deleted" in window.statusBar().currentMessage()

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from tests import sample
+from tests.ui.conftest import landed
 
 WAIT = 90_000  # the first request loads the models; the test machine may be busy
 
@@ -34,7 +35,7 @@ def wait_for(qtbot, window, ids: list[int]) -> None:
 
 def tag_paths(window, item_id: int) -> set[str]:
     c = window.controller
-    return {t.path for t in c.library.item_tags(item_id, c.user_id)}
+    return {t.path for t in c.library.assignments.tags_of(item_id, c.user_id)}
 
 
 def test_cat_photo_gets_cat_like_tags(qtbot, suggest_sample):
@@ -76,14 +77,16 @@ def test_accept_by_key_assigns_and_undo_removes(qtbot, suggest_sample):
 
     window.grid.setFocus()
     qtbot.keyClick(window.grid, Qt.Key.Key_1)
-    assert first.tag in tag_paths(window, cat)
-    row = window.suggestions.rows()[0]  # marked at once, in its place, before the refresh
+    row = window.suggestions.rows()[0]  # marked at once, in its place, before the write
     assert row.suggestion.tag == first.tag and row.state == "accepted"
-    [decision] = c.library.decisions(c.user_id)
+    landed(window)  # the decision is written in the background
+    assert first.tag in tag_paths(window, cat)
+    [decision] = c.library.assignments.decisions(c.user_id)
     assert decision.accepted and decision.item_id == cat and decision.rank == 1
     assert abs(decision.score - first.score) < 1e-5
     assert "image-lite0" in decision.model_version
-    [assignment] = [a for a in c.library.assignments(cat, c.user_id) if a.tag_name == first.tag]
+    [assignment] = [a for a in c.library.assignments.of_item(cat, c.user_id)
+                    if a.tag_name == first.tag]
     assert assignment.source == "suggestion" and assignment.rank == 1
     wait_for(qtbot, window, [cat])  # refreshed after the accept: the list holds still
     assert window.suggestions.tags()[0] == first.tag
@@ -91,8 +94,9 @@ def test_accept_by_key_assigns_and_undo_removes(qtbot, suggest_sample):
     assert first.tag in window.detail.chip_paths()
 
     qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    landed(window)
     assert first.tag not in tag_paths(window, cat)
-    assert c.library.decisions(c.user_id) == []
+    assert c.library.assignments.decisions(c.user_id) == []
     wait_for(qtbot, window, [cat])
     assert first.tag in window.suggestions.tags()  # suggested again, afresh
     assert all(r.state == "" for r in window.suggestions.rows())
@@ -107,15 +111,17 @@ def test_reject_by_key_removes_row_and_records(qtbot, suggest_sample):
     qtbot.keyClick(window.grid, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
     assert window.suggestions.tags() == before  # marked rejected in its place
     assert window.suggestions.rows()[1].state == "rejected"
-    [decision] = c.library.decisions(c.user_id)
+    landed(window)
+    [decision] = c.library.assignments.decisions(c.user_id)
     assert not decision.accepted and decision.rank == 2 and decision.item_id == cat
     assert second.tag not in tag_paths(window, cat)
     # A later refresh (here: after accepting another row) keeps the rejected tag rejected.
     qtbot.mouseClick(window.suggestions.rows()[0].accept_button, Qt.MouseButton.LeftButton)
+    landed(window)
     wait_for(qtbot, window, [cat])
     assert window.suggestions.tags()[1] == second.tag
     assert window.suggestions.rows()[1].state == "rejected"
-    assert len(c.library.decisions(c.user_id)) == 2
+    assert len(c.library.assignments.decisions(c.user_id)) == 2
     select(qtbot, window, "espresso.jpg")
     select(qtbot, window, "chelsea-the-cat.jpg")  # a fresh list: the rejected tag stays out
     assert second.tag not in window.suggestions.tags()
@@ -132,12 +138,15 @@ def test_multi_selection_accept_applies_to_all_and_undoes_as_one(qtbot, suggest_
                                            for i in ids))
     tag = pick.suggestion.tag  # rows are reused: read the tag before the panel changes
     qtbot.mouseClick(pick.accept_button, Qt.MouseButton.LeftButton)
+    landed(window)
     assert all(tag in tag_paths(window, i) for i in ids)
-    assert {d.item_id for d in c.library.decisions(c.user_id)} == set(ids)
+    assert {d.item_id for d in c.library.assignments.decisions(c.user_id)} == set(ids)
 
     window.undo_action.trigger()  # one undo for the whole selection
+    landed(window)
     assert not any(tag in tag_paths(window, i) for i in ids)
     window.redo_action.trigger()
+    landed(window)
     assert all(tag in tag_paths(window, i) for i in ids)
 
 
@@ -185,6 +194,7 @@ def test_accept_likely_and_reject_the_rest(qtbot, suggest_sample):
     [cat] = select(qtbot, window, "chelsea-the-cat.jpg")
     likely = [r.suggestion.tag for r in window.suggestions.rows() if r.suggestion.score >= 0.5]
     qtbot.keyClick(window.grid, Qt.Key.Key_A)  # accepts those at 50 % or more (maybe none)
+    landed(window)
     assert all(t in tag_paths(window, cat) for t in likely)
     if not likely:
         assert window.statusBar().currentMessage() == "No suggestion is at 50% or more"
@@ -194,9 +204,10 @@ def test_accept_likely_and_reject_the_rest(qtbot, suggest_sample):
     rest = [r.suggestion.tag for r in rows if not r.state]
     qtbot.keyClick(window.grid, Qt.Key.Key_X)
     assert all(r.state for r in window.suggestions.rows())  # every row decided, in place
+    landed(window)
     assert [r.suggestion.tag for r in window.suggestions.rows() if r.state == "rejected"] == rest
-    paths = {t.id: t.path for t in c.library.tags()}
-    decided = c.library.decisions(c.user_id)
+    paths = {t.id: t.path for t in c.library.tags.all()}
+    decided = c.library.assignments.decisions(c.user_id)
     assert sorted(paths[d.tag_id] for d in decided if not d.accepted) == sorted(rest)
     assert sorted(paths[d.tag_id] for d in decided if d.accepted) == sorted(likely)
     assert not set(rest) & tag_paths(window, cat)

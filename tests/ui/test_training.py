@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 
 from tagassist.paths import sample_library_dir
 from tagassist.suggest.training import trainer_available
-from tests.ui.conftest import run_import
+from tests.ui.conftest import landed, run_import
 from tests.ui.test_suggestions import select
 
 needs_trainer = pytest.mark.skipif(not trainer_available(), reason="training needs torch")
@@ -36,7 +36,7 @@ def few_tagged(qtbot, suggest_window, tmp_path):
                                   tmp_path / "home"))
     run_import(qtbot, suggest_window, folder)
     c = suggest_window.controller
-    tagged = [i for i in c.library.item_ids() if c.library.item_tags(i, c.user_id)]
+    tagged = [i for i in c.library.items.ids() if c.library.assignments.tags_of(i, c.user_id)]
     assert len(tagged) == 4
     return suggest_window
 
@@ -109,7 +109,7 @@ def _tagged_coco(qtbot, window, folder) -> list[tuple[str, list[str]]]:
     labels = _coco_library(folder)
     run_import(qtbot, window, folder)
     for name, tags in labels[:28]:  # through the window's controller, as typed tags
-        c.add_tags([c.library.item_by_path(folder / name).id], tags)
+        c.add_tags([c.library.items.by_path(folder / name).id], tags)
     qtbot.waitUntil(window.train_action.isEnabled, timeout=20_000)  # the sidebar recounted
     return labels
 
@@ -153,7 +153,7 @@ def test_cancel_while_training_then_train_again(qtbot, suggest_window, tmp_path)
     assert _ended(qtbot, handle)["event"] == "cancelled"
 
     def content_models():
-        return [m for m in c.library.models() if m.name.startswith("personal-content/")]
+        return [m for m in c.library.models.all() if m.name.startswith("personal-content/")]
 
     assert content_models() == []
     result = _ended(qtbot, c.suggest.start_training())
@@ -169,15 +169,18 @@ def test_retrains_by_itself_after_the_set_number_of_decisions(qtbot, few_tagged)
     s.retrain_after = 2  # the setting (Settings ▸ Models ▸ Retrain after)
     select(qtbot, window, "chelsea-the-cat.jpg")
     qtbot.keyClick(window.grid, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)  # reject 1
+    landed(window)  # decisions count once written
     assert s.train_handle is None and s.decisions_since_training == 1
     # the list holds still: Alt+1 again would reject nothing more; Alt+2 is the next row
     qtbot.keyClick(window.grid, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)  # reject 2
+    landed(window)
     handle = s.train_handle
     assert handle is not None and s.decisions_since_training == 0
     assert "updating your personal model" in window.statusBar().currentMessage()
     assert _ended(qtbot, handle)["event"] == "skipped"  # 4 tagged photos: too few, and says so
     s.retrain_after = 0  # only when asked
     qtbot.keyClick(window.grid, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
+    landed(window)
     assert s.decisions_since_training == 1 and s.train_handle is handle
 
 
@@ -195,7 +198,8 @@ def test_an_update_keeps_the_window_responsive(qtbot, suggest_window, tmp_path):
     labels = _tagged_coco(qtbot, window, tmp_path / "coco")
     assert _ended(qtbot, c.suggest.start_training())["event"] == "done"
     for name, tags in labels[28:32]:  # 4 new photos since the first version
-        c.library.assign(c.user_id, [c.library.item_by_path(tmp_path / "coco" / name).id], tags)
+        item = c.library.items.by_path(tmp_path / "coco" / name)
+        c.library.assignments.assign(c.user_id, [item.id], tags)
     beats: list[float] = []
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)

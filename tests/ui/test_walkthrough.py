@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from tests import sample
+from tests.ui.conftest import landed
 from tests.ui.test_suggestions import wait_for
 
 TAG = "walkthrough"
@@ -48,11 +49,12 @@ def test_tag_the_whole_sample_with_the_keyboard(qtbot, suggest_sample):
         press(qtbot, window, Qt.Key.Key_Return)  # Enter: add it (the completer may show it)
         press(qtbot, window, Qt.Key.Key_Escape)  # Esc: back to the grid
         press(qtbot, window, Qt.Key.Key_J)  # J: next item
+    landed(window)  # the writes the keys queued, in order
 
     ids = [window.model.item_id(r) for r in range(count)]
     for item_id in ids:
-        names = {t.name for t in c.library.item_tags(item_id, c.user_id)}
+        names = {t.name for t in c.library.assignments.tags_of(item_id, c.user_id)}
         assert TAG in names, item_id
-    accepted = {d.item_id for d in c.library.decisions(c.user_id) if d.accepted}
+    accepted = {d.item_id for d in c.library.assignments.decisions(c.user_id) if d.accepted}
     assert accepted == set(ids)  # one accepted suggestion on every item
     assert c.untagged_ids() == []
