@@ -155,6 +155,13 @@ class Library:
                 if self._conn.in_transaction:
                     self._conn.execute("COMMIT")  # read-only: ends the snapshot
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside this block, whichever manager makes it, sees one snapshot: a
+        write landing between them (another thread's or process's) is seen by none or all."""
+        with self._read():
+            yield
+
     def revision(self) -> tuple[int, int]:
         """Changes whenever this library or another process writes: a cache key for reads."""
         with self._read() as conn:

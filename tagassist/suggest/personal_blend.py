@@ -42,21 +42,26 @@ def acceptance(weights: BlendWeights, cases: list[tuple[Candidates, np.ndarray]]
     """Mean share of the top ``k`` the person kept, over the cases.  Tied scores count
     against the weights (the tags not kept first): a blend that scores many tags 100 %
     cannot order them, and must not earn the guard's credit for a lucky order."""
-    if not cases:
-        return 0.0
+    kept = kept_per_case(weights, cases, k)
+    return float(np.mean(kept)) if kept else 0.0
+
+
+def kept_per_case(weights: BlendWeights, cases: list[tuple[Candidates, np.ndarray]],
+                  k: int = SHOWN) -> list[float]:
+    """Per case, the share of the top ``k`` the person kept (ties against the weights)."""
     kept = []
     for found, y in cases:
         p = probabilities(weights, found.x)
         top = np.lexsort((y, -p))[:k]
         kept.append(float(y[top].sum()) / k)
-    return float(np.mean(kept))
+    return kept
 
 
 def set_acceptance(suggester: Any, user_id: int, items: list[Any],
-                   k: int = SHOWN) -> tuple[float | None, list[int]]:
-    """Mean share of the generated set (made as before tagging) the person has on the newest
-    ``SET_MEASURED`` of these items that have one, and which items those were (None and []
-    without a set model or photos)."""
+                   k: int = SHOWN) -> tuple[list[float], list[int]]:
+    """Per item, the share of the generated set (made as before tagging) the person has, on
+    the newest ``SET_MEASURED`` of these items that have one, and which items those were
+    ([] and [] without a set model or photos)."""
     kept, used = [], []
     for i in range(len(items) - 1, -1, -1):
         if len(used) == SET_MEASURED:
@@ -67,7 +72,7 @@ def set_acceptance(suggester: Any, user_id: int, items: list[Any],
             continue
         kept.append(sum(s.tag.casefold() in have for s in made) / k)
         used.append(i)
-    return (float(np.mean(kept)) if kept else None), used[::-1]
+    return kept[::-1], used[::-1]
 
 
 def replay_cases(suggester: Any, user_id: int
@@ -111,12 +116,17 @@ def fit_personal_blend(suggester: Any, user_id: int) -> dict[str, Any]:
     metrics: dict[str, Any] = {"held_out_items": len(held), "items": len(cases),
                                "acceptance@5_served": round(before, 4),
                                "acceptance@5_candidate": round(after, 4)}
-    set_acc, used = set_acceptance(suggester, user_id, tagged[cut:])
-    if set_acc is not None:  # does the generated set earn its place? (service.set_verdict)
+    set_kept, used = set_acceptance(suggester, user_id, tagged[cut:])
+    if used:  # does the generated set earn its place? (service.set_verdict)
         shown = candidate if after >= before else served  # the list the window will show
-        metrics["set_acceptance@5"] = round(set_acc, 4)
-        metrics["list_acceptance@5"] = round(acceptance(shown, [held[i] for i in used]), 4)
+        list_kept = kept_per_case(shown, [held[i] for i in used])
+        lead = np.subtract(set_kept, list_kept)
+        metrics["set_acceptance@5"] = round(float(np.mean(set_kept)), 4)
+        metrics["list_acceptance@5"] = round(float(np.mean(list_kept)), 4)
         metrics["set_measured_items"] = len(used)
+        # the standard error of the set's lead over the list, photo by photo
+        metrics["set_lead_se"] = (round(float(lead.std(ddof=1) / np.sqrt(lead.size)), 4)
+                                  if lead.size > 1 else None)
     if after < before:
         return {"event": "skipped", "stage": "blend", "metrics": metrics,
                 "message": f"ranking unchanged: a refit did worse on your newest {len(held)} "

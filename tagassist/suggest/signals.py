@@ -146,7 +146,7 @@ class LibraryIndex:
         # One snapshot: a write landing between these reads (the window writes on a thread
         # of its own) would log assignments to a tag not in ``paths`` (KeyError) or beyond
         # ``state`` (read twice next time).
-        with library._read():
+        with library.snapshot():
             state = library.history.log_state()
             if self._read and state[4:] == self._state[4:]:  # no tag added, renamed, aliased
                 tags, paths = self.tag_records, self._paths

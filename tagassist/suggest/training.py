@@ -27,6 +27,7 @@ from typing import Any
 from tagassist.library import Library
 from tagassist.suggest import train_events as events
 from tagassist.suggest.model_store import PERSONAL_CONTENT, activate
+from tagassist.suggest.threads import blas_threads
 
 TRAINER_MODULE = "trainer.personal"
 STDERR_TAIL = 200  # lines of the child's stderr kept for the error message
@@ -228,11 +229,13 @@ def _fit_in_process(suggester: Any, user_id: int, cancel: threading.Event | None
     made: dict[str, Any] = {}
     if "set" in parts:
         yield events.Progress(stage="set").to_dict()
-        made = fit_personal_set(suggester, user_id)
+        with blas_threads():
+            made = fit_personal_set(suggester, user_id)
         yield made
     blend: dict[str, Any] = {}
     if "blend" in parts and not (cancel is not None and cancel.is_set()):
         yield events.Progress(stage="blend").to_dict()
-        blend = fit_personal_blend(suggester, user_id)
+        with blas_threads():
+            blend = fit_personal_blend(suggester, user_id)
         yield blend
     return made, blend

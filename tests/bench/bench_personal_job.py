@@ -421,16 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3,
                     help="timed rounds (default 3; each takes two events' photos)")
     ap.add_argument("--seed", type=int, default=18)
-    ap.add_argument("--default-blas", action="store_true",
-                    help="keep the BLAS library's own thread pool (the app uses one thread: "
-                         "tagassist/suggest/threads.py) to compare against")
     args = ap.parse_args(argv)
     if min(args.events, args.per_event, args.rounds) < 1:
         ap.error("--events, --per-event and --rounds must be at least 1")
-    if not args.default_blas:
-        from tagassist.suggest.threads import limit_blas_threads
-
-        limit_blas_threads()  # as the app's entry point (tagassist.cli.main) does
     result = run(args.events, args.per_event, args.rounds, args.seed)
     if args.json is not None:
         write_report(args.json, result, table(result))

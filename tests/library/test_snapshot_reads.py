@@ -32,3 +32,22 @@ def test_a_tag_created_between_two_selects_never_breaks_a_read(tmp_path):
     finally:
         other.close()
         lib.close()
+
+
+def test_reads_of_several_managers_in_one_snapshot_block_agree(tmp_path):
+    path = tmp_path / "lib" / "tagassist.db"
+    lib = Library.open(path)
+    other = Library.open(path)
+    try:
+        ann = lib.users.get_or_create("ann").id
+        item, _ = lib.items.upsert("h1", "photo", "/p/1.jpg", 1, 1.0)
+        lib.assignments.assign(ann, [item.id], ["beach"])
+        with lib.snapshot():
+            tags = {t.path for t in lib.tags.all()}
+            other.assignments.assign(ann, [item.id], ["written meanwhile"])
+            log = lib.history.assignment_log()
+        assert tags == {"beach"} and len(log) == 1  # neither read saw the other's write
+        assert {t.path for t in lib.tags.all()} == {"beach", "written meanwhile"}
+    finally:
+        other.close()
+        lib.close()

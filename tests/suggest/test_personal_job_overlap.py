@@ -13,6 +13,7 @@ from tagassist.suggest.featurize import Models
 from tagassist.suggest.service import ColdStartSuggester
 from tagassist.suggest.training import TRAINER_MODULE, personal_job, trainer_available
 from tests.suggest.test_personal_blend import bursty_library
+from tests.suggest.test_personal_ranker import drive
 
 pytestmark = pytest.mark.skipif(not trainer_available(), reason="needs torch (the trainer)")
 
@@ -37,13 +38,7 @@ def test_the_content_child_trains_while_the_set_and_blend_are_fitted(models_dir,
                            threading.Event())
         assert next(job) == {"event": "progress", "stage": "set"}
         assert trainers_of(lib.path), "the content child was not started before the set"
-        events = []
-        while True:
-            try:
-                events.append(next(job))
-            except StopIteration as stop:
-                result = stop.value
-                break
+        result, events = drive(job)
         stages = [e.get("stage") for e in events]
         assert stages.index("blend") < len(stages) - 1  # the child's events follow the blend
         # these photos have no features: the child says so, in its own words
@@ -64,13 +59,7 @@ def test_a_cancelled_or_abandoned_job_leaves_no_trainer(models_dir, tmp_path, ho
             job.close()  # the window dropped the job (GeneratorExit inside the set stage)
         else:
             cancel.set()
-            result = None
-            while True:
-                try:
-                    next(job)
-                except StopIteration as stop:
-                    result = stop.value
-                    break
+            result, _ = drive(job)
             assert result["event"] == "cancelled", result
         assert not trainers_of(lib.path)
     finally:
