@@ -1,1 +1,1 @@
-"""tagassist.media"""
+"""tagassist.media: finding, reading and importing photos and documents."""

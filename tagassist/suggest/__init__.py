@@ -1,1 +1,1 @@
-"""tagassist.suggest"""
+"""tagassist.suggest: the models, signals and blend behind the suggestions."""

@@ -171,7 +171,7 @@ class TextEncoder:
         }
 
     def cached(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
-        """text -> embedding, encoding (in one batch run) only the texts not seen before."""
+        """Map text -> embedding, encoding (in one batch run) only the texts not seen before."""
         texts = list(dict.fromkeys(texts))
         new = [t for t in texts if t not in self.cache]
         if new:

@@ -123,7 +123,7 @@ def _same_dims(actual: Sequence[Any], expected: Sequence[Any]) -> bool:
 
 
 def _described(tensors: Sequence[Any]) -> list[dict[str, Any]]:
-    """onnxruntime's NodeArgs in metadata's form: {name, dtype, shape}."""
+    """The NodeArgs of onnxruntime in metadata's form: {name, dtype, shape}."""
     return [{"name": t.name, "dtype": _ORT_TYPES.get(t.type, t.type), "shape": t.shape}
             for t in tensors]
 

@@ -205,7 +205,7 @@ class TagVocabulary:
         return self._stacked
 
     def _embed(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
-        """text -> unit vector, encoding only the texts not seen before."""
+        """Map text -> unit vector, encoding only the texts not seen before."""
         texts = list(dict.fromkeys(texts))
         new = [t for t in texts if t not in self._cache]
         if new:

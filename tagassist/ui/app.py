@@ -14,6 +14,7 @@ import getpass
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -23,6 +24,9 @@ from tagassist.paths import LibraryPaths
 from tagassist.ui.controller import LibraryController
 from tagassist.ui.main_window import MainWindow
 from tagassist.ui.settings import remembered_user
+
+if TYPE_CHECKING:
+    from tagassist.ui.workers import JobHandle
 
 EXIT_LIBRARY_ERROR = 2
 SCREENSHOT_TIMEOUT_S = 120.0
@@ -123,7 +127,7 @@ def run_gui(paths: LibraryPaths, open_folder: Path | None = None, user: str | No
         close_window(host.window)
 
 
-def _schedule_screenshot(app: QApplication, window: MainWindow, job, target: Path,
+def _schedule_screenshot(app: QApplication, window: MainWindow, job: JobHandle | None, target: Path,
                          select: str | None = None) -> None:
     """Poll until the window is settled (job done, ``select`` selected, thumbnails and
     suggestions in), then grab and quit."""

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -34,14 +35,23 @@ from tagassist.paths import LibraryPaths, bundled_models_dir
 from tagassist.ui.sidebar_jobs import sidebar_job
 from tagassist.ui.suggest_controller import SuggestController
 from tagassist.ui.workers import JobHandle, JobRunner
-from tagassist.ui.writer import SerialWriter
+from tagassist.ui.writer import Done, SerialWriter, Write
+
+if TYPE_CHECKING:
+    from tagassist.library import Library
+    from tagassist.library.models import SavedSearch
+    from tagassist.library.query import Node
+    from tagassist.media.importer import ImportProgress, ImportReport
+    from tagassist.ui.sidebar_jobs import SidebarData
+
+_T = TypeVar("_T")
 
 # Import problems listed in the notification; the rest are counted.
 SHOWN_PROBLEMS = 3
 
 
 def _import_job(database: Path, folder: Path, user_id: int, thumbnails: Path,
-                cancel: threading.Event):
+                cancel: threading.Event) -> Generator[ImportProgress, None, ImportReport]:
     """Runs in the worker thread: it opens its own connection, so nothing thread-bound is shared.
 
     WAL mode lets the window keep reading while this writes.
@@ -57,7 +67,7 @@ def _import_job(database: Path, folder: Path, user_id: int, thumbnails: Path,
         library.close()
 
 
-def summarize_import(report) -> tuple[str, str | None]:
+def summarize_import(report: ImportReport) -> tuple[str, str | None]:
     """(one-line status text, problem notification or None) for an ``ImportReport``."""
     verb = "Import cancelled" if report.cancelled else "Import finished"
     status = (f"{verb}: {report.added} new, {report.updated + report.moved} updated, "
@@ -84,7 +94,7 @@ class LibraryController(QObject):
     saved_searches_changed = Signal()  # a search was saved or deleted
     writes_idle = Signal()           # every queued write has landed (and been announced)
 
-    def __init__(self, library, paths: LibraryPaths, user_name: str,
+    def __init__(self, library: Library, paths: LibraryPaths, user_name: str,
                  parent: QObject | None = None, models_dir: Path | None = None) -> None:
         super().__init__(parent)
         self.library = library
@@ -183,7 +193,7 @@ class LibraryController(QObject):
         self._sidebar_handle = handle
         return handle
 
-    def _sidebar_done(self, handle: JobHandle, data) -> None:
+    def _sidebar_done(self, handle: JobHandle, data: SidebarData | None) -> None:
         if handle is self._sidebar_handle:
             self._sidebar_handle = None
         if data is not None and data.user_id == self.user_id and not handle.cancelled:
@@ -215,7 +225,7 @@ class LibraryController(QObject):
     def save_search(self, name: str, expression: str) -> bool:
         """False (and a notification saying why) for an empty name or a bad expression;
         True once the save is queued (``saved_searches_changed`` when it has landed)."""
-        def save(library=None):
+        def save(library: Library | None = None) -> Node | SavedSearch:
             try:
                 if library is None:  # here, at once: what is refused without the file
                     if not clean(name):
@@ -229,7 +239,7 @@ class LibraryController(QObject):
         if self._safely(save, None) is None:
             return False
 
-        def saved(search) -> None:
+        def saved(search: SavedSearch) -> None:
             self.status.emit(f"Saved the search “{search.name}”")
             self.saved_searches_changed.emit()
 
@@ -314,7 +324,7 @@ class LibraryController(QObject):
     def redo(self) -> bool:
         return self._history("Redo", app.redo)
 
-    def _history(self, title: str, step) -> bool:
+    def _history(self, title: str, step: Callable[[Library], Changes]) -> bool:
         def stepped(changes: Changes) -> None:
             self._announce(changes)
             if changes.changed:
@@ -327,7 +337,8 @@ class LibraryController(QObject):
         return True
 
     # -- the writer --------------------------------------------------------------------------
-    def _submit(self, title: str, write, done, settled: Callable[[], None] | None = None,
+    def _submit(self, title: str, write: Write, done: Done,
+                settled: Callable[[], None] | None = None,
                 refused: Callable[[], None] | None = None) -> None:
         """Queue ``write(library)`` on the writer (its own connection, in submission order).
 
@@ -335,7 +346,7 @@ class LibraryController(QObject):
         an error notification (as every read's does) and ``refused()``.  ``settled()`` runs
         after either.
         """
-        def landed(result) -> None:
+        def landed(result: Any) -> None:
             try:
                 done(result)
             finally:
@@ -381,7 +392,7 @@ class LibraryController(QObject):
         handle.ended.connect(self.library_changed)
         return handle
 
-    def _import_finished(self, report) -> None:
+    def _import_finished(self, report: ImportReport) -> None:
         status, problems = summarize_import(report)
         self.status.emit(status)
         if problems:
@@ -398,7 +409,7 @@ class LibraryController(QObject):
         self.jobs.shutdown()
         self.suggest.shutdown()  # after the jobs: training featurizes with its engine
 
-    def _safely(self, fn, default):
+    def _safely(self, fn: Callable[[], _T], default: _T) -> _T:
         """Run a library call; a ``LibraryError`` becomes a visible notification."""
         try:
             return fn()

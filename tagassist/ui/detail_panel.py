@@ -8,6 +8,7 @@ asks the controller to do the work.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap
@@ -26,6 +27,9 @@ from tagassist.ui import theme
 from tagassist.ui.flow_layout import FlowLayout
 from tagassist.ui.item_model import display_name
 from tagassist.ui.sidebar_jobs import ALIAS_ARROW
+
+if TYPE_CHECKING:
+    from tagassist.library import Item
 
 PREVIEW = 280
 PREVIEW_HEIGHT = 180  # the preview's height while the suggestion list below has room …
@@ -129,7 +133,7 @@ class DetailPanel(QWidget):
     def set_completions(self, names: list[str]) -> None:
         self._completions.setStringList(names)
 
-    def show_items(self, count: int, item, tags: dict[str, tuple[str, int]],
+    def show_items(self, count: int, item: Item | None, tags: dict[str, tuple[str, int]],
                    pixmap: QPixmap | None = None, placeholder: QPixmap | None = None) -> None:
         """Show a selection of ``count`` items whose first is ``item``; ``tags`` maps
         path -> (name, how many selected items have it)."""
@@ -148,7 +152,7 @@ class DetailPanel(QWidget):
             self._set_preview(pixmap, placeholder)
         self._set_chips(tags, count)
 
-    def _facts(self, item) -> str:
+    def _facts(self, item: Item) -> str:
         lines = []
         if item.paths and item.title:  # without a title the file name is already the heading
             lines.append(Path(item.paths[0]).name)

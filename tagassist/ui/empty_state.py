@@ -15,6 +15,7 @@ import html
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPalette
@@ -29,6 +30,9 @@ from PySide6.QtWidgets import (
 
 from tagassist.paths import sample_library_dir, user_data_dir
 from tagassist.ui import theme
+
+if TYPE_CHECKING:
+    from tagassist.ui.workers import JobHandle
 
 # Keys a focused button takes for itself rather than letting a window shortcut have them
 # (the window's Space opens the large viewer).
@@ -213,7 +217,7 @@ class EmptyState(QWidget):
         self.intro.setText("Your library is empty. Import a folder of photos and documents"
                            "<br>to tag them: its subfolders come along.")
 
-    def show_import(self, handle) -> None:
+    def show_import(self, handle: JobHandle) -> None:
         """While ``handle`` (an import's JobHandle) runs, say so instead of "empty": the
         items appear when it has finished."""
         self._imports.append(handle)
@@ -227,11 +231,11 @@ class EmptyState(QWidget):
     def importing(self) -> bool:
         return bool(self._imports)
 
-    def _progress(self, handle, done: int, total: int) -> None:
+    def _progress(self, handle: JobHandle, done: int, total: int) -> None:
         if self._imports and handle is self._imports[-1] and total > 0:
             self.heading.setText(f"{handle.title}… {done} of {total}")
 
-    def _ended(self, handle) -> None:
+    def _ended(self, handle: JobHandle) -> None:
         if handle in self._imports:
             self._imports.remove(handle)
         if self._imports:

@@ -11,6 +11,7 @@ names under 4:3 ones.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import (
@@ -35,6 +36,9 @@ from PySide6.QtWidgets import (
 )
 
 from tagassist.ui.item_model import CellRole, ItemIdRole
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QAbstractItemModel, QEvent
 
 ICON = 128
 PAD = 4  # around the box and the text, inside the cell
@@ -180,7 +184,8 @@ class CellDelegate(QStyledItemDelegate):
         painter.restore()
 
     @staticmethod
-    def _paint_state(painter: QPainter, option: QStyleOptionViewItem, state) -> None:
+    def _paint_state(painter: QPainter, option: QStyleOptionViewItem,
+                     state: QStyle.StateFlag) -> None:
         """The selection, hover and keyboard-focus marks behind a cell."""
         cell = option.rect
         highlight = option.palette.color(QPalette.ColorRole.Highlight)
@@ -268,12 +273,12 @@ class ThumbnailGrid(QListView):
     def cell_size(self) -> QSize:
         return self.delegate.cell_size()
 
-    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
         super().changeEvent(event)
         if event.type() == event.Type.FontChange:  # the text lines' height follows the font
             self.set_thumbnail_size(self.iconSize().width())
 
-    def setModel(self, model) -> None:  # noqa: N802 - Qt API
+    def setModel(self, model: QAbstractItemModel) -> None:  # noqa: N802 - Qt API
         super().setModel(model)
         self.selectionModel().selectionChanged.connect(self._emit_selection)
         model.modelReset.connect(self._emit_selection)
@@ -306,5 +311,5 @@ class ThumbnailGrid(QListView):
         row = 0 if cur < 0 else max(0, min(count - 1, cur + delta))
         self.select_rows([row])
 
-    def _emit_selection(self, *_args) -> None:
+    def _emit_selection(self, *_args: object) -> None:
         self.selection_changed.emit(self.selected_ids())

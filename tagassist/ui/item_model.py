@@ -13,13 +13,17 @@ Python ``rowCount`` that was 400,000 Python calls and over a second at 100k item
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QStringListModel, Qt
 from PySide6.QtGui import QIcon, QPixmap
 
 from tagassist.ui.thumbs import ThumbnailLoader, placeholder
+
+if TYPE_CHECKING:
+    from tagassist.library import Item, Library
 
 ItemIdRole = Qt.ItemDataRole.UserRole + 1
 ItemRole = Qt.ItemDataRole.UserRole + 2
@@ -31,7 +35,7 @@ PAGE_SIZE = 100
 _Index = QModelIndex | QPersistentModelIndex
 
 
-def display_name(item) -> str:
+def display_name(item: Item | None) -> str:
     """Title if the file has one, else the file name."""
     if item is None:
         return "(missing item)"
@@ -40,7 +44,7 @@ def display_name(item) -> str:
     return Path(item.paths[0]).name if item.paths else f"item {item.id}"
 
 
-def doc_label(item) -> str:
+def doc_label(item: Item | None) -> str:
     """Short placeholder label for documents: the extension ("PDF", "TXT")."""
     if item is not None and item.paths:
         ext = Path(item.paths[0]).suffix.lstrip(".").upper()
@@ -50,14 +54,14 @@ def doc_label(item) -> str:
 
 
 class ItemListModel(QStringListModel):
-    def __init__(self, library, thumbs: ThumbnailLoader, cache_size: int = 2000,
+    def __init__(self, library: Library, thumbs: ThumbnailLoader, cache_size: int = 2000,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._library = library
         self._thumbs = thumbs
         self._ids: list[int] = []
         self._rows: dict[int, int] = {}
-        self._cache: OrderedDict[int, object] = OrderedDict()
+        self._cache: OrderedDict[int, Item | None] = OrderedDict()
         self._cache_size = cache_size
         thumbs.ready.connect(self._on_thumb_ready)
 
@@ -83,7 +87,7 @@ class ItemListModel(QStringListModel):
         if self._ids:
             self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1))
 
-    def item_at(self, row: int):
+    def item_at(self, row: int) -> Item | None:
         """The ``Item`` for ``row``, fetching its page if needed; None if it vanished."""
         item_id = self._ids[row]
         if item_id not in self._cache:
@@ -105,7 +109,7 @@ class ItemListModel(QStringListModel):
         wanted = [i for i in self._ids[start:start + PAGE_SIZE] if i not in self._cache]
         self._remember(self._library.items.get_many(wanted), wanted)
 
-    def _remember(self, items, asked: Sequence[int]) -> None:
+    def _remember(self, items: Iterable[Item], asked: Sequence[int]) -> None:
         found = {item.id: item for item in items}
         for item_id in asked:  # ids the library no longer has are cached as None
             self._cache[item_id] = found.get(item_id)
@@ -120,7 +124,7 @@ class ItemListModel(QStringListModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._ids):
             return None
         if role == ItemIdRole:
@@ -143,7 +147,7 @@ class ItemListModel(QStringListModel):
             return item
         return None
 
-    def _pixmap(self, item) -> QPixmap:
+    def _pixmap(self, item: Item | None) -> QPixmap:
         """The thumbnail, asked for the first time a row is drawn; a placeholder meanwhile."""
         if item is None or item.kind != "photo":
             return placeholder(doc_label(item))

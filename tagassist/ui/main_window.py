@@ -9,6 +9,7 @@ library, the controller knows nothing of widgets.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -45,6 +46,14 @@ from tagassist.ui.suggestion_panel import SuggestionPanel
 from tagassist.ui.thumbs import ThumbnailLoader, placeholder
 from tagassist.ui.viewer import PhotoViewer
 from tagassist.ui.workers import JobHandle
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from PySide6.QtWidgets import QMenu
+
+    from tagassist.app import Changes
+    from tagassist.ui.sidebar_jobs import SidebarData
 
 # What the grid shows when a sidebar folder was clicked: this prefix + the folder's path.
 FOLDER_QUERY = "\0folder:"
@@ -157,7 +166,8 @@ class MainWindow(QMainWindow):
             sections=self.sidebar.section_states()))
 
     # -- wiring --------------------------------------------------------------------------------
-    def _action(self, text: str, slot, *keys, menu=None) -> QAction:
+    def _action(self, text: str, slot: Callable[..., object], *keys: str,
+                menu: QMenu | None = None) -> QAction:
         action = QAction(text, self)
         action.setShortcuts([QKeySequence(k) for k in keys])
         if slot != self.next_untagged:  # a key used on the window's pick: the person is there
@@ -207,7 +217,7 @@ class MainWindow(QMainWindow):
                              (_keys(tag_action), "add a tag to the selected photos"),
                              (_keys(help_action), "every keyboard shortcut")])
 
-    def _suggestion_actions(self, menu) -> None:
+    def _suggestion_actions(self, menu: QMenu) -> None:
         # Plain digits and letters: a focused text field types them instead (QLineEdit claims
         # printable keys), so these never fire while a tag or a search is being typed.
         s = self.controller.suggest
@@ -368,7 +378,7 @@ class MainWindow(QMainWindow):
     def _read_sidebar(self) -> None:
         self.controller.refresh_sidebar(with_folders=self._folders_stale)
 
-    def _sidebar_ready(self, data) -> None:
+    def _sidebar_ready(self, data: SidebarData) -> None:
         self.sidebar.set_counts(data.counts, total=data.total, untagged=data.untagged)
         self.sidebar.set_saved_searches(data.saved_searches)  # per person, like tags
         self.detail.set_completions(data.completions)
@@ -392,7 +402,7 @@ class MainWindow(QMainWindow):
         return (not self._sidebar_timer.isActive() and not self.controller.sidebar_pending()
                 and not self.controller.writes_pending())
 
-    def _forget_pick(self, *_args) -> None:
+    def _forget_pick(self, *_args: object) -> None:
         self._app_pick = None
 
     def _selection_changed(self, ids: list[int]) -> None:
@@ -419,7 +429,7 @@ class MainWindow(QMainWindow):
                 self.thumbs.request_item(item)
         self.detail.show_items(len(ids), item, self.controller.tags_of(ids), pixmap, ph)
 
-    def _show_changes(self, changes) -> None:
+    def _show_changes(self, changes: Changes) -> None:
         """After an undo or redo, scroll the grid to the first photo it changed when none of
         the selected ones is among them (the selection stays: only the view moves)."""
         if changes.action not in ("undo", "redo") or set(changes.item_ids) & set(self._selected):

@@ -115,5 +115,5 @@ class NotificationArea(QWidget):
             note.dismiss()
         self.hide()
 
-    def _update_visibility(self, *_args) -> None:
+    def _update_visibility(self, *_args: object) -> None:
         self.setVisible(bool(self.notifications()))

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import ctypes
 import sys
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 PINNED = 1 << 40  # a trillion calls: unreachable in any session
 
@@ -24,7 +28,7 @@ class _Probe(QObject):
     signal = Signal()
 
 
-def _lost(singleton, call, times: int = 100) -> bool:
+def _lost(singleton: object, call: Callable[[], object], times: int = 100) -> bool:
     before = sys.getrefcount(singleton)
     for _ in range(times):
         call()
@@ -43,7 +47,7 @@ def void_call_steals_none() -> bool:
     return _lost(None, lambda: probe.setObjectName("probe"))
 
 
-def _pin(singleton) -> None:
+def _pin(singleton: object) -> None:
     """Add ``PINNED`` references (CPython < 3.12: ``ob_refcnt`` is the object's first field)."""
     ctypes.c_ssize_t.from_address(id(singleton)).value += PINNED
 

@@ -10,12 +10,17 @@ for them all leaves the list to scroll.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 
 from tagassist.ui import theme
 from tagassist.ui.detail_panel import DetailPanel
 from tagassist.ui.suggestion_panel import SuggestionPanel
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QResizeEvent
 
 _REFIT = (QEvent.Type.Resize, QEvent.Type.LayoutRequest, QEvent.Type.Show, QEvent.Type.Hide)
 
@@ -49,7 +54,7 @@ class RightColumn(QWidget):
             self._fit_timer.start()
         return False
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
         self._fit_timer.start()
 

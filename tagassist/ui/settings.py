@@ -117,7 +117,7 @@ def remember_window_layout(layout: WindowLayout) -> None:
             store.setValue(f"sidebar/{name}", "true" if open_ else "false")
 
 
-def _splitter(value) -> tuple[int, ...] | None:
+def _splitter(value: object) -> tuple[int, ...] | None:
     parts = value.split(",") if isinstance(value, str) else value
     if not isinstance(parts, (list, tuple)) or len(parts) != len(SPLITTER_DEFAULT):
         return None
@@ -130,6 +130,6 @@ def _splitter(value) -> tuple[int, ...] | None:
     return sizes
 
 
-def _flag(value) -> bool | None:
+def _flag(value: object) -> bool | None:
     text = str(value).strip().lower() if value is not None else ""
     return {"true": True, "false": False}.get(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -31,6 +32,11 @@ from PySide6.QtWidgets import (
 
 from tagassist.ui import theme
 from tagassist.ui.settings import THUMB_MAX, THUMB_MIN
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from PySide6.QtWidgets import QLayout
 
 
 @dataclass(frozen=True)
@@ -175,7 +181,7 @@ class SettingsDialog(QDialog):
             column.addWidget(box)
         column.addWidget(buttons)
 
-    def _group(self, title: str, rows) -> QGroupBox:
+    def _group(self, title: str, rows: Iterable[tuple[str, QWidget | QLayout]]) -> QGroupBox:
         box = QGroupBox(title, self)
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)

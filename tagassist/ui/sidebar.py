@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    from tagassist.library.models import FolderCount, SavedSearch, TagCount
 
 PathRole = Qt.ItemDataRole.UserRole + 1
 ExpressionRole = Qt.ItemDataRole.UserRole + 2
@@ -100,7 +104,8 @@ class TagSidebar(QWidget):
         self.set_folders([])
 
     # -- what to show --------------------------------------------------------------------------
-    def set_counts(self, counts, total: int | None = None, untagged: int | None = None) -> None:
+    def set_counts(self, counts: Iterable[TagCount], total: int | None = None,
+                   untagged: int | None = None) -> None:
         """The tag section; known tags keep their state, new top-level tags open one level."""
         rows = sorted(counts, key=lambda c: c.path.casefold())
         if self._unchanged("tags", [total, untagged, *rows]):
@@ -127,7 +132,7 @@ class TagSidebar(QWidget):
                 node.setText(0, f"{row.tag}  ({row.count})")
                 node.setToolTip(0, f"{row.path}: {row.count} item(s)")
 
-    def set_saved_searches(self, searches) -> None:
+    def set_saved_searches(self, searches: Sequence[SavedSearch]) -> None:
         if self._unchanged("saved", list(searches)):
             return
         header = self._headers[SAVED]
@@ -145,7 +150,7 @@ class TagSidebar(QWidget):
                 item.setToolTip(0, f"{search.name}: {search.expression}\n(right-click to delete)")
                 self._searches[SEARCH + search.name] = item
 
-    def set_folders(self, folders) -> None:
+    def set_folders(self, folders: Sequence[FolderCount]) -> None:
         """Folders as a tree below their common root.  A folder's subfolders are made when it
         is first opened: there may be thousands (14,000 took over a second to build), and most
         stay closed."""

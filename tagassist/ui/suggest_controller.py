@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -32,6 +33,10 @@ from tagassist.ui.suggest_jobs import (
     training_notice,
 )
 from tagassist.ui.workers import JobHandle, JobRunner
+
+if TYPE_CHECKING:
+    from tagassist.suggest.featurize import FeaturizeReport
+    from tagassist.ui.controller import LibraryController
 
 ACCEPT_ALL_THRESHOLD = 0.5  # "accept all": the tags more likely kept than not
 # Tagged items needed before training can learn anything: the personal blend's minimum, which
@@ -84,7 +89,7 @@ class SuggestController(QObject):
     changed = Signal(object, str)  # SuggestResult or None, and a message for the empty panel
     busy = Signal(str)             # what a running request is doing ("" when idle)
 
-    def __init__(self, host, models_dir: Path) -> None:
+    def __init__(self, host: LibraryController, models_dir: Path) -> None:
         super().__init__(host)
         self.host = host  # the LibraryController: user, notify/status, undoable writes
         self.engine = SuggestEngine(host.paths.database, models_dir)
@@ -291,7 +296,7 @@ class SuggestController(QObject):
         self.analyse_handle = handle
         return handle
 
-    def _analysed(self, report) -> None:
+    def _analysed(self, report: FeaturizeReport | None) -> None:
         if report is None:
             return
         if report.cancelled:

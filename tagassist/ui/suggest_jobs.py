@@ -17,7 +17,7 @@ import threading
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tagassist.suggest import train_events as events
 from tagassist.suggest.featurize import Models, featurize_library
@@ -30,6 +30,10 @@ from tagassist.suggest.training import (
     train_user,
     trainer_available,
 )
+
+if TYPE_CHECKING:
+    from tagassist.library import Library
+    from tagassist.suggest.featurize import FeaturizeProgress, FeaturizeReport
 
 SHOWN = 9  # one per number key
 PER_ITEM = 20  # suggestions fetched per item before averaging
@@ -90,7 +94,8 @@ class SuggestEngine:
             gc.freeze()  # the models' objects live all session: keep them out of full GCs
         return self._suggester
 
-    def featurize_missing(self, cancel: threading.Event):
+    def featurize_missing(self, cancel: threading.Event
+                          ) -> Generator[FeaturizeProgress, None, FeaturizeReport]:
         """Featurize the whole library, taking the lock per batch so suggestions interleave."""
         job = None
         while True:
@@ -131,7 +136,7 @@ class SuggestEngine:
                 self._suggester = None
 
 
-def _rejected(library, user_id: int, item_ids: Sequence[int]) -> dict[int, set[str]]:
+def _rejected(library: Library, user_id: int, item_ids: Sequence[int]) -> dict[int, set[str]]:
     """Tag paths the user rejected (and did not undo) per item."""
     wanted = set(item_ids)
     paths = {t.id: t.path for t in library.tags.all()}

@@ -11,6 +11,7 @@ a model that could not load is shown in the panel.
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QPainter
@@ -31,6 +32,10 @@ from tagassist.suggest.model_store import PERSONAL_CONTENT
 from tagassist.ui import theme
 from tagassist.ui.suggest_controller import Decided
 from tagassist.ui.suggest_jobs import Suggested, SuggestResult
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QSize, SignalInstance
+    from PySide6.QtGui import QPaintEvent, QResizeEvent
 
 KEYS_HELP = "1–9 accept · Alt+1–9 reject · A all ≥ {threshold} % · X reject the rest"
 SET_EXPLAINED = ("A set of tags generated one at a time, each given the photo's image words, "
@@ -65,12 +70,12 @@ class ElidedLabel(QLabel):
         super().setText(text)
         self.setToolTip(text)
 
-    def minimumSizeHint(self):  # noqa: N802 - Qt API: may shrink below the text's width
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API: may shrink below the text's width
         hint = super().minimumSizeHint()
         hint.setWidth(16)
         return hint
 
-    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 - Qt API
         painter = QPainter(self)
         painter.setPen(self.palette().color(self.foregroundRole()))
         text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
@@ -101,7 +106,7 @@ class ReasonLabel(QLabel):
             self._packed_for = -1
             self._pack()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
         self._pack()
 
@@ -481,7 +486,7 @@ class SuggestionPanel(QWidget):
         row.reject.connect(lambda r=row: self._decide(self.reject_requested, r))
         return row
 
-    def _decide(self, signal, row: SuggestionRow) -> None:
+    def _decide(self, signal: SignalInstance, row: SuggestionRow) -> None:
         if row in self._row_widgets:  # a click on a row just hidden decides nothing
             signal.emit(self._row_widgets.index(row))
 

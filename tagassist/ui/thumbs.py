@@ -12,11 +12,17 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRect, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QFont, QImage, QPainter, QPixmap
 
 from tagassist.ui import theme
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+
+    from tagassist.library import Item
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +34,8 @@ class _Bridge(QObject):
 
 
 class _ThumbRunnable(QRunnable):
-    def __init__(self, signal, item_id: int, source: str, cache_dir: str, content_hash: str):
+    def __init__(self, signal: SignalInstance, item_id: int, source: str, cache_dir: str,
+                 content_hash: str) -> None:
         super().__init__()
         self._signal, self._args = signal, (item_id, source, cache_dir, content_hash)
 
@@ -53,7 +60,8 @@ class ThumbnailLoader(QObject):
 
     ready = Signal(int)
 
-    def __init__(self, cache_dir: Path, capacity: int = 600, parent: QObject | None = None):
+    def __init__(self, cache_dir: Path, capacity: int = 600,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._cache_dir = str(cache_dir)
         self._pool = QThreadPool(self)
@@ -88,7 +96,7 @@ class ThumbnailLoader(QObject):
         self._pool.start(_ThumbRunnable(self._bridge.loaded, item_id, source,
                                         self._cache_dir, content_hash))
 
-    def request_item(self, item) -> None:
+    def request_item(self, item: Item) -> None:
         """Request the thumbnail of an ``Item`` from the first of its files that exists."""
         source = next((p for p in item.paths if Path(p).exists()), None)
         self.request(item.id, source, item.content_hash)

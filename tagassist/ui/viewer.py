@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from tagassist.ui import theme
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+
+    from tagassist.library import Item
 
 DECODE_EDGE = 2048  # decoded longest side: sharp on a large monitor, a fraction of 12 MP
 
@@ -25,7 +31,7 @@ class _Bridge(QObject):
 
 
 class _DecodeRunnable(QRunnable):
-    def __init__(self, signal, seq: int, path: str, edge: int) -> None:
+    def __init__(self, signal: SignalInstance, seq: int, path: str, edge: int) -> None:
         super().__init__()
         self._signal, self._seq, self._path, self._edge = signal, seq, path, edge
 
@@ -80,7 +86,7 @@ class PhotoViewer(QWidget):
         self._image: QImage | None = None
         self.shown_path: str | None = None  # what is on screen (or on its way)
 
-    def show_item(self, item, position: str = "") -> None:
+    def show_item(self, item: Item | None, position: str = "") -> None:
         """Show ``item`` (an ``Item`` or None); ``position`` like "3 of 12" for the caption."""
         name = Path(item.paths[0]).name if item is not None and item.paths else "nothing"
         self.caption.setText(f"{name}   {position}   ·   J/K or ←/→ next/previous, "

@@ -16,15 +16,18 @@ sees it.  Results come back in submission order, through queued signals.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEventLoop, QObject, QTimer, Signal
 
 from tagassist.library import DEFAULT_BUSY_TIMEOUT, LibraryError
 from tagassist.ui.workers import JobRunner
+
+if TYPE_CHECKING:
+    import threading
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +68,10 @@ class SerialWriter(QObject):
             failed(f"{title} was not saved: the library is closing")
             return
 
-        def job(_cancel):  # a generator, as JobRunner runs them; never cancelled: a write
-            return self._run(write)  # the person asked for must land
+        # A generator, as JobRunner runs them; never cancelled: a write the person asked for
+        # must land.
+        def job(_cancel: threading.Event) -> Generator[None, None, Any]:
+            return self._run(write)
             yield
 
         self._pending += 1

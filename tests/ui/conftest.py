@@ -116,3 +116,40 @@ def suggest_sample(qtbot, suggest_window, sample_folder):
     run_import(qtbot, suggest_window, sample_folder)
     qtbot.waitUntil(lambda: suggest_window.model.rowCount() == sample.ITEMS)
     return suggest_window
+
+
+@pytest.fixture
+def people(paths, tmp_path):
+    """Two people's library (tests/app/people.py): ann's and bob's tags on shared photos."""
+    from tests.app.people import two_people_library
+
+    return two_people_library(paths, tmp_path / "photos")
+
+
+@pytest.fixture
+def ann_window(qtbot, paths, people):
+    """The window on ``people`` as ann, its sidebar settled."""
+    from tagassist.ui.app import open_window
+
+    win = open_window(paths, "ann")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.model.rowCount() == len(people.ids))
+    settle_sidebar(qtbot, win)
+    yield win
+    win.close()
+    win.controller.library.close()
+
+
+def rows_of(window, *names: str) -> list[int]:
+    """The grid rows of the photos with these file names."""
+    return [r for r in range(window.model.rowCount())
+            if Path(window.model.item_at(r).paths[0]).name in names]
+
+
+def select_photos(window, *names: str) -> list[int]:
+    """Select the photos with these file names in the grid; their ids."""
+    window.grid.select_rows(rows_of(window, *names))
+    ids = window.grid.selected_ids()
+    assert len(ids) == len(names)
+    return ids

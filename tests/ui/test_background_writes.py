@@ -13,12 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt, QTimer
 
-from tests.app.people import two_people_library
 from tests.app.test_operations import op_log_rows, other_process, state
-from tests.ui.conftest import settle_sidebar
+from tests.ui.conftest import rows_of, select_photos, settle_sidebar
 
 # Another process: takes the write lock (BEGIN IMMEDIATE), says "locked", holds it until a
 # line on stdin or ``hold`` seconds, then writes a saved search for bob (not undoable) in that
@@ -63,30 +61,6 @@ class Holder:
         out, err = self.proc.communicate()
         assert self.proc.returncode == 0, err
         assert "released" in out
-
-
-@pytest.fixture
-def people(paths, tmp_path):
-    return two_people_library(paths, tmp_path / "photos")
-
-
-@pytest.fixture
-def ann_window(qtbot, paths, people):
-    from tagassist.ui.app import open_window
-
-    win = open_window(paths, "ann")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.model.rowCount() == len(people.ids))
-    settle_sidebar(qtbot, win)
-    yield win
-    win.close()
-    win.controller.library.close()
-
-
-def rows_of(window, *names: str) -> list[int]:
-    return [r for r in range(window.model.rowCount())
-            if Path(window.model.item_at(r).paths[0]).name in names]
 
 
 def tags_in_file(database: Path, item_id: int, user: str) -> set[str]:
@@ -149,9 +123,7 @@ def test_a_review_waits_for_another_writer_and_is_one_transaction_and_one_undo_s
     window, c = ann_window, ann_window.controller
     changes = []
     c.changed.connect(changes.append)
-    window.grid.select_rows(rows_of(window, "IMG_4.jpg", "IMG_5.jpg", "IMG_6.jpg"))
-    ids = window.grid.selected_ids()
-    assert len(ids) == 3
+    ids = select_photos(window, "IMG_4.jpg", "IMG_5.jpg", "IMG_6.jpg")
     assert c.delete_saved_search("none such")  # a write that changes nothing: the writer's
     assert c.wait_for_writes()  # connection is open, so its statements can be watched
     statements: list[str] = []

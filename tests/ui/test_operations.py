@@ -6,36 +6,10 @@ per-person reads are what ``tagassist search/untagged/tag-counts --user`` print.
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 
-import pytest
-
-from tests.app.people import two_people_library
 from tests.app.test_operations import op_log_rows, other_process, state
 from tests.test_cli_person import cli_json
-
-
-@pytest.fixture
-def people(paths, tmp_path):
-    return two_people_library(paths, tmp_path / "photos")
-
-
-@pytest.fixture
-def ann_window(qtbot, paths, people):
-    from tagassist.ui.app import open_window
-
-    win = open_window(paths, "ann")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.model.rowCount() == len(people.ids))
-    yield win
-    win.close()
-    win.controller.library.close()
-
-
-def rows_of(window, *names: str) -> list[int]:
-    return [r for r in range(window.model.rowCount())
-            if Path(window.model.item_at(r).paths[0]).name in names]
+from tests.ui.conftest import rows_of, select_photos
 
 
 def test_review_of_a_selection_is_one_undo_step_despite_another_writer(qtbot, ann_window,
@@ -43,9 +17,7 @@ def test_review_of_a_selection_is_one_undo_step_despite_another_writer(qtbot, an
     window, c = ann_window, ann_window.controller
     changes = []
     c.changed.connect(changes.append)
-    window.grid.select_rows(rows_of(window, "IMG_4.jpg", "IMG_5.jpg", "IMG_6.jpg"))
-    ids = window.grid.selected_ids()
-    assert len(ids) == 3
+    ids = select_photos(window, "IMG_4.jpg", "IMG_5.jpg", "IMG_6.jpg")
     before, logged = state(paths.database, ids), op_log_rows(paths.database)
 
     assert c.review(ids, [("beach", True, 1, 0.9), ("night", False, 2, 0.1)], "m1")
