@@ -17,30 +17,46 @@ import threading
 from collections.abc import Generator
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tagassist import __version__, app
 from tagassist.library import Library, LibraryError, export_csv, export_json
 from tagassist.media.lookup import find_item
 from tagassist.paths import LibraryPaths, sample_library_dir, user_data_dir
-from tagassist.suggest.threads import limit_blas_threads
+
+if TYPE_CHECKING:
+    from tagassist.library import Item
+
+
+_R = TypeVar("_R")
 
 
 class UserError(Exception):
     """A problem the user can fix; printed as one line."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common_options(absent: object = None) -> argparse.ArgumentParser:
+    """--library, --cache, --user and --json; ``absent``: their value when not given."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--library", metavar="DIR",
+    common.add_argument("--library", metavar="DIR", default=absent,
                         help="library folder (default: $TAGASSIST_LIBRARY or the user data dir)")
-    common.add_argument("--cache", metavar="DIR", help="thumbnail cache folder")
-    common.add_argument("--user", default=None,
+    common.add_argument("--cache", metavar="DIR", default=absent, help="thumbnail cache folder")
+    common.add_argument("--user", default=absent,
                         help="whose tags (default: your login name; search, untagged and "
                              "tag-counts: everyone's)")
-    common.add_argument("--json", action="store_true", help="print JSON")
+    common.add_argument("--json", action="store_true",
+                        default=False if absent is None else absent, help="print JSON")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # The options work before or after the subcommand: a subcommand's copy leaves out what it
+    # was not given (SUPPRESS), so ``tagassist --library L import DIR`` no longer imports
+    # into the default library (its own default used to overwrite L).
+    common = _common_options(argparse.SUPPRESS)
 
     parser = argparse.ArgumentParser(
-        prog="tagassist", parents=[common],
+        prog="tagassist", parents=[_common_options()],
         description="Personal tagging assistant for photos and documents.")
     parser.add_argument("--version", action="version", version=f"tagassist {__version__}")
     parser.add_argument("--sample", action="store_true",
@@ -114,7 +130,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    limit_blas_threads()
     try:
         if args.command in (None, "gui"):
             return _gui(args)
@@ -129,24 +144,24 @@ def main(argv: list[str] | None = None) -> int:
 
 # --- helpers -------------------------------------------------------------------------------
 
-def _paths(args) -> LibraryPaths:
+def _paths(args: argparse.Namespace) -> LibraryPaths:
     return LibraryPaths.resolve(args.library, args.cache)
 
 
-def _open(args) -> tuple[Library, int, LibraryPaths]:
+def _open(args: argparse.Namespace) -> tuple[Library, int, LibraryPaths]:
     paths = _paths(args)
     library = Library.open(paths.database)
     user = library.users.get_or_create(args.user or getpass.getuser())
     return library, user.id, paths
 
 
-def _reader(args, user_id: int) -> int | None:
+def _reader(args: argparse.Namespace, user_id: int) -> int | None:
     """Whose tags a read shows: the ``--user`` person's, as the window shows its person's;
     without ``--user``, everyone's."""
     return user_id if args.user else None
 
 
-def _drive(job: Generator, show: bool, unit: str = "file"):
+def _drive(job: Generator[Any, None, _R], show: bool, unit: str = "file") -> _R:
     """Run a progress generator to completion with a tqdm bar; return its result."""
     from tqdm import tqdm
 
@@ -163,11 +178,11 @@ def _drive(job: Generator, show: bool, unit: str = "file"):
         bar.close()
 
 
-def _emit(args, data, text: str) -> None:
+def _emit(args: argparse.Namespace, data: object, text: str) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=1) if args.json else text)
 
 
-def _item_for(library: Library, path: str):
+def _item_for(library: Library, path: str) -> Item:
     item = find_item(library, path)  # by path, else by content (moved)
     if item is None:
         raise UserError(f"{path}: not in the library (import its folder first)")
@@ -182,7 +197,7 @@ def _describe(library: Library, ids: list[int]) -> list[dict]:
 
 # --- subcommands ---------------------------------------------------------------------------
 
-def _gui(args) -> int:
+def _gui(args: argparse.Namespace) -> int:
     from tagassist.ui.app import run_gui
 
     open_folder = Path(args.open) if args.open else None
@@ -199,7 +214,7 @@ def _gui(args) -> int:
                    select=args.select)
 
 
-def cmd_import(args) -> int:
+def cmd_import(args: argparse.Namespace) -> int:
     from tagassist.media.importer import import_folder
 
     folder = Path(args.folder)
@@ -220,7 +235,7 @@ def cmd_import(args) -> int:
     return 0
 
 
-def cmd_tags(args) -> int:
+def cmd_tags(args: argparse.Namespace) -> int:
     library, user_id, _ = _open(args)
     with library:
         item = _item_for(library, args.path)
@@ -236,7 +251,7 @@ def library_tag_path(library: Library, tag_id: int) -> str:
     return next((t.path for t in library.tags.all() if t.id == tag_id), str(tag_id))
 
 
-def cmd_tag(args) -> int:
+def cmd_tag(args: argparse.Namespace) -> int:
     if not (args.add or args.remove):
         if len(args.paths) < 2:
             raise UserError("nothing to do: give --add TAG and/or --remove TAG")
@@ -253,7 +268,7 @@ def cmd_tag(args) -> int:
     return 0
 
 
-def cmd_untag(args) -> int:
+def cmd_untag(args: argparse.Namespace) -> int:
     library, user_id, _ = _open(args)
     with library:
         changes = app.untag(library, user_id, [_item_for(library, args.path).id], args.tags)
@@ -261,13 +276,13 @@ def cmd_untag(args) -> int:
     return 0
 
 
-def _models_dir(args) -> Path:
+def _models_dir(args: argparse.Namespace) -> Path:
     from tagassist.paths import bundled_models_dir
 
     return Path(args.models) if args.models else bundled_models_dir()
 
 
-def cmd_featurize(args) -> int:
+def cmd_featurize(args: argparse.Namespace) -> int:
     from tagassist.suggest.featurize import Models, featurize_library
     from tagassist.suggest.runtime import ModelLoadError
 
@@ -287,7 +302,7 @@ def cmd_featurize(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
+def cmd_train(args: argparse.Namespace) -> int:
     """Featurize what is missing, then train in a child process; progress on stderr."""
     from tqdm import tqdm
 
@@ -351,7 +366,7 @@ def _set_line(row: dict) -> str:
     return "\n  generated set: " + ", ".join(f"{g['tag']} {g['probability']:.2f}" for g in made)
 
 
-def cmd_suggest(args) -> int:
+def cmd_suggest(args: argparse.Namespace) -> int:
     from tagassist.media.errors import MediaError
     from tagassist.suggest.featurize import Models
     from tagassist.suggest.service import ColdStartSuggester, ensure_items
@@ -382,7 +397,7 @@ def cmd_suggest(args) -> int:
     return 0
 
 
-def cmd_search(args) -> int:
+def cmd_search(args: argparse.Namespace) -> int:
     library, user_id, _ = _open(args)
     with library:
         rows = _describe(library, app.search(library, _reader(args, user_id), args.expression))
@@ -390,7 +405,7 @@ def cmd_search(args) -> int:
     return 0
 
 
-def cmd_untagged(args) -> int:
+def cmd_untagged(args: argparse.Namespace) -> int:
     library, user_id, _ = _open(args)
     with library:
         rows = _describe(library, app.untagged(library, _reader(args, user_id)))
@@ -398,7 +413,7 @@ def cmd_untagged(args) -> int:
     return 0
 
 
-def cmd_tag_counts(args) -> int:
+def cmd_tag_counts(args: argparse.Namespace) -> int:
     library, user_id, _ = _open(args)
     with library:
         rows = [asdict(c) for c in app.tag_counts(library, _reader(args, user_id))]
@@ -406,7 +421,7 @@ def cmd_tag_counts(args) -> int:
     return 0
 
 
-def cmd_undo(args, redo: bool = False) -> int:
+def cmd_undo(args: argparse.Namespace, redo: bool = False) -> int:
     library, _, _ = _open(args)
     with library:
         changes = app.redo(library) if redo else app.undo(library)
@@ -415,7 +430,7 @@ def cmd_undo(args, redo: bool = False) -> int:
     return 0
 
 
-def cmd_export_xmp(args) -> int:
+def cmd_export_xmp(args: argparse.Namespace) -> int:
     from tagassist.media.sidecar_export import export_sidecars
 
     library, user_id, _ = _open(args)
@@ -427,7 +442,7 @@ def cmd_export_xmp(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or Path(args.file).suffix.lstrip(".").lower()
     if fmt not in ("csv", "json"):
         raise UserError("give --format csv|json or a .csv/.json file name")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tagassist.library import Library
 from tagassist.library.migrations import LATEST_VERSION
 from tests import sample
 
@@ -138,3 +139,25 @@ def test_keywords_written_by_exiftool_are_imported(tmp_path):
     assert tags == {"sunset", "beach", "places|Spain|Cádiz"}
     assert all(t["source"] == "file"
                for t in as_json(cli("tags", str(photo), "--json", library=lib))["tags"])
+
+
+def test_options_work_before_and_after_the_subcommand(sample_copy, tmp_path, monkeypatch):
+    """`tagassist --library L --user U --json import DIR` used to import into the default
+    library as the login name and print text (issue 20: the subcommand's defaults won)."""
+    default = tmp_path / "default-library"
+    monkeypatch.setenv("TAGASSIST_LIBRARY", str(default))
+    library = tmp_path / "lib"
+    photos = sample_copy / "2019-spring-berkeley"
+    run = [sys.executable, "-m", "tagassist.cli"]
+    done = subprocess.run([*run, "--library", str(library), "--json", "import", str(photos)],
+                          capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout)["added"] > 0
+    assert (library / "tagassist.db").is_file() and not default.exists()
+    photo = next(p for p in photos.iterdir() if p.suffix.lower() == ".jpg")
+    subprocess.run([*run, "--library", str(library), "--user", "alice", "tag", str(photo),
+                    "picked"], check=True, capture_output=True)
+    tags = subprocess.run([*run, "tags", "--library", str(library), "--json", str(photo)],
+                          capture_output=True, text=True, check=True)
+    [picked] = [t for t in json.loads(tags.stdout)["tags"] if t["tag"] == "picked"]
+    with Library.open(library / "tagassist.db") as lib:  # stored as alice, not the login name
+        assert {u.id: u.name for u in lib.users.all()}[picked["user_id"]] == "alice"
