@@ -180,6 +180,9 @@ class SettingsDialog(QDialog):
         for box in (person_box, library_box, models_box, display_box):
             column.addWidget(box)
         column.addWidget(buttons)
+        # never shorter than its rows need: it opened 13 px short of its size hint (its wrapped
+        # labels' height depends on the width) and squeezed "Retrain after" to 19 of 23 px
+        self.setMinimumHeight(self.sizeHint().height())
 
     def _group(self, title: str, rows: Iterable[tuple[str, QWidget | QLayout]]) -> QGroupBox:
         box = QGroupBox(title, self)

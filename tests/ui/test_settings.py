@@ -106,3 +106,17 @@ def test_retrain_after_applies_and_is_remembered(qtbot, window, imported, paths)
     assert again.controller.suggest.retrain_after == 30
     again.close()
     again.controller.library.close()
+
+
+def test_no_control_of_the_dialog_is_squeezed(qtbot, window, imported):
+    """It opened 13 px short of its size hint and drew "Retrain after" 19 px tall of 23."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QPushButton
+
+    dialog = window.open_settings()
+    qtbot.waitUntil(dialog.isVisible)
+    controls = [w for kind in (QAbstractSpinBox, QComboBox, QPushButton)
+                for w in dialog.findChildren(kind) if w.isVisible()]
+    assert controls
+    for w in controls:
+        assert w.height() >= w.minimumSizeHint().height(), w.accessibleName()
+    dialog.reject()
