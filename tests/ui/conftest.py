@@ -153,3 +153,16 @@ def select_photos(window, *names: str) -> list[int]:
     ids = window.grid.selected_ids()
     assert len(ids) == len(names)
     return ids
+
+
+def assert_empty_state_leads(window) -> None:
+    """An empty library shows the call to action instead of the grid: open a folder, try the
+    sample, drop a folder, and the three keys that matter."""
+    empty = window.empty
+    assert window.empty_state_shown() and empty.isVisible() and not window.grid.isVisible()
+    assert empty.open_button.isVisible() and empty.sample_button.isVisible()
+    assert "drop a folder" in empty.drop_hint.text()
+    keys = empty.key_rows()
+    for key, what in (("Ctrl+O", "import a folder"), ("T", "add a tag"),
+                      ("F1 or ?", "keyboard shortcut")):
+        assert key in keys and what in keys

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QStyle
 from tagassist.media.kinds import DOCUMENT_EXTS, PHOTO_EXTS
 from tagassist.ui import empty_state
 from tagassist.ui.sidebar import FOLDERS
-from tests.ui.conftest import settle_sidebar
+from tests.ui.conftest import assert_empty_state_leads, settle_sidebar
 
 # (file name, width, height, colour): 3:2, 4:3 and 1:1 photos with long names; the first one
 # in the grid's order (they are undated: import order, by name) is 3:2.
@@ -100,14 +100,7 @@ def chosen_folder(monkeypatch):
 def test_empty_library_shows_the_call_to_action(qtbot, window, tmp_path):
     settle_sidebar(qtbot, window)
     empty = window.empty
-    assert window.empty_state_shown() and empty.isVisible()
-    assert not window.grid.isVisible()
-    assert empty.open_button.isVisible() and empty.sample_button.isVisible()
-    assert "drop a folder" in empty.drop_hint.text()
-    keys = empty.key_rows()
-    for key, what in (("Ctrl+O", "import a folder"), ("T", "add a tag"),
-                      ("F1 or ?", "keyboard shortcut")):
-        assert key in keys and what in keys
+    assert_empty_state_leads(window)
     # The keys listed are the ones that work (the window's own actions).
     assert window.import_action.shortcut().toString() == "Ctrl+O"
     assert empty.open_button.hasFocus()  # Enter imports straight away
