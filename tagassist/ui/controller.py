@@ -18,9 +18,8 @@ has landed, so whatever the window re-reads then includes it.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,59 +27,24 @@ from PySide6.QtCore import QObject, Signal
 
 from tagassist import app
 from tagassist.app import Changes
+from tagassist.app.import_job import import_job, summarize_import
+from tagassist.app.sidebar_jobs import sidebar_job
 from tagassist.library import LibraryError, QuerySyntaxError
 from tagassist.library.names import clean
 from tagassist.library.query import parse
 from tagassist.paths import LibraryPaths, bundled_models_dir
-from tagassist.ui.sidebar_jobs import sidebar_job
 from tagassist.ui.suggest_controller import SuggestController
 from tagassist.ui.workers import JobHandle, JobRunner
 from tagassist.ui.writer import Done, SerialWriter, Write
 
 if TYPE_CHECKING:
+    from tagassist.app.sidebar_jobs import SidebarData
     from tagassist.library import Library
     from tagassist.library.models import SavedSearch
     from tagassist.library.query import Node
-    from tagassist.media.importer import ImportProgress, ImportReport
-    from tagassist.ui.sidebar_jobs import SidebarData
+    from tagassist.media.importer import ImportReport
 
 _T = TypeVar("_T")
-
-# Import problems listed in the notification; the rest are counted.
-SHOWN_PROBLEMS = 3
-
-
-def _import_job(database: Path, folder: Path, user_id: int, thumbnails: Path,
-                cancel: threading.Event) -> Generator[ImportProgress, None, ImportReport]:
-    """Runs in the worker thread: it opens its own connection, so nothing thread-bound is shared.
-
-    WAL mode lets the window keep reading while this writes.
-    """
-    from tagassist.library import Library
-    from tagassist.media.importer import import_folder
-
-    library = Library.open(database)
-    try:
-        return (yield from import_folder(library, folder, user_id=user_id,
-                                         thumbnails_dir=thumbnails, cancel=cancel))
-    finally:
-        library.close()
-
-
-def summarize_import(report: ImportReport) -> tuple[str, str | None]:
-    """(one-line status text, problem notification or None) for an ``ImportReport``."""
-    verb = "Import cancelled" if report.cancelled else "Import finished"
-    status = (f"{verb}: {report.added} new, {report.updated + report.moved} updated, "
-              f"{report.unchanged} unchanged in {report.seconds:.1f} s")
-    problems = list(report.problems)
-    if not problems:
-        return status, None
-    shown = "; ".join(f"{Path(p.path).name}: {p.reason}" for p in problems[:SHOWN_PROBLEMS])
-    more = len(problems) - SHOWN_PROBLEMS
-    text = (f"{len(problems)} file{'s' if len(problems) != 1 else ''} could not be imported — "
-            f"{shown}" + (f"; and {more} more" if more > 0 else ""))
-    return status, text
-
 
 class LibraryController(QObject):
     tags_changed = Signal()          # assignments changed (sidebar counts, chips)
@@ -385,7 +349,7 @@ class LibraryController(QObject):
         folder = Path(folder)
         db, thumbs, uid = self.paths.database, self.paths.thumbnails, self.user_id
         handle = self.jobs.start(f"Import of {folder.name or folder}",
-                                 lambda cancel: _import_job(db, folder, uid, thumbs, cancel))
+                                 lambda cancel: import_job(db, folder, uid, thumbs, cancel))
         handle.finished.connect(self._import_finished)
         handle.failed.connect(lambda msg: self.notify.emit("error", msg))
         # Even a failed import may have stored some files before it stopped.

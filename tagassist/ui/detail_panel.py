@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tagassist.app.sidebar_jobs import ALIAS_ARROW
 from tagassist.ui import theme
 from tagassist.ui.flow_layout import FlowLayout
 from tagassist.ui.item_model import display_name
-from tagassist.ui.sidebar_jobs import ALIAS_ARROW
 
 if TYPE_CHECKING:
     from tagassist.library import Item

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QMenu
 
     from tagassist.app import Changes
-    from tagassist.ui.sidebar_jobs import SidebarData
+    from tagassist.app.sidebar_jobs import SidebarData
 
 # What the grid shows when a sidebar folder was clicked: this prefix + the folder's path.
 FOLDER_QUERY = "\0folder:"

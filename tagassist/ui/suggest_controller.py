@@ -21,9 +21,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from tagassist.suggest.personal_blend import MIN_ITEMS
-from tagassist.suggest.training import trainer_available
-from tagassist.ui.suggest_jobs import (
+from tagassist.app.suggest_jobs import (
     SHOWN,
     Suggested,
     SuggestEngine,
@@ -32,6 +30,8 @@ from tagassist.ui.suggest_jobs import (
     train_job,
     training_notice,
 )
+from tagassist.suggest.personal_blend import MIN_ITEMS
+from tagassist.suggest.training import trainer_available
 from tagassist.ui.workers import JobHandle, JobRunner
 
 if TYPE_CHECKING:

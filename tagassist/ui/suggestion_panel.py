@@ -1,6 +1,6 @@
 """The suggestion panel: ranked tags for the selection, SOG's generated set, training.
 
-A thin view: it shows a :class:`~tagassist.ui.suggest_jobs.SuggestResult` (or a message) and
+A thin view: it shows a :class:`~tagassist.app.suggest_jobs.SuggestResult` (or a message) and
 emits intent — accept/reject the n-th row, train — that the main window routes to the
 controller.  Row n answers to number key n (the window owns the shortcuts); a decided row
 (:class:`~tagassist.ui.suggest_controller.Decided`) stays in place, marked accepted or
@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tagassist.app.suggest_jobs import Suggested, SuggestResult
 from tagassist.suggest.model_store import PERSONAL_CONTENT
 from tagassist.ui import theme
 from tagassist.ui.suggest_controller import Decided
-from tagassist.ui.suggest_jobs import Suggested, SuggestResult
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSize, SignalInstance

@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from tagassist.ui.controller import summarize_import
+from tagassist.app.import_job import summarize_import
 from tagassist.ui.workers import JobRunner
 from tests.ui.conftest import landed, run_import
 

@@ -10,8 +10,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QThread
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+from tagassist.app.suggest_jobs import Suggested, SuggestResult
 from tagassist.ui.detail_panel import DetailPanel
-from tagassist.ui.suggest_jobs import Suggested, SuggestResult
 from tagassist.ui.suggestion_panel import SuggestionPanel, SuggestionRow
 from tagassist.ui.thumbs import ThumbnailLoader
 

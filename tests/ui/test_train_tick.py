@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tagassist.app.suggest_jobs import _train_tick
 from tagassist.suggest import train_events as ev
-from tagassist.ui.suggest_jobs import _train_tick
 
 
 def test_ticks_from_typed_events_and_dicts_agree():

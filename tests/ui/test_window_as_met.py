@@ -16,11 +16,11 @@ from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, Qt
 from PySide6.QtGui import QAccessible, QColor, QImage, QPalette
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
+from tagassist.app.suggest_jobs import Suggested, SuggestResult
 from tagassist.ui import settings, theme
 from tagassist.ui.detail_panel import PREVIEW_HEIGHT, PREVIEW_MIN
 from tagassist.ui.settings_dialog import SettingsChoice
 from tagassist.ui.sidebar import FOLDERS
-from tagassist.ui.suggest_jobs import Suggested, SuggestResult
 from tagassist.ui.suggestion_panel import TRAIN_TIP
 from tests import sample
 from tests.ui.conftest import run_import, settle_sidebar
