@@ -40,7 +40,7 @@ from tagassist.ui.writer import Done, SerialWriter, Write
 if TYPE_CHECKING:
     from tagassist.app.sidebar_jobs import SidebarData
     from tagassist.library import Library
-    from tagassist.library.models import SavedSearch
+    from tagassist.library.models import SavedSearch, User
     from tagassist.library.query import Node
     from tagassist.media.importer import ImportReport
 
@@ -85,18 +85,30 @@ class LibraryController(QObject):
         return [u.name for u in self._safely(self.library.users.all, [])]
 
     def set_user(self, name: str) -> bool:
-        """Tag as ``name`` from now on (a new name adds that person to the library)."""
-        name = name.strip()
+        """Tag as ``name`` from now on; False if that is who tags already.
+
+        Someone already in the library is switched to at once (a read); a new name is added
+        on the writer thread first, like every write, and the switch follows when it lands.
+        """
+        name = clean(name)
         if not name or name == self.user.name:
             return False
-        user = self._safely(lambda: self.library.users.get_or_create(name), None)
-        if user is None:
+        people = self._safely(self.library.users.all, None)
+        if people is None:
             return False
+        known = next((u for u in people if u.name == name), None)
+        if known is not None:
+            self._switch_to(known)
+        else:
+            self._submit(f"Adding {name}", lambda library: library.users.get_or_create(name),
+                         self._switch_to)
+        return True
+
+    def _switch_to(self, user: User) -> None:
         self.user = user
         self.user_changed.emit(user.name)
         self.status.emit(f"Tagging as {user.name}")
         self.tags_changed.emit()  # their tags, counts and suggestions
-        return True
 
     # -- reads ---------------------------------------------------------------------------------
     def all_item_ids(self) -> list[int]:

@@ -86,3 +86,16 @@ def test_the_window_and_the_cli_agree_per_person(qtbot, ann_window, paths, peopl
     assert sorted(c.untagged_ids()) == [r["id"] for r in cli_json(paths, "untagged", *bob)]
     assert [asdict(t) for t in c.tag_counts()] == cli_json(paths, "tag-counts", *bob)
     assert c.search("beach") == [people.ids["IMG_3.jpg"]]
+
+
+def test_a_new_person_is_added_by_the_writer_then_switched_to(qtbot, ann_window, paths):
+    c = ann_window.controller
+    said = []
+    c.user_changed.connect(said.append)
+    assert c.set_user("  carol ")
+    assert c.user.name == "ann"  # queued: the UI thread wrote nothing
+    assert c.wait_for_writes()
+    assert (c.user.name, said) == ("carol", ["carol"])
+    assert "carol" in [u.name for u in c.library.users.all()]
+    assert not c.set_user("carol")  # already tagging as carol
+    assert c.set_user("ann") and c.user.name == "ann"  # known: switched at once
