@@ -263,13 +263,14 @@ class History(Manager):
                 out += [int(removed[table]), int(top)]
         return tuple(out)
 
-    def assignment_log(self, after_id: int = 0) -> list[tuple[int, int, int, int, str]]:
-        """(id, user, item, tag id, created) of every assignment with an id above
+    def assignment_log(self, after_id: int = 0
+                       ) -> list[tuple[int, int, int, int, str, str]]:
+        """(id, user, item, tag id, created, source) of every assignment with an id above
         ``after_id``, by id (all of them for 0)."""
         with self._read() as conn:
             return [tuple(r) for r in conn.execute(
-                "SELECT id, user_id, item_id, tag_id, created FROM assignments WHERE id > ? "
-                "ORDER BY id", (after_id,))]
+                "SELECT id, user_id, item_id, tag_id, created, source FROM assignments "
+                "WHERE id > ? ORDER BY id", (after_id,))]
 
     def decision_log(self, after_id: int = 0) -> list[tuple[int, int, int, int, bool]]:
         """(id, user, item, tag id, accepted) of every decision with an id above

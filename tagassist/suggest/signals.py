@@ -48,6 +48,9 @@ from tagassist.suggest.suggesters import (
 
 _TOKEN = re.compile(r"[^\W_]+")
 LOOK_ALIKES = 5  # neighbours of the look-alike signal (EVALUATION.md `session`)
+# Assignments a person chose (typed, or accepted from the list); a file's keywords ("file")
+# and tags read from a CSV ("import") came with the items.
+CHOSEN = ("manual", "suggestion")
 HISTORY_KEPT = 200  # BLL+C's best tags offered as candidates (the rest score ~0 anyway)
 EARTH_KM = 6371.0
 SIGNALS = ("time", "time_near", "look", "look_near", "place", "place_near", "cooc",
@@ -116,6 +119,9 @@ class LibraryIndex:
         self.item_ids = np.zeros(0, np.int64)
         self.a_row = self.a_tag = np.zeros(0, np.int64)  # the user's assignments
         self.a_day = np.zeros(0)  # when each was made (days since the epoch)
+        # whether the person chose it (typed or accepted), not a keyword the file came with:
+        # only those are their habit (frequency, recency, "your history")
+        self.a_chosen = np.zeros(0, bool)
         self.r_row = self.r_tag = np.zeros(0, np.int64)  # the user's rejections
         self.tagged = np.zeros(0, bool)
         self.hours = self.lat = self.lon = np.zeros(0)
@@ -165,13 +171,14 @@ class LibraryIndex:
                 return False  # something else was written (features, an item's metadata)
         self._read = True
         self._paths, self._state, self.tag_records = paths, state, tags
-        self._add_popularity([(item, paths[tag]) for _, _, item, tag, _ in new_a])
-        mine = [(item, paths[tag], created) for _, user, item, tag, created in new_a
-                if user == self.user_id]
+        self._add_popularity([(item, paths[tag]) for _, _, item, tag, _, source in new_a
+                              if source in CHOSEN])
+        mine = [(item, paths[tag], created, source in CHOSEN)
+                for _, user, item, tag, created, source in new_a if user == self.user_id]
         rejected = [(item, paths[tag]) for _, user, item, tag, ok in new_d
                     if user == self.user_id and not ok]
-        self._add_rows(library, [i for i, _, _ in mine] + [i for i, _ in rejected])
-        for _, path, _ in mine:
+        self._add_rows(library, [i for i, _, _, _ in mine] + [i for i, _ in rejected])
+        for _, path, _, _ in mine:
             if path not in self.tag_ix:
                 self.tag_ix[path] = len(self.tags)
                 self.tags.append(path)
@@ -183,10 +190,11 @@ class LibraryIndex:
                     self.compact_leaves.append(compact(path.rsplit("|", 1)[-1]))
         if mine:
             first = len(self.a_tag)
-            new_tags = np.array([self.tag_ix[p] for _, p, _ in mine], np.int64)
-            self.a_row = np.concatenate([self.a_row, [self.row_of[i] for i, _, _ in mine]])
+            new_tags = np.array([self.tag_ix[p] for _, p, _, _ in mine], np.int64)
+            self.a_row = np.concatenate([self.a_row, [self.row_of[i] for i, _, _, _ in mine]])
             self.a_tag = np.concatenate([self.a_tag, new_tags])
-            self.a_day = np.concatenate([self.a_day, [days(c) for _, _, c in mine]])
+            self.a_day = np.concatenate([self.a_day, [days(c) for _, _, c, _ in mine]])
+            self.a_chosen = np.concatenate([self.a_chosen, [c for _, _, _, c in mine]])
             self.tagged[self.a_row] = True
             # keep the assignments grouped by tag (for per-tag maxima by reduceat): the new
             # ones go after their tag's others, as a stable sort would put them
@@ -262,7 +270,7 @@ class LibraryIndex:
                 ) -> list[Suggestion]:
         """BLL+C (suggesters.bll_scores, vectorised over the index) with its reasons; with
         ``visible``, only those rows' uses, and their counts as the popularity."""
-        ok = np.ones(len(self.a_row), bool) if visible is None else self.a_row < visible
+        ok = self.a_chosen if visible is None else self.a_chosen & (self.a_row < visible)
         ref = (now or datetime.now(timezone.utc)).timestamp() / 86400.0
         nt = len(self.tags)
         age = np.maximum(ref - self.a_day[ok], 0.0)
@@ -374,9 +382,10 @@ class LibraryIndex:
         out["look_near"] = per_tag_max(look[self.a_row])
 
         counts = np.bincount(tags, a_ok.astype(float), minlength=nt)
+        a_habit = a_ok & self.a_chosen  # a file's keywords are its own, not the person's habit
         n_seen = max(int(seen.sum()), 1)
-        out["frequency"] = counts / n_seen
-        last = (per_tag_max(np.where(a_ok, self.a_row + 1, 0)) - 1).astype(np.int64)
+        out["frequency"] = np.bincount(tags, a_habit.astype(float), minlength=nt) / n_seen
+        last = (per_tag_max(np.where(a_habit, self.a_row + 1, 0)) - 1).astype(np.int64)
         order_pos = np.cumsum(seen) - 1  # a row's position among the rows seen
         since = np.where(last >= 0, order_pos[-1] - order_pos[np.maximum(last, 0)], np.inf)
         out["recency"] = np.where(last >= 0, 1.0 / (1.0 + since), 0.0)

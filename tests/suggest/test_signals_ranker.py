@@ -148,7 +148,7 @@ def test_the_default_blend_file_is_complete_and_loads(tmp_path):
 
 def same_index(a, b):
     assert a.tags == b.tags and a.row_of == b.row_of and a.popularity == b.popularity
-    for name in ("item_ids", "a_row", "a_tag", "a_day", "r_row", "r_tag", "tagged", "hours",
+    for name in ("item_ids", "a_row", "a_tag", "a_day", "a_chosen", "r_row", "r_tag", "tagged", "hours",
                  "lat", "lon", "folder", "has_vec", "vec_rows", "embed"):
         assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
     for index in (a, b):  # grouped by tag as a stable sort groups them
@@ -202,3 +202,21 @@ def test_a_person_without_tags_gets_the_librarys_popular_tags(lib):
     got = index_of(lib, bob).history()
     assert {s.tag for s in got} == {"sea", "sun"}
     assert all(s.reason == "on 1 item in this library" for s in got)
+
+
+def test_a_files_keywords_are_that_photos_not_the_persons_habit(lib):
+    ann = lib.users.add("ann").id
+    cat = add_photo(lib, "cat", "2024-05-01T10:00:00", vector=[1, 0])
+    lib.assignments.assign(ann, [cat.id], ["cat", "garden"], source="file", undoable=False)
+    add_photo(lib, "dog", "2024-06-01T10:00:00", vector=[0, 1], tags=["dog"], user=ann)
+    query = add_photo(lib, "q", "2024-05-01T10:30:00", vector=[1, 0.1])
+    index = index_of(lib, ann)
+    sig = index.signals(query, np.array([1, 0.1]), [])
+    # what the keywords say about their photo still counts: it is near in time, and alike
+    assert values(sig, index, "time")["cat"] > values(sig, index, "time")["dog"]
+    assert values(sig, index, "look")["cat"] > values(sig, index, "look")["dog"]
+    # … but a keyword one file came with is not something the person uses
+    assert values(sig, index, "frequency") == {"cat": 0.0, "garden": 0.0, "dog": 0.5}
+    assert values(sig, index, "recency")["cat"] == 0.0 < values(sig, index, "recency")["dog"]
+    assert [s.tag for s in index.history()] == ["dog"]
+    assert index.popularity == {"dog": 1}
