@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from tagassist.app.suggest_jobs import Suggested, SuggestResult
 from tagassist.ui.detail_panel import DetailPanel
-from tagassist.ui.suggestion_panel import SuggestionPanel, SuggestionRow
+from tagassist.ui.suggestion_panel import SuggestionPanel
+from tagassist.ui.suggestion_row import SuggestionRow
 from tagassist.ui.thumbs import ThumbnailLoader
 
 
