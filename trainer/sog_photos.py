@@ -63,7 +63,7 @@ def scores_by_source(model: object, s: Split, seed: int = 0) -> dict[str, dict[s
 def ablation(args: argparse.Namespace) -> dict[str, object]:
     """The paper's Table 4 on photos: SOG 1-to-M with one context field left out at a time."""
     from trainer.models import create
-    from trainer.models.sog import tag_text_embeddings
+    from trainer.models.sog_encoder import tag_text_embeddings
 
     data = photo_posts(data_dir(), captions=True)
     tag_emb = tag_text_embeddings(data.tags)
@@ -118,7 +118,7 @@ def train_served(out: Path, epochs: int) -> dict[str, object]:
     """The served photo model: every tagged photo, the fields the app has (no captions), a user
     token; writes ``weights.npz`` (fp16, all but the frozen word table) and ``config.json``."""
     from trainer.models import create
-    from trainer.models.sog import tag_text_embeddings
+    from trainer.models.sog_encoder import tag_text_embeddings
     from trainer.models.torch_util import to_numpy
 
     data = photo_posts(data_dir(), captions=False)

@@ -43,7 +43,8 @@ def six_layer_folder(served: Path, dest: Path) -> Path:
     """The served folder's tables and head on all 6 MiniLM layers (latency only)."""
     import json
 
-    from trainer.models.sog import SOG1toM, load_encoder
+    from trainer.models.sog import SOG1toM
+    from trainer.models.sog_encoder import load_encoder
 
     names = json.loads((served / "tags.json").read_text())
     with np.load(served / "tables.npz") as z:

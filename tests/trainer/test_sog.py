@@ -10,8 +10,10 @@ pytest.importorskip("transformers")
 
 from trainer.data import from_records  # noqa: E402
 from trainer.models.base import Batch  # noqa: E402
-from trainer.models.sog import BR, SOG1to1, SOG1toM, SOGNet, load_encoder  # noqa: E402
+from trainer.models.sog import BR, SOG1to1, SOG1toM  # noqa: E402
 from trainer.models.sog_ar import AR1toM  # noqa: E402
+from trainer.models.sog_encoder import load_encoder  # noqa: E402
+from trainer.models.sog_net import SOGNet  # noqa: E402
 from trainer.models.torch_util import PostTags  # noqa: E402
 
 TOY = {"deep neural networks for protein folding": ["deep", "protein", "folding"],

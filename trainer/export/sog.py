@@ -83,7 +83,7 @@ def write_folder(model: Any, staging: Path, users: list[str], log: Log, name: st
     ``extra``) of ``model`` into ``staging``; returns the metadata."""
     import torch
 
-    from trainer.models.sog import _minilm_path
+    from trainer.models.sog_encoder import _minilm_path
 
     net = model.net.cpu().eval()  # trained on a GPU or not, exported (and checked) on the CPU
     d = net.tag_text.shape[1]
@@ -164,7 +164,8 @@ def load_photo_model(resource: Path = RESOURCE) -> tuple[Any, list[str]]:
     """SOG1toM from ``resources/sog-photos`` (config.json + weights.npz) on MiniLM's encoder."""
     import torch
 
-    from trainer.models.sog import SOG1toM, load_encoder
+    from trainer.models.sog import SOG1toM
+    from trainer.models.sog_encoder import load_encoder
 
     cfg_path, w_path = resource / "config.json", resource / "weights.npz"
     if not (cfg_path.is_file() and w_path.is_file()):

@@ -44,6 +44,12 @@ Context as words (3.4, early fusion): :mod:`tagassist.suggest.sog_context` build
 ``image [IMG] place [LOC] time [TIME] text``; the markers are learned vectors.  ``user_token``
 puts ``[USER]`` after ``[CLS]``; its vector is ``markers[USER] + user_resid[user]`` — the one
 row the personalization job (issue 7) fine-tunes per person.
+
+Here: the models (batching, the training loop, decoding entry points, artifacts).  Elsewhere:
+the network (:mod:`trainer.models.sog_net`), the pretrained MiniLM pieces
+(:mod:`trainer.models.sog_encoder`), the training instances and loss
+(:mod:`trainer.models.sog_targets`), greedy/beam search and the stop threshold
+(:mod:`trainer.models.sog_decode`).
 """
 from __future__ import annotations
 
@@ -52,12 +58,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
-from tagassist.suggest.sog_context import MARKER_IDS, MARKERS, USER, context_ids, tag_text
+from tagassist.suggest.sog_context import context_ids
 from trainer.data import TagData
 from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel, no_check
+from trainer.models.sog_decode import beam_decode, greedy_decode
+from trainer.models.sog_encoder import load_encoder, load_tokenizer, tag_text_embeddings
+from trainer.models.sog_net import SOGNet
+from trainer.models.sog_targets import Instance, ordered_tags, post_instances, target_loss
 from trainer.models.torch_util import (
     Optim,
     PostTags,
@@ -67,143 +76,6 @@ from trainer.models.torch_util import (
     to_numpy,
     train_epochs,
 )
-
-POSITIONS = ("context", "none", "all")
-
-
-def _minilm_path() -> str:
-    from trainer.torch_reference import minilm_dir
-
-    return str(minilm_dir())
-
-
-def load_encoder(layers: int, pretrained: bool = True) -> torch.nn.Module:
-    """MiniLM's BertModel (offline), truncated to its first ``layers`` layers."""
-    import os
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers import AutoConfig, AutoModel
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()  # "pooler.* UNEXPECTED": BR/SOG use no pooler
-    path = _minilm_path()
-    if pretrained:
-        bert = AutoModel.from_pretrained(path, attn_implementation="eager",
-                                         add_pooling_layer=False)
-    else:
-        cfg = AutoConfig.from_pretrained(path)
-        cfg._attn_implementation = "eager"
-        bert = AutoModel.from_config(cfg, add_pooling_layer=False)
-    bert.encoder.layer = bert.encoder.layer[:layers]
-    bert.config.num_hidden_layers = layers
-    return bert
-
-
-def load_tokenizer() -> Any:
-    """The fast WordPiece tokenizer from the package's ``tokenizer.json`` (no transformers)."""
-    from pathlib import Path
-
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(Path(_minilm_path()) / "tokenizer.json"))
-    tok.no_truncation()
-    tok.no_padding()
-    return tok
-
-
-@torch.no_grad()
-def tag_text_embeddings(tags: list[str], batch_size: int = 256) -> np.ndarray:
-    """Frozen MiniLM (all 6 layers) sentence embedding of every tag's text: [T, 384], L2-normed."""
-    from trainer.torch_reference import load_minilm, tokenize
-
-    enc, tok = load_minilm()
-    out = []
-    for a in range(0, len(tags), batch_size):
-        feeds = tokenize(tok, [tag_text(t) for t in tags[a:a + batch_size]])
-        out.append(enc(**feeds)[1].numpy())
-    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 384), np.float32)
-
-
-class SOGNet(torch.nn.Module):
-    """Encoder + tag embeddings (text + residual) + the ``[MASK]`` scoring head (eq. 4–7)."""
-
-    def __init__(self, bert: torch.nn.Module, tag_emb: np.ndarray, positions: str = "context",
-                 n_users: int = 0) -> None:
-        super().__init__()
-        if positions not in POSITIONS:
-            raise ValueError(f"positions must be one of {POSITIONS}")
-        self.bert = bert
-        self.positions = positions
-        d = bert.config.hidden_size
-        self.register_buffer("tag_text", torch.from_numpy(np.asarray(tag_emb, np.float32)))
-        self.tag_resid = torch.nn.Parameter(torch.zeros_like(self.tag_text))  # R
-        self.tag_in = torch.nn.Linear(d, d)  # tag vector -> input embedding space
-        with torch.no_grad():
-            self.tag_in.weight.copy_(torch.eye(d))
-            self.tag_in.bias.zero_()
-        self.head = torch.nn.Linear(d, d)
-        self.scale = torch.nn.Parameter(torch.tensor(10.0))
-        self.bias = torch.nn.Parameter(torch.zeros(self.tag_text.shape[0]))  # b of eq. 5
-        # [IMG] [LOC] [TIME] [USER]: learned vectors (the frozen word table's [unused] rows are
-        # untrained); a user's token = the [USER] vector + that user's residual (row 0: unknown)
-        self.markers = torch.nn.Parameter(torch.zeros(len(MARKERS), d))
-        self.user_resid = torch.nn.Parameter(torch.zeros(n_users + 1, d))
-        torch.nn.init.normal_(self.markers, std=0.02)
-
-    def tag_matrix(self) -> torch.Tensor:
-        """W_HT = E_text + R."""
-        return self.tag_text + self.tag_resid
-
-    def position_ids(self, n_ctx: torch.Tensor, width: int) -> torch.Tensor:
-        """[B, width] position ids; ``n_ctx`` = length of ``[CLS] context [SEP]`` per row."""
-        ar = torch.arange(width, device=n_ctx.device).unsqueeze(0).expand(n_ctx.shape[0], width)
-        if self.positions == "all":
-            return ar.clone()
-        if self.positions == "none":
-            return torch.zeros_like(ar)
-        return torch.minimum(ar, n_ctx.unsqueeze(1))  # tag segment: all at the slot after [SEP]
-
-    def embed(self, tokens: torch.Tensor, tags: torch.Tensor, users: torch.Tensor | None = None
-              ) -> torch.Tensor:
-        """Input embeddings [B, S, d]: words, marker vectors, the user token, tag vectors.
-
-        ``tokens`` [B, S] word ids (0 at tag slots), ``tags`` [B, S] tag ids (-1 elsewhere),
-        ``users`` [B] user rows (0 = unknown) for the ``[USER]`` slot."""
-        emb = self.bert.embeddings.word_embeddings(tokens)
-        mark = (tokens >= 1) & (tokens <= len(MARKERS))
-        if bool(mark.any()):
-            vec = self.markers[tokens[mark] - 1]
-            is_user = tokens[mark] == MARKER_IDS[USER]
-            if users is not None and bool(is_user.any()):
-                rows = users.unsqueeze(1).expand_as(tokens)[mark]
-                vec = vec + is_user.unsqueeze(1) * self.user_resid[rows]
-            emb = emb.index_put(mark.nonzero(as_tuple=True), vec)
-        slot = tags >= 0
-        if bool(slot.any()):
-            tvec = self.tag_in(self.tag_matrix()[tags[slot]])
-            emb = emb.index_put(slot.nonzero(as_tuple=True), tvec)
-        return emb
-
-    def query(self, emb: torch.Tensor, attn: torch.Tensor, positions: torch.Tensor,
-              types: torch.Tensor, mask_pos: torch.Tensor) -> torch.Tensor:
-        """scale · normalised head of the ``[MASK]`` state [B, d] (what the ONNX file computes)."""
-        h = self.bert(inputs_embeds=emb, attention_mask=attn, position_ids=positions,
-                      token_type_ids=types).last_hidden_state
-        hm = h[torch.arange(h.shape[0], device=h.device), mask_pos]
-        return self.scale * F.normalize(self.head(hm), dim=-1)
-
-    def forward(self, tokens: torch.Tensor, tags: torch.Tensor, n_ctx: torch.Tensor,
-                mask_pos: torch.Tensor, attn: torch.Tensor, users: torch.Tensor | None = None
-                ) -> torch.Tensor:
-        """Logits z over all tags for the ``[MASK]`` of each row (``n_ctx`` [B]: length of
-        ``[CLS] context [SEP]``, ``mask_pos`` [B]: index of ``[MASK]``, ``attn`` 1 = real)."""
-        width = tokens.shape[1]
-        types = (torch.arange(width, device=n_ctx.device).unsqueeze(0)
-                 >= n_ctx.unsqueeze(1)).long()
-        q = self.query(self.embed(tokens, tags, users), attn, self.position_ids(n_ctx, width),
-                       types, mask_pos)
-        return q @ self.tag_matrix().T + self.bias
 
 
 class SOGBase(TagModel):
@@ -313,49 +185,20 @@ class SOGBase(TagModel):
 
     # -- training ----------------------------------------------------------------------------
     def _instances(self, posts: PostTags, order: np.ndarray, rng: np.random.Generator
-                   ) -> list[tuple[int, list[int], list[int], int]]:
+                   ) -> list[Instance]:
         """(item, prefix, target tags, user) of every post in ``order``."""
-        out = []
-        cap = self.config["max_steps"]
-        for p in order:
-            tags = list(dict.fromkeys(posts.tag[posts.indptr[p]:posts.indptr[p + 1]].tolist()))
-            if not tags:
-                continue
-            tags = self._ordered(tags, int(p), rng)
-            item, user = int(posts.item[p]), int(posts.user[p])
-            if self.target == "br":
-                out.append((item, [], tags, user))
-                continue
-            steps = len(tags) if cap is None else min(len(tags), int(cap))
-            for i in range(steps):
-                tgt = tags[i:] if self.target == "1toM" else [tags[i]]
-                out.append((item, tags[:i], tgt, user))
-            if self.config["end_tag"] and steps == len(tags):
-                out.append((item, tags, [self.n_tags], user))  # END
-        return out
+        c = self.config
+        return post_instances(posts, order, lambda tags, post: self._ordered(tags, post, rng),
+                              self.target, c["max_steps"], self.n_tags if c["end_tag"] else None)
 
     def _ordered(self, tags: list[int], post: int, rng: np.random.Generator) -> list[int]:
         """A post's tags in the order ``shuffle_tags`` asks for (see ``defaults``)."""
-        mode = self.config["shuffle_tags"]
-        if mode == "once":  # the same permutation of this post in every epoch
-            perm = np.random.default_rng((self._fit_seed, post)).permutation(len(tags))
-        elif mode:
-            perm = rng.permutation(len(tags))
-        else:
-            return tags
-        return [tags[k] for k in perm]
+        return ordered_tags(tags, self.config["shuffle_tags"], rng, (self._fit_seed, post))
 
     def _loss(self, z: torch.Tensor, targets: list[list[int]]) -> torch.Tensor:
-        rows = torch.tensor([r for r, t in enumerate(targets) for _ in t], device=z.device)
-        cols = torch.tensor([c for t in targets for c in t], device=z.device)
-        if self.target == "br":  # sigmoid BCE summed over tags, mean over the batch
-            return (F.softplus(z).sum() - z[rows, cols].sum()) / z.shape[0]
-        q = torch.zeros_like(z)
-        w = torch.tensor([1.0 / len(t) for t in targets for _ in t], device=z.device)
-        q[rows, cols] = w  # uniform over the remaining tags (1-to-M) or one-hot (1-to-1)
-        return F.kl_div(F.log_softmax(z, dim=1), q, reduction="batchmean")  # eq. 11
+        return target_loss(z, targets, self.target)
 
-    def _batch_loss(self, b: list[tuple[int, list[int], list[int], int]]) -> torch.Tensor:
+    def _batch_loss(self, b: list[Instance]) -> torch.Tensor:
         z = self.logits([x[0] for x in b], [x[1] for x in b], [x[3] for x in b])
         return self._loss(z, [x[2] for x in b])
 
@@ -457,7 +300,6 @@ class SOGBase(TagModel):
         return self
 
     # -- decoding ----------------------------------------------------------------------------
-    @torch.no_grad()
     def generate(self, items: list[int], given: list[list[int]], max_tags: int | None = None,
                  stop_p: float | None = None, batch_size: int = 256,
                  users: list[int] | None = None) -> tuple[list[list[int]], list[list[float]]]:
@@ -465,78 +307,16 @@ class SOGBase(TagModel):
         k = self.config["max_tags"] if max_tags is None else max_tags
         thr = self.config["stop_p"] if stop_p is None else stop_p
         self.net.eval()
-        out_t: list[list[int]] = []
-        out_p: list[list[float]] = []
-        for a in range(0, len(items), batch_size):
-            its = items[a:a + batch_size]
-            us = [0] * len(its) if users is None else list(users[a:a + batch_size])
-            prefix = [[int(t) for t in g] for g in given[a:a + batch_size]]
-            gen: list[list[int]] = [[] for _ in its]
-            probs: list[list[float]] = [[] for _ in its]
-            live = list(range(len(its)))
-            for _ in range(k):
-                if not live:
-                    break
-                z = self.logits([its[r] for r in live], [prefix[r] + gen[r] for r in live],
-                                [us[r] for r in live])
-                for j, r in enumerate(live):
-                    z[j, prefix[r] + gen[r]] = -torch.inf  # probability 0 for given/generated
-                p = torch.softmax(z, dim=1)
-                top_p, top = p.max(dim=1)
-                finite = torch.isfinite(z.gather(1, top.unsqueeze(1))).squeeze(1).cpu()
-                top_p, top = top_p.cpu(), top.cpu()  # one device->host copy per step
-                nxt = []
-                for j, r in enumerate(live):
-                    if float(top_p[j]) < thr or not bool(finite[j]) \
-                            or int(top[j]) >= self.n_tags:  # END won
-                        continue
-                    gen[r].append(int(top[j]))
-                    probs[r].append(float(top_p[j]))
-                    nxt.append(r)
-                live = nxt
-            out_t += gen
-            out_p += probs
-        return out_t, out_p
+        return greedy_decode(self.logits, self.n_tags, items, given, k, thr, batch_size, users)
 
-    @torch.no_grad()
     def beam_generate(self, items: list[int], given: list[list[int]], width: int,
                       max_tags: int | None = None, chunk: int = 64,
                       users: list[int] | None = None) -> list[list[int]]:
         """Beam search over tag sequences (the paper's Figure 5 comparison): per item the
-        highest-log-probability sequence of ``max_tags`` tags.  Beams holding the same *set* are
-        merged (the best order kept): for an order-free model they are one state."""
+        highest-log-probability sequence of ``max_tags`` tags (:func:`beam_decode`)."""
         k = self.config["max_tags"] if max_tags is None else max_tags
         self.net.eval()
-        out: list[list[int]] = []
-        for a in range(0, len(items), chunk):
-            its, pre = items[a:a + chunk], [[int(t) for t in g] for g in given[a:a + chunk]]
-            us = [0] * len(its) if users is None else list(users[a:a + chunk])
-            beams: list[list[tuple[list[int], float]]] = [[([], 0.0)] for _ in its]
-            for _ in range(k):
-                rows = [(r, seq) for r, bs in enumerate(beams) for seq, _ in bs]
-                z = self.logits([its[r] for r, _ in rows], [pre[r] + seq for r, seq in rows],
-                                [us[r] for r, _ in rows])
-                z = z[:, :self.n_tags].clone()
-                for j, (r, seq) in enumerate(rows):
-                    z[j, pre[r] + seq] = -torch.inf
-                lp = torch.log_softmax(z, dim=1)
-                top_lp, top = (x.cpu() for x in lp.topk(min(width, lp.shape[1]), dim=1))
-                cand: list[dict[frozenset[int], tuple[list[int], float]]] = [{} for _ in its]
-                j = 0
-                for r, bs in enumerate(beams):
-                    for seq, score in bs:
-                        for v, t in zip(top_lp[j].tolist(), top[j].tolist(), strict=True):
-                            if v == -np.inf:
-                                continue
-                            new = (seq + [t], score + v)
-                            key = frozenset(new[0])
-                            if key not in cand[r] or cand[r][key][1] < new[1]:
-                                cand[r][key] = new
-                        j += 1
-                beams = [sorted(c.values(), key=lambda x: -x[1])[:width] or b
-                         for c, b in zip(cand, beams, strict=True)]
-            out += [bs[0][0] for bs in beams]
-        return out
+        return beam_decode(self.logits, self.n_tags, items, given, width, k, chunk, users)
 
     def score(self, batch: Batch) -> np.ndarray:
         items, given = [int(i) for i in batch.item], [list(x) for x in batch.inputs]
@@ -606,26 +386,4 @@ class BR(SOGBase):
 SOG_MODELS: tuple[type[SOGBase], ...] = (BR, SOG1toM, SOG1to1)
 
 
-def choose_stop_p(model: SOGBase, items: list[int], truth: list[np.ndarray],
-                  grid: tuple[float, ...] = (0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2,
-                                             0.3)) -> tuple[float, dict[float, float]]:
-    """The stop threshold maximising mean per-post set F1 on validation posts.
-
-    One decoding pass at ``stop_p = 0`` records each step's top probability; stopping at the
-    first step below a threshold keeps a prefix, so every threshold is scored from that pass.
-    """
-    gen, probs = model.generate(items, [[] for _ in items], stop_p=0.0)
-    f1: dict[float, float] = {}
-    for thr in grid:
-        vals = []
-        for g, p, t in zip(gen, probs, truth, strict=True):
-            keep = next((k for k, x in enumerate(p) if x < thr), len(p))
-            hits = len(set(g[:keep]) & set(int(x) for x in t))
-            vals.append(2 * hits / (keep + len(t)) if keep + len(t) else 0.0)
-        f1[thr] = float(np.mean(vals)) if vals else 0.0
-    best = max(f1, key=lambda x: f1[x])
-    return best, f1
-
-
-__all__ = ["SOGNet", "SOGBase", "SOG1toM", "SOG1to1", "BR", "choose_stop_p",
-           "load_encoder", "tag_text_embeddings"]
+__all__ = ["SOGBase", "SOG1toM", "SOG1to1", "BR"]

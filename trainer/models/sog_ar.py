@@ -22,7 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from trainer.models.sog import SOGBase, SOGNet
+from trainer.models.sog import SOGBase
+from trainer.models.sog_net import SOGNet
 from trainer.models.torch_util import PostTags
 
 MAX_DECODE = 64  # decoder positions: longer tag sequences are truncated

@@ -70,7 +70,7 @@ def evaluate_model(model: object, s: object, n_test: int, seed: int = 0) -> dict
 def stop_rule(model: object, val_items: list[int], val_truth: list[np.ndarray], s: object,
               n_test: int, seed: int) -> dict[str, object]:
     """Choose ``stop_p`` on validation posts (set F1), then the test set F1 and mean set size."""
-    from trainer.models.sog import choose_stop_p
+    from trainer.models.sog_decode import choose_stop_p
 
     thr, grid = choose_stop_p(model, val_items, val_truth)  # type: ignore[arg-type]
     sub = s.subsample(n_test, seed)  # type: ignore[attr-defined]
@@ -109,7 +109,7 @@ def bench(args: argparse.Namespace) -> dict[str, object]:
             cfg.update(layers=layers, epochs=args.epochs)
             model = create(name, **cfg)
             if tag_emb is None:
-                from trainer.models.sog import tag_text_embeddings
+                from trainer.models.sog_encoder import tag_text_embeddings
                 t0 = time.perf_counter()
                 tag_emb = tag_text_embeddings(data.tags)
                 out["tag_emb_s"] = round(time.perf_counter() - t0, 1)
