@@ -71,7 +71,7 @@ def set_retrain_after(n: int) -> None:
 
 
 def always_show_set() -> bool:
-    """Show the generated set even where it has not earned its place (service.SET_HIDDEN)."""
+    """Show the generated set even where it has not earned its place (generated_set.SET_HIDDEN)."""
     return str(_store().value("suggest/always_show_set", "false")).lower() == "true"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tagassist.paths import bundled_models_dir
-from tagassist.suggest.service import SET_HIDDEN
+from tagassist.suggest.generated_set import SET_HIDDEN
 from tests import sample
 from tests.test_cli import as_json, cli
 

@@ -214,7 +214,7 @@ def test_generated_set_for_a_photo_respects_present_and_rejected_tags(lib, featu
                                                                        tmp_path):
     """SOG's set (models/sog-photos) through the service: present tags are the given prefix,
     rejected ones are never generated, documents and unanalysed photos say why there is none."""
-    from tagassist.suggest.service import NO_IMAGE_WORDS, ONLY_PHOTOS, SET_HIDDEN, SET_SIZE
+    from tagassist.suggest.generated_set import NO_IMAGE_WORDS, ONLY_PHOTOS, SET_HIDDEN, SET_SIZE
 
     _, photos = featurized_db
     user = lib.users.get_or_create("ann")

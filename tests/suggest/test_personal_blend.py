@@ -7,9 +7,10 @@ from pathlib import Path
 
 from tagassist.library import Library
 from tagassist.suggest.featurize import Models
+from tagassist.suggest.generated_set import SET_HIDDEN
 from tagassist.suggest.model_store import BLEND_FILE, PERSONAL_BLEND, active_version
 from tagassist.suggest.personal_blend import MIN_ITEMS, acceptance, replay_cases
-from tagassist.suggest.service import SET_HIDDEN, ColdStartSuggester
+from tagassist.suggest.service import ColdStartSuggester
 from tagassist.suggest.training import personal_job
 
 EVENTS = [["beach", "sea"], ["snow", "ski"], ["city", "night"], ["forest", "hike"]]

@@ -7,8 +7,9 @@ import pytest
 
 from tagassist.library import Library
 from tagassist.suggest.featurize import Models
+from tagassist.suggest.generated_set import SET_HIDDEN
 from tagassist.suggest.model_store import BLEND_FILE, PERSONAL_BLEND, publish_and_activate
-from tagassist.suggest.service import SET_HIDDEN, ColdStartSuggester
+from tagassist.suggest.service import ColdStartSuggester
 
 
 @pytest.mark.parametrize("measured, shown", [
