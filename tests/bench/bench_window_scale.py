@@ -384,9 +384,9 @@ def _profile_rows(prof: cProfile.Profile, top: int) -> list[dict]:
                      "tottime_ms": _ms(tottime), "cumtime_ms": _ms(cumtime)})
     rows.sort(key=lambda r: -r["cumtime_ms"])
     keep = [r for r in rows if "tagassist" in r["function"] or "repository" in r["function"]
-            or r["function"].startswith(("main_window", "controller", "item_model", "grid_view",
-                                         "sidebar", "app.py", "thumbs", "{method 'execute'",
-                                         "{built-in method PySide"))]
+            or r["function"].startswith(("main_window", "pages", "controller", "item_model",
+                                         "grid_view", "sidebar", "app.py", "thumbs",
+                                         "{method 'execute'", "{built-in method PySide"))]
     return (keep or rows)[:top]
 
 
