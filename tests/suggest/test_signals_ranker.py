@@ -148,8 +148,8 @@ def test_the_default_blend_file_is_complete_and_loads(tmp_path):
 
 def same_index(a, b):
     assert a.tags == b.tags and a.row_of == b.row_of and a.popularity == b.popularity
-    for name in ("item_ids", "a_row", "a_tag", "a_day", "a_chosen", "r_row", "r_tag", "tagged", "hours",
-                 "lat", "lon", "folder", "has_vec", "vec_rows", "embed"):
+    for name in ("item_ids", "a_row", "a_tag", "a_day", "a_chosen", "r_row", "r_tag", "tagged",
+                 "hours", "lat", "lon", "folder", "has_vec", "vec_rows", "embed"):
         assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
     for index in (a, b):  # grouped by tag as a stable sort groups them
         assert np.array_equal(index._by_tag, np.argsort(index.a_tag, kind="stable"))
