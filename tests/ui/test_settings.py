@@ -62,6 +62,7 @@ def test_switching_person_shows_their_tags_and_is_remembered(qtbot, window, impo
     assert first_counts  # the sample's file keywords are the importer's tags
     window.apply_settings(SettingsChoice(user="sam", thumbnail_size=128,
                                          analyse_after_import=True))
+    landed(window)  # a new person is added by the writer; the switch follows
     assert c.user.name == "sam" and "sam" in window.windowTitle()
     assert settings.remembered_user(c.paths.root) == "sam"
     assert c.tag_counts() == [] and window.model.rowCount() == sample.ITEMS
