@@ -177,3 +177,35 @@ def test_refuses_what_it_cannot_serve(fitted, data, tmp_path):
         export_personal(fitted["cnn_permlp"], tmp_path, tags=d.tags, users=d.users,
                         extra={"sha256": "x"})
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", ["dae_ptr", "cnn_permlp"])
+def test_an_update_refills_the_previous_graph_and_keeps_parity(fitted, exported, data,
+                                                               tmp_path, name):
+    """An update's rows (two new tags here) go into the previous version's graph; a graph
+    traced for another user count is traced again."""
+    import copy
+
+    from trainer.models.base import remap_rows
+
+    d, _ = data
+    m = copy.deepcopy(fitted[name])
+    remap_rows(m, np.r_[np.arange(m.n_tags), -1, -1], np.arange(m.n_users))
+    tags = [*d.tags, "new one", "new two"]
+    export_personal(m, tmp_path / "next", tags=tags, users=d.users, reuse=exported[name])
+    meta = json.loads((tmp_path / "next" / "metadata.json").read_text())
+    assert meta["graph"] == f"refilled from {exported[name].name}"
+    assert meta["parity"]["max_abs_diff"] <= meta["parity"]["tolerance"]
+    assert meta["inputs"][0]["shape"] == ["batch", N_FEATURES]
+    assert meta["outputs"][0]["shape"] == ["batch", m.n_tags]
+    served = OnnxModel(tmp_path / "next", providers=["CPUExecutionProvider"])
+    users, items = np.array([0, -1, 1]), np.array([1, 2, 3])
+    lists = [np.array([0, m.n_tags - 1]), np.empty(0, np.int64), np.array([2])]
+    got = served.run(_feeds(m, users, items, lists))["scores"]
+    want = m.score(Batch(np.where(users >= 0, users, 0), items, np.zeros(3), lists))
+    assert np.abs(got[[0, 2]] - want[[0, 2]]).max() < 1e-4  # known users: the model itself
+
+    remap_rows(m, np.arange(m.n_tags), np.r_[np.arange(m.n_users), -1])  # another person
+    export_personal(m, tmp_path / "grown", tags=tags, users=[*d.users, "someone"],
+                    reuse=exported[name])
+    assert json.loads((tmp_path / "grown" / "metadata.json").read_text())["graph"] == "traced"

@@ -36,7 +36,8 @@ def publish(library: Library, final: TagModel, posts: LibraryPosts, user_id: int
                                "metrics": record["metrics"],
                                "trained_photos": trained_photos,
                                # the newest tag it saw: later photos are the next check's
-                               "trained_until": float(posts.data.time.max())})
+                               "trained_until": float(posts.data.time.max())},
+                        reuse=record.get("reuse"))
         final.save(staging / WEIGHTS)  # the next update's warm start
         check()
         version, path = store.publish(staging)

@@ -37,6 +37,7 @@ def load_previous(library: Library, user_id: int, progress: Report,
         model = REGISTRY[meta["model"]].load(folder / WEIGHTS)
         meta["trained_photos"] = int(meta["trained_photos"])
         meta["trained_until"] = float(meta["trained_until"])
+        meta["folder"] = str(folder)
         return model, meta
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, RuntimeError) as e:
         progress(Progress(stage="data", message=(
@@ -83,4 +84,5 @@ def update_personal(library: Library, posts: LibraryPosts, user: int,
                "rejections": len(rejected), "new_tags": [d.tags[t] for t in new.tolist()],
                "previous_version": meta.get("version", "")}
     return updated, {"model": updated.name, "metrics": metrics,
-                     "calibration": {"a": a, "b": b}}
+                     "calibration": {"a": a, "b": b},
+                     "reuse": Path(meta["folder"])}  # its graph, refilled, if it fits
