@@ -58,9 +58,10 @@ from tagassist.library.names import normalize
 from tagassist.media.importer import import_folder
 from tagassist.paths import bundled_models_dir
 from tagassist.suggest.featurize import IMAGE_MODEL, Models, featurize_library
+from tagassist.suggest.item_facts import hours
 from tagassist.suggest.ranker import FEATURES
 from tagassist.suggest.service import ColdStartSuggester
-from tagassist.suggest.signals import LOOK_ALIKES, hours
+from tagassist.suggest.signals import LOOK_ALIKES
 from tagassist.suggest.training import personal_job
 
 SEGMENT = 20

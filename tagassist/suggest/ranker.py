@@ -30,7 +30,8 @@ import numpy as np
 
 from tagassist.library.models import Item
 from tagassist.library.names import normalize
-from tagassist.suggest.signals import SIGNALS, LibraryIndex, Signals, compact, tag_key
+from tagassist.suggest.item_facts import compact, tag_key
+from tagassist.suggest.signals import SIGNALS, LibraryIndex, Signals
 from tagassist.suggest.suggesters import Suggestion
 
 DEFAULT_TOP = 10

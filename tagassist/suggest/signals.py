@@ -26,17 +26,16 @@ what was tagged before it.  numpy only; no torch, no Qt.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 
 from tagassist.library import Library
 from tagassist.library.models import Item, Tag
 from tagassist.library.names import normalize
+from tagassist.suggest.item_facts import compact, folder_of, hours, km_apart, tag_key
 from tagassist.suggest.suggesters import (
     BLL_BETA,
     BLL_DECAY,
@@ -46,48 +45,13 @@ from tagassist.suggest.suggesters import (
     popular_reason,
 )
 
-_TOKEN = re.compile(r"[^\W_]+")
 LOOK_ALIKES = 5  # neighbours of the look-alike signal (EVALUATION.md `session`)
 # Assignments a person chose (typed, or accepted from the list); a file's keywords ("file")
 # and tags read from a CSV ("import") came with the items.
 CHOSEN = ("manual", "suggestion")
 HISTORY_KEPT = 200  # BLL+C's best tags offered as candidates (the rest score ~0 anyway)
-EARTH_KM = 6371.0
 SIGNALS = ("time", "time_near", "look", "look_near", "place", "place_near", "cooc",
            "folder", "frequency", "recency", "rejected_near")
-
-
-def hours(capture_time: str | None) -> float:
-    """An item's capture time as hours since the epoch (local time taken as is); NaN if none."""
-    if not capture_time:
-        return math.nan
-    try:
-        t = datetime.fromisoformat(capture_time.replace("Z", "+00:00"))
-    except ValueError:
-        return math.nan
-    return t.replace(tzinfo=None).timestamp() / 3600.0 if t.tzinfo is None else \
-        t.timestamp() / 3600.0
-
-
-def tag_key(tag: str) -> str:
-    """A tag path compared level by level, normalised."""
-    return "|".join(normalize(p) for p in tag.split("|"))
-
-
-def compact(text: str) -> str:
-    return "".join(_TOKEN.findall(text.casefold()))
-
-
-def folder_of(item: Item) -> str:
-    return str(Path(item.paths[0]).parent) if item.paths else ""
-
-
-def km_apart(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    """Great-circle distances (haversine) from one point to many; NaN where unknown."""
-    p1, p2 = np.radians(lat), np.radians(lats)
-    dp, dl = p2 - p1, np.radians(lons - lon)
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 @dataclass

@@ -7,6 +7,7 @@ import pytest
 
 from tagassist.library import Library
 from tagassist.library.models import Features
+from tagassist.suggest.item_facts import km_apart
 from tagassist.suggest.ranker import (
     FEATURES,
     BlendWeights,
@@ -16,7 +17,7 @@ from tagassist.suggest.ranker import (
     probabilities,
     rank,
 )
-from tagassist.suggest.signals import LibraryIndex, km_apart
+from tagassist.suggest.signals import LibraryIndex
 from tagassist.suggest.suggesters import Suggestion
 
 EMBED = ("image-test", "1")
