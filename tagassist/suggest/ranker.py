@@ -48,6 +48,8 @@ MIN_SCORE = 0.005
 # text in tests/suggest/test_documents.py) — a floor measured on photos would hide them all.
 MIN_SCORE_DOCUMENTS = 0.001
 CALIBRATION_ITEMS = 10  # held-out items needed before the percentages are rescaled
+# logged decisions on shown percentages needed to rescale them by what they meant instead
+CALIBRATION_DECISIONS = 100
 NO_REASON = "a long shot: nothing here points to it"  # no signal weighs enough to name
 PARTS = ("content", "context", "history", "personal", "document")
 FEATURES = ("bias", *SIGNALS, *PARTS, "place_word", "title_word", "new_word")
@@ -305,6 +307,20 @@ def calibrate(weights: BlendWeights, cases: Sequence[tuple[Candidates, np.ndarra
         return 1.0, 0.0
     zs, ys = np.concatenate(z), np.concatenate(y)
     b, a = fit(np.column_stack([np.ones(zs.size), zs]), ys, np.array([0.0, 1.0]), l2)
+    return float(np.clip(a, 0.1, 2.0)), float(b)
+
+
+def calibrate_on_log(shown: Sequence[tuple[float, bool]], l2: float = 10.0,
+                     min_decisions: int = CALIBRATION_DECISIONS) -> tuple[float, float] | None:
+    """(a, b) such that σ(a·logit(p) + b) is the chance a tag shown at ``p`` is kept, fitted
+    on the person's logged (percentage shown, kept?) decisions and pulled towards no change;
+    None with fewer than ``min_decisions``.  ``a`` stays in [0.1, 2]."""
+    if len(shown) < min_decisions:
+        return None
+    p = np.clip(np.array([s for s, _ in shown], float), 1e-4, 1 - 1e-4)
+    y = np.array([k for _, k in shown], float)
+    z = np.log(p / (1 - p))
+    b, a = fit(np.column_stack([np.ones(z.size), z]), y, np.array([0.0, 1.0]), l2)
     return float(np.clip(a, 0.1, 2.0)), float(b)
 
 

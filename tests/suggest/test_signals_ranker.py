@@ -221,3 +221,25 @@ def test_a_files_keywords_are_that_photos_not_the_persons_habit(lib):
     assert values(sig, index, "recency")["cat"] == 0.0 < values(sig, index, "recency")["dog"]
     assert [s.tag for s in index.history()] == ["dog"]
     assert index.popularity == {"dog": 1}
+
+
+def test_the_shown_percentages_are_rescaled_by_what_they_meant_to_the_person(lib):
+    from tagassist.suggest.ranker import calibrate_on_log
+
+    ann = lib.users.add("ann").id
+    photo = add_photo(lib, "a")
+    # shown at 80 %, kept 2 times in 5; at 10 %, kept 1 time in 10 (over-confident above)
+    rows = ([(f"hi{n}", n % 5 < 2, 1, 0.8, "t") for n in range(50)]
+            + [(f"lo{n}", n % 10 == 0, 5, 0.1, "t") for n in range(100)])
+    lib.assignments.record_decisions(ann, photo.id, rows)
+    lib.assignments.record_decisions(ann, photo.id, [("typed", True, None, None, None)])
+    logged = lib.assignments.shown_scores(ann, 1000)
+    assert len(logged) == 150 and logged[0] == (0.1, False)  # newest first, scored only
+    assert calibrate_on_log(logged[:99]) is None  # too few to say
+    a, b = calibrate_on_log(logged, l2=0.01)
+
+    def shown_as(p):
+        return 1 / (1 + np.exp(-(a * np.log(p / (1 - p)) + b)))
+
+    assert shown_as(0.8) == pytest.approx(0.4, abs=0.02)
+    assert shown_as(0.1) == pytest.approx(0.1, abs=0.02)
