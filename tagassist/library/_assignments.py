@@ -147,13 +147,16 @@ class AssignmentManager(Manager):
             rows = select_rows(conn, "decisions", "user_id = ? AND id > ?", (user_id, since_id))
         return [_decision(r) for r in rows]
 
-    def shown_scores(self, user_id: int, limit: int) -> list[tuple[float, bool]]:
+    def shown_scores(self, user_id: int, limit: int, since: str = ""
+                     ) -> list[tuple[float, bool]]:
         """(percentage shown as 0–1, kept?) of the user's newest ``limit`` decisions on a
-        suggestion shown with a percentage: what those percentages meant to this person."""
+        suggestion shown with a percentage (made after ``since``, an ISO time): what those
+        percentages meant to this person."""
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT score, accepted FROM decisions WHERE user_id = ? AND score IS NOT NULL "
-                "ORDER BY id DESC LIMIT ?", (user_id, int(limit))).fetchall()
+                "AND created > ? ORDER BY id DESC LIMIT ?",
+                (user_id, since, int(limit))).fetchall()
         return [(float(score), bool(ok)) for score, ok in rows]
 
 

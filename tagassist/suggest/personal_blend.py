@@ -19,7 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from tagassist.suggest.model_store import BLEND_FILE, PERSONAL_BLEND, publish_and_activate
+from tagassist.suggest.model_store import (
+    BLEND_FILE,
+    PERSONAL_BLEND,
+    active_version,
+    publish_and_activate,
+)
 from tagassist.suggest.ranker import (
     BlendWeights,
     Candidates,
@@ -110,18 +115,25 @@ def percentages_map(suggester: Any, user_id: int, served: BlendWeights,
     while the lists shown were over-confident in their middle range (session replays: shown
     at 60-70 %, kept 36 %): a replayed item has no present tags and no personal content
     model's suggestions, a shown list has both.  So once there are enough of them, the
-    person's own decisions on shown percentages set the map, composed with the served
-    blend's own (its percentages are what they judged); before that, the held-out items.
+    person's own decisions on the percentages the served blend showed set the map, composed
+    with that blend's own; too few since it was served, and its map stays.  Only decisions
+    made under the served blend count: older ones judged another map, and counting them
+    again shrank the percentages towards 0 in a replay (a = 0.04 after five trainings).
     """
-    logged = suggester.library.assignments.shown_scores(user_id, CALIBRATION_LOG)
-    fitted = calibrate_on_log(logged)
-    if fitted is None:
-        a, b = calibrate(candidate, held)
-        return a, b, f"your newest {len(held)} items, replayed"
     served_map = served.meta.get("calibration") if served.source == "personal" else None
-    a0, b0 = (float(served_map["a"]), float(served_map["b"])) if served_map else (1.0, 0.0)
-    a1, b1 = fitted
-    return a1 * a0, a1 * b0 + b1, f"your last {len(logged)} decisions on shown percentages"
+    record = active_version(suggester.library, PERSONAL_BLEND, user_id) if served_map else None
+    logged = suggester.library.assignments.shown_scores(
+        user_id, CALIBRATION_LOG, since=record.created if record else "")
+    fitted = calibrate_on_log(logged)
+    if fitted is not None:
+        a0, b0 = (float(served_map["a"]), float(served_map["b"])) if served_map else (1.0, 0.0)
+        a1, b1 = fitted
+        return a1 * a0, a1 * b0 + b1, f"your {len(logged)} decisions on shown percentages"
+    if served_map:
+        return (float(served_map["a"]), float(served_map["b"]),
+                f"kept: {len(logged)} decisions since the last training")
+    a, b = calibrate(candidate, held)
+    return a, b, f"your newest {len(held)} items, replayed"
 
 
 def fit_personal_blend(suggester: Any, user_id: int) -> dict[str, Any]:

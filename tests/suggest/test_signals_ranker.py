@@ -235,6 +235,7 @@ def test_the_shown_percentages_are_rescaled_by_what_they_meant_to_the_person(lib
     lib.assignments.record_decisions(ann, photo.id, [("typed", True, None, None, None)])
     logged = lib.assignments.shown_scores(ann, 1000)
     assert len(logged) == 150 and logged[0] == (0.1, False)  # newest first, scored only
+    assert lib.assignments.shown_scores(ann, 1000, since="2999-01-01") == []
     assert calibrate_on_log(logged[:99]) is None  # too few to say
     a, b = calibrate_on_log(logged, l2=0.01)
 
