@@ -15,7 +15,7 @@ import numpy as np
 
 from tagassist.library import Library
 from tagassist.library.models import Item
-from tagassist.suggest.featurize import Models
+from tagassist.suggest.featurize import IMAGE_MODEL, Models
 from tagassist.suggest.model_store import PERSONAL_BLEND, PERSONAL_SET, SET_FILE, active_version
 from tagassist.suggest.runtime import ModelLoadError, ModelRunError
 from tagassist.suggest.sog import SOG_PHOTOS, SetGenerator, TagTable
@@ -33,6 +33,10 @@ SET_SIZE = 5  # tags in a generated set (the paper's k)
 ONLY_PHOTOS = "the generated set is made for photos"
 SET_LEAD_Z = 1.64  # the set's lead over the list must pass a one-sided 95 % test, photo by photo
 NO_IMAGE_WORDS = "no image words yet (the photo is being analysed)"
+# ...unless the image model never loaded: then no photo is being analysed, and the note says
+# which model failed and why (issue 20), in place of every other reason the set is empty.
+IMAGE_MODEL_FAILED = ("image model {model} could not be loaded ({reason}); suggestions use "
+                      "your tags only, not what the photo shows")
 
 
 class GeneratedSetMixin:
@@ -114,6 +118,13 @@ class GeneratedSetMixin:
         return photo_context([w for w, _s in words], item.capture_time, item.place,
                              item.title or "")
 
+    def image_model_note(self) -> str:
+        """'' while the image model is loaded, else which model could not load and why."""
+        if self.models.image is not None:
+            return ""
+        reason = self.models.unavailable.get(IMAGE_MODEL, "reason unknown")
+        return IMAGE_MODEL_FAILED.format(model=IMAGE_MODEL, reason=reason)
+
     def set_verdict(self, user_id: int) -> str:
         """'' when the generated set is to be shown to this user, else why it is hidden."""
         if self.show_generated_set is not None:
@@ -143,7 +154,10 @@ class GeneratedSetMixin:
 
         The item's present tags (or ``given``) are the given prefix; ``exclude`` (rejected
         tags) are never generated.  The note says why the set is empty (hidden, no model, not
-        a photo, …); ``measure`` makes it even where it is hidden."""
+        a photo, the image model broken, …); ``measure`` makes it even where it is hidden."""
+        broken = self.image_model_note() if item.kind == "photo" else ""
+        if broken:  # the photo is not being analysed: say so, whatever else hides the set
+            return [], broken
         hidden = "" if measure else self.set_verdict(user_id)
         if hidden:
             return [], hidden

@@ -11,6 +11,23 @@ Providers: CUDA first when onnxruntime offers it, then CPU.  onnxruntime-gpu lis
 on machines without the CUDA libraries and logs an error line when it falls back; the session
 is therefore created with onnxruntime's logger silenced, the fallback is remembered (later
 models do not retry CUDA), and ``device`` reports what the session really uses.
+
+Nothing leaves the machine: onnxruntime (this build) carries Microsoft's 1DS telemetry, which
+on import writes a device id and an event store under ``$XDG_CACHE_HOME/Microsoft`` and about
+ten seconds later starts uploading to mobile.events.data.microsoft.com (DNS queries, then
+HTTPS).  ``ORT_DISABLE_TELEMETRY=1`` is read once, when onnxruntime is imported, so this module
+sets it before its import; ``ort.disable_telemetry_events()`` after the import does not stop
+the upload (measured with strace).  ``python -m trainer.personal`` sets it too.
+
+The metadata is sealed: the exporter writes ``contract_sha256`` (:func:`contract_checksum`),
+a checksum over every entry of metadata.json that changes what the model does -- inputs,
+outputs, opset, preprocessing, the checksums of model.onnx and the side files, parity, tag and
+user lists, calibration ... -- so an edited entry (a changed mean in ``preprocessing``) makes
+the folder refuse to load instead of changing suggestions silently.  Left out: the checksum
+itself, ``version`` (a personal model's published name, written after its export) and
+``contract`` (a declaration checked against the graph at every load; folders without one
+still load).  A folder without ``contract_sha256`` was built before the seal and is refused
+with the command that rebuilds it.
 """
 
 from __future__ import annotations
@@ -25,6 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# Before onnxruntime is imported: its telemetry reads this once, at import (module docstring).
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
 import onnxruntime as ort
 
 from tagassist.suggest.contract import mismatches, parity_within
@@ -34,6 +55,12 @@ METADATA = "metadata.json"
 MODEL = "model.onnx"
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
 REBUILD_HINT = "rebuild it with: python -m trainer.export --force"
+CONTRACT_SHA256 = "contract_sha256"
+# metadata.json entries outside the seal (module docstring): the seal itself, the name a
+# personal model is published under (trainer/personal/publish.py writes it after the export)
+# and the contract, which every load checks against the graph itself.
+UNSEALED = frozenset({CONTRACT_SHA256, "version", "contract"})
+PERSONAL_KIND = "personal-content"  # metadata "kind" of a personal model (trainer.export.personal)
 
 # ONNX tensor type -> numpy dtype name, for the types our models use.
 _ORT_TYPES = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(int32)": "int32",
@@ -60,6 +87,17 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def contract_checksum(meta: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the sealed entries of a
+    model's metadata: every entry but :data:`UNSEALED`.  The exporter stores it as
+    ``contract_sha256``; :class:`OnnxModel` refuses a folder whose entries no longer give it."""
+    sealed = {k: v for k, v in meta.items() if k not in UNSEALED}
+    # through JSON first: what the exporter holds (tuples, numpy floats) hashes as it reads back
+    canonical = json.dumps(json.loads(json.dumps(sealed)), sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def read_metadata(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
@@ -144,6 +182,7 @@ class OnnxModel:
         self.session = self._create_session(str(self.path), providers)
         self._check_signature()
         self._check_contract()
+        self._check_seal()
         if warmup:
             try:
                 self.run(self._dummy_feeds())
@@ -267,6 +306,27 @@ class OnnxModel:
         if problems:
             raise ModelLoadError(f"{where}: {MODEL} breaks the contract in {METADATA}: "
                                  f"{'; '.join(problems)} ({REBUILD_HINT})")
+
+    def _check_seal(self) -> None:
+        """metadata.json is as exported: its sealed entries still give ``contract_sha256``.
+
+        Checked after the file, signature and contract checks, whose messages say more when
+        one of those is what changed."""
+        where = f"model folder {self.dir}"
+        expected = self.metadata.get(CONTRACT_SHA256)
+        if self.metadata.get("kind") == PERSONAL_KIND:
+            hint = "train it again: tagassist train"
+        else:
+            hint = "rebuild the models: bash scripts/setup.sh"
+        if expected is None:
+            raise ModelLoadError(f"{where}: {METADATA} has no {CONTRACT_SHA256} (it was "
+                                 f"exported before metadata was sealed); {hint}")
+        actual = contract_checksum(self.metadata)
+        if actual != expected:
+            raise ModelLoadError(
+                f"{where}: {METADATA} was changed after export: its entries (preprocessing, "
+                f"inputs, outputs, checksums ...) no longer match its {CONTRACT_SHA256} "
+                f"({actual[:12]}..., expected {str(expected)[:12]}...); {hint}")
 
     def _dummy_feeds(self) -> dict[str, np.ndarray]:
         """One small all-ones input per declared input (symbolic dims -> 1 or 8)."""

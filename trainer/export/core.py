@@ -7,6 +7,11 @@ contract), then checks parity through the app's own runtime (:func:`check_parity
 is it moved in (:func:`install`), metadata.json last, so a crash never leaves a folder that
 looks valid.  Idempotent: a folder whose metadata names the same format version, sources and
 contract, and whose checksums match, is left alone ("up to date").
+
+metadata.json is sealed: ``contract_sha256`` (:func:`~tagassist.suggest.runtime.contract_checksum`)
+over every entry that changes what the model does, written last (:func:`seal`), so the app
+refuses a folder whose preprocessing, signature, checksums ... were edited afterwards.  A folder
+without a valid seal (built before it existed) is not up to date: setup rebuilds it.
 """
 from __future__ import annotations
 
@@ -25,7 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from tagassist.suggest.contract import mismatches
-from tagassist.suggest.runtime import METADATA, MODEL, ModelLoadError, read_metadata, sha256_file
+from tagassist.suggest.runtime import (
+    CONTRACT_SHA256,
+    METADATA,
+    MODEL,
+    ModelLoadError,
+    contract_checksum,
+    read_metadata,
+    sha256_file,
+)
 from trainer.export.contract import OnnxContract
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -69,10 +82,17 @@ def up_to_date(folder: Path, sources: dict[str, str], contract: OnnxContract) ->
     except ModelLoadError:
         return False
     if (meta.get("version") != FORMAT_VERSION or meta.get("source_packages") != sources
-            or meta.get("contract") != contract.to_json()):
+            or meta.get("contract") != contract.to_json()
+            or meta.get(CONTRACT_SHA256) != contract_checksum(meta)):  # unsealed or edited
         return False
     files = {MODEL: meta["sha256"], **meta.get("files", {})}
     return all((folder / n).is_file() and sha256_file(folder / n) == h for n, h in files.items())
+
+
+def seal(meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` with its ``contract_sha256`` (over everything else in it); call it last."""
+    meta[CONTRACT_SHA256] = contract_checksum(meta)
+    return meta
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -168,7 +188,7 @@ def write_metadata(folder: Path, name: str, sources: dict[str, str], contract: O
                    extra: dict[str, Any]) -> dict[str, Any]:
     """metadata.json for the model.onnx and side files already in ``folder``: the app's
     runtime can then load the folder (for the parity check).  Returns what it wrote."""
-    meta = base_metadata(name, sources, folder, contract) | extra
+    meta = seal(base_metadata(name, sources, folder, contract) | extra)
     write_json(folder / METADATA, meta)
     return meta
 
@@ -208,7 +228,7 @@ def export_folder(name: str, sources: dict[str, str], contract: OnnxContract, ou
         meta["parity"] = parity
         meta["export_seconds"] = round(time.perf_counter() - start, 1)
         meta["exported_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        write_json(staging / METADATA, meta)
+        write_json(staging / METADATA, seal(meta))
         install(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -48,7 +48,14 @@ import torch
 
 from tagassist.suggest.runtime import MODEL
 from trainer.export.contract import MAX_DIM, OnnxContract, Tensor
-from trainer.export.core import ExportError, base_metadata, check_parity, export_onnx, write_json
+from trainer.export.core import (
+    ExportError,
+    base_metadata,
+    check_parity,
+    export_onnx,
+    seal,
+    write_json,
+)
 from trainer.models.base import Batch, TagModel
 from trainer.models.cnn_permlp import CNNPerMLP
 from trainer.models.dae_ptr import DAEPTR
@@ -292,6 +299,7 @@ def export_personal(model: TagModel, out_dir: str | os.PathLike[str], *, tags: l
             "graph": "traced" if traced else f"refilled from {reuse.name}",
         }
         meta.update(extra or {})
+        seal(meta)  # contract_sha256, which the app checks: last
         (out / "metadata.json").unlink(missing_ok=True)  # out first, in last
         os.replace(work / MODEL, out / MODEL)
     finally:

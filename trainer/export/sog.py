@@ -38,6 +38,7 @@ from trainer.export.core import (
     export_folder,
     export_onnx,
     print_log,
+    seal,
     source_versions,
     write_json,
     write_metadata,
@@ -261,14 +262,14 @@ def check_saved(args: argparse.Namespace) -> dict[str, Any]:
 
 def quantized_copy(folder: Path, dest: Path) -> Path:
     """A copy of the model folder ``folder`` at ``dest`` whose model.onnx has int8 weights
-    (onnxruntime's ``quantize_dynamic``, QInt8), its metadata's checksum updated."""
+    (onnxruntime's ``quantize_dynamic``, QInt8), its metadata's checksums updated."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     shutil.copytree(folder, dest)
     quantize_dynamic(str(folder / MODEL), str(dest / MODEL), weight_type=QuantType.QInt8)
     meta = json.loads((dest / METADATA).read_text(encoding="utf-8"))
     meta["sha256"] = sha256_file(dest / MODEL)
-    write_json(dest / METADATA, meta)
+    write_json(dest / METADATA, seal(meta))  # the app refuses metadata that is not sealed
     return dest
 
 

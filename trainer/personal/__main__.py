@@ -1,10 +1,20 @@
 """``python -m trainer.personal``: arguments, signals (cancel), the read-only library, and
 one event per stdout line (:mod:`tagassist.suggest.train_events`); see :mod:`trainer.personal`
-for what the job does and its exit codes."""
+for what the job does and its exit codes.
+
+Nothing leaves the machine: onnxruntime's telemetry (the parity check of the export loads
+it) started uploading to mobile.events.data.microsoft.com about ten seconds after its import,
+inside this child (seen with ``strace -f -e trace=network``); ``ORT_DISABLE_TELEMETRY=1``
+stops it only when set before onnxruntime is imported, so it is set before any import here
+(tagassist.suggest.runtime sets it as well, for the app's own process).
+"""
 from __future__ import annotations
 
-import argparse
 import os
+
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
+import argparse
 import signal
 import sys
 from pathlib import Path
