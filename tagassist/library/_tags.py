@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from ._common import Manager, now
 from .errors import LibraryError, NotFoundError
 from .models import Tag
-from .names import SEPARATOR, clean, normalize, split_path
+from .names import SEPARATOR, check_new, clean, normalize, split_path
 
 _TREE_CTE = (
     "tree(id, npath) AS (SELECT id, normalized FROM tags WHERE parent_id IS NULL "
@@ -45,6 +45,7 @@ class TagManager(Manager):
         norm = normalize(alias)
         if not norm or SEPARATOR in alias:
             raise LibraryError(f"Invalid alias {alias!r}: empty or contains '{SEPARATOR}'.")
+        check_new(alias)  # no control characters, not too long
         with self._write() as conn:
             tag_id = ensure(conn, tag_name)
             row = conn.execute(
@@ -86,7 +87,7 @@ class TagManager(Manager):
         One undoable operation (undo gives the tag its old name back)."""
         with self._write() as conn:
             tag_id = require(conn, old)
-            segments = split_path(new)
+            segments = check_new(new)
             if len(segments) != 1:
                 raise LibraryError("tags.rename takes a plain name; use tags.set_parent to move "
                                    "a tag.")
@@ -164,13 +165,17 @@ def resolve(conn: sqlite3.Connection, text: str) -> int | None:
 
 
 def ensure(conn: sqlite3.Connection, name_or_path: str) -> int:
-    """A tag's id (see :meth:`TagManager.get_or_create`), made if missing."""
+    """A tag's id (see :meth:`TagManager.get_or_create`), made if missing.
+
+    A name that makes a tag must pass :func:`.names.problem` (LibraryError otherwise, before
+    anything is written); one naming tags that exist already is not checked again."""
     segments = split_path(name_or_path)
     if len(segments) == 1:
         found = resolve(conn, segments[0])
         if found is not None:
             return found
     parent: int | None = None
+    checked = False
     for seg in segments:
         norm = normalize(seg)
         row = conn.execute(
@@ -181,6 +186,9 @@ def ensure(conn: sqlite3.Connection, name_or_path: str) -> int:
         if row:
             parent = row[0]
         else:
+            if not checked:  # the whole name, before its first new level is made
+                check_new(name_or_path)
+                checked = True
             parent = conn.execute(
                 "INSERT INTO tags (name, normalized, parent_id, created) VALUES (?, ?, ?, ?)",
                 (seg, norm, parent, now()),

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 # Primary SQLite result codes (extended codes carry these in the low byte).
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
+_SQLITE_READONLY = 8
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
 
@@ -34,15 +35,29 @@ class NewerSchemaError(LibraryError):
 
 
 class OlderSchemaError(LibraryError):
-    """A read-only opening found a schema this TagAssist would migrate; it never migrates."""
+    """A read-only opening found a schema this TagAssist would migrate; it never migrates.
 
-    def __init__(self, path: str, found: int, expected: int) -> None:
+    ``unwritable``: why the library could not be opened for writing (its folder or file
+    cannot be written), when that is what made the opening read-only."""
+
+    def __init__(self, path: str, found: int, expected: int,
+                 unwritable: str | None = None) -> None:
         self.path, self.found, self.expected = path, found, expected
+        then = (
+            f"It cannot be upgraded: the library is read-only ({unwritable}). Make it "
+            "writable and open it in TagAssist once (that upgrades it), or open a copy."
+            if unwritable else
+            "It was opened read-only, which never upgrades a library: open it in TagAssist "
+            "once (that upgrades it), then try again."
+        )
         super().__init__(
             f"The library {path} uses schema version {found}, older than this TagAssist's "
-            f"{expected}. It was opened read-only, which never upgrades a library: open it "
-            "in TagAssist once (that upgrades it), then try again."
+            f"{expected}. {then}"
         )
+
+
+class LibraryReadOnlyError(LibraryError):
+    """A write to a library that was opened read-only, or that SQLite found it cannot write."""
 
 
 class LibraryLockedError(LibraryError):
@@ -66,6 +81,11 @@ def translate(exc: sqlite3.Error, path: str = "") -> LibraryError:
     primary = code & 0xFF if isinstance(code, int) else None
     text = str(exc)
     where = f" ({path})" if path else ""
+    if primary == _SQLITE_READONLY:  # e.g. the file or its -wal made read-only while open
+        return LibraryReadOnlyError(
+            f"The library is read-only: SQLite cannot write it{where} (check the permissions "
+            f"of the file, its folder and its -wal and -shm files); nothing was saved. [{text}]"
+        )
     if primary in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in text or "busy" in text:
         return LibraryLockedError(
             f"The library{where} is locked by another process (another TagAssist window "

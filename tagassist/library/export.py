@@ -2,6 +2,12 @@
 
 Files are written atomically: a temp file in the destination directory, fsynced, then
 ``os.replace`` - a crash never leaves a half-written export under the final name.
+
+The CSV is made safe to open in a spreadsheet (OWASP "CSV injection"; issue 20: a tag named
+``=HYPERLINK(...)`` became a live formula): a text cell starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return - or with ``'`` itself, so the rule can be undone - gets one
+``'`` in front.  To read the original text back, drop the first character of every cell that
+starts with ``'``.  Numbers (``rank``) are left as numbers.  The JSON keeps every value as is.
 """
 
 from __future__ import annotations
@@ -25,6 +31,17 @@ CSV_FIELDS = (
     "rank",
     "created",
 )
+
+# What makes a spreadsheet read a cell as a formula (OWASP), and the escape itself.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_ESCAPE = "'"
+
+
+def csv_cell(value: object) -> object:
+    """``value`` as it goes into a CSV cell: text that would start a formula, prefixed."""
+    if isinstance(value, str) and value.startswith((*FORMULA_STARTS, _ESCAPE)):
+        return _ESCAPE + value
+    return value
 
 
 def _atomic_write(path: str | Path, text: str) -> Path:
@@ -52,10 +69,12 @@ def export_json(library: Library, path: str | Path) -> Path:
 
 
 def export_csv(library: Library, path: str | Path) -> Path:
-    """One row per assignment; an item's several paths are joined with ``;``."""
+    """One row per assignment; an item's several paths are joined with ``;``.  Text cells
+    that a spreadsheet would run as formulas are escaped (see the module docstring)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
     writer.writeheader()
     for row in library.queries.folksonomy_rows():
-        writer.writerow({**row, "item_paths": ";".join(row["item_paths"])})
+        row = {**row, "item_paths": ";".join(row["item_paths"])}
+        writer.writerow({key: csv_cell(value) for key, value in row.items()})
     return _atomic_write(path, buf.getvalue())

@@ -9,6 +9,9 @@ Grammar (NOT binds tighter than AND, AND tighter than OR; adjacent terms are AND
     primary := "(" or_expr ")" | WORD | QUOTED
 
 Keywords are case-insensitive and only special when unquoted; ``"new york"`` is one tag.
+Parentheses nest at most :data:`MAX_DEPTH` (50) deep: a deeper search is refused with a
+:class:`QuerySyntaxError` saying so, never a ``RecursionError`` (issue 20: 300 nested
+parentheses crashed the CLI).  ``NOT NOT ...`` chains are read in a loop: they need no limit.
 A term matches tags by normalized name, by (partial or full) ``|`` path, or by alias, and
 every descendant of a matched tag (``places`` matches ``places|Europe|Paris``).
 
@@ -26,6 +29,7 @@ from .errors import LibraryError
 from .names import SEPARATOR, normalize, split_path
 
 _KEYWORDS = {"AND", "OR", "NOT"}
+MAX_DEPTH = 50  # parentheses nested deeper than this are refused (see the module docstring)
 
 
 class QuerySyntaxError(LibraryError):
@@ -100,6 +104,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0  # parentheses open around the current token
 
     @property
     def tok(self) -> Token:
@@ -136,19 +141,27 @@ class _Parser:
         return children[0] if len(children) == 1 else And(tuple(children))
 
     def not_expr(self) -> Node:
-        if self.tok.kind == "NOT":
+        negated = False
+        while self.tok.kind == "NOT":  # a loop, not recursion: NOT NOT ... x has no limit
             self.i += 1
-            child = self.not_expr()
-            return child.child if isinstance(child, Not) else Not(child)
-        return self.primary()
+            negated = not negated
+        child = self.primary()
+        if not negated:
+            return child
+        return child.child if isinstance(child, Not) else Not(child)
 
     def primary(self) -> Node:
         tok = self.tok
         if tok.kind == "(":
+            if self.depth >= MAX_DEPTH:  # each level costs Python (and SQLite) stack
+                raise self._error(f"parentheses nested more than {MAX_DEPTH} deep; "
+                                  "write the search with fewer levels", tok)
             self.i += 1
             if self.tok.kind == ")":
                 raise self._error("empty parentheses")
+            self.depth += 1
             node = self.or_expr()
+            self.depth -= 1
             if self.tok.kind != ")":
                 raise self._error(f"missing ')' to close the '(' at position {tok.pos}")
             self.i += 1

@@ -7,10 +7,17 @@ Its API lives in managers, one attribute each (as Anki's collection does it):
 ``library.searches`` (saved searches), ``library.models`` (model registry) and
 ``library.features``.  Every logical write is one ``BEGIN IMMEDIATE`` transaction
 (:meth:`Library._write`); every read block sees one snapshot (:meth:`Library._read`).
+
+A library that cannot be written - its file, or its folder (where SQLite keeps the ``-wal``
+and ``-shm`` files), is read-only to this process: permission bits, a read-only mount, an
+immutable file - is opened read-only by :meth:`Library.open`: reads work, every write raises
+:class:`LibraryReadOnlyError` ("The library is read-only: ...") and nothing is created next
+to the file (issue 20: such a folder made even ``tag-counts`` fail).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -27,17 +34,39 @@ from ._registry import ModelRegistry
 from ._searches import SavedSearches
 from ._tags import TagManager
 from ._users import UserManager
-from .connection import DEFAULT_BUSY_TIMEOUT, configure, connect, transaction, tune
-from .errors import LibraryCorruptError, LibraryError, OlderSchemaError, translated
+from .connection import (
+    DEFAULT_BUSY_TIMEOUT,
+    _open_in_process,
+    check_file,
+    configure,
+    connect,
+    transaction,
+    tune,
+)
+from .errors import (
+    LibraryCorruptError,
+    LibraryError,
+    LibraryReadOnlyError,
+    OlderSchemaError,
+    translated,
+)
+
+_WAL_HEADER = 2  # the file format bytes (offsets 18 and 19) of a WAL-mode database
+_SQLITE_CANTOPEN = 14
 
 
 class Library:
     """A TagAssist library file.  Use :meth:`open`; usable as a context manager."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, read_only: bool = False) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, read_only: bool = False,
+                 read_only_reason: str | None = None) -> None:
         self._conn = conn
         self.path = path
         self.read_only = read_only
+        #: Why writes are refused (for the window to say so), None when they are not.
+        self.read_only_reason: str | None = None
+        if read_only:
+            self.read_only_reason = read_only_reason or "it was opened read-only"
         # One connection shared by UI worker threads: serialize whole operations.
         self._lock = threading.RLock()
         self._writes = 0  # this connection's writes: part of revision()
@@ -55,13 +84,29 @@ class Library:
     # --- lifecycle ---------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Library:
+    def open(cls, path: str | Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+             read_only: bool | None = None) -> Library:
         """Open (creating if needed) and migrate the library at ``path``.
+
+        ``read_only``: None (the default) opens the library read-only when it cannot be
+        written (see :func:`unwritable`), True always, False never.  A read-only library is
+        never created or migrated (an older schema raises OlderSchemaError); reads work and
+        writes raise LibraryReadOnlyError.  (True on a library that can be written reads it
+        as :meth:`open_read_only` does, through SQLite's locks, since a writer may come.)
 
         Raises NewerSchemaError (file untouched), LibraryCorruptError, LibraryLockedError.
         """
         path = Path(path).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        reason = unwritable(path) if read_only is None else (
+            "it was opened read-only" if read_only else None)
+        if reason is not None:
+            return cls._open_unwritable(path, busy_timeout, reason,
+                                        cannot_write=read_only is None)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LibraryError(f"Cannot create the library folder {path.parent}: "
+                               f"{exc.strerror or exc}.") from exc
         if path.exists():
             # Version check on a read-only connection first: closing it never checkpoints
             # the WAL, so a refused newer file really is left byte-for-byte untouched.
@@ -109,6 +154,39 @@ class Library:
             raise
         return cls(conn, path, read_only=True)
 
+    @classmethod
+    def _open_unwritable(cls, path: Path, busy_timeout: float, reason: str,
+                         cannot_write: bool) -> Library:
+        """:meth:`open` for a library that cannot (or, on request, must not) be written.
+
+        ``cannot_write``: this process cannot write it (not just asked not to).  Then a WAL
+        library no connection has open (no ``-wal`` file: everything is in the file itself)
+        is opened with SQLite's ``immutable=1``: no locks, no files created.  A plain
+        ``mode=ro`` connection needs a ``-shm`` file, which a folder that cannot be written
+        refuses, and which in a writable folder SQLite creates - the ``-wal`` too - with the
+        database file's mode (0444) and leaves behind: the "-wal/-shm files left with mode
+        0444" of issue 20 (nothing of ours chmods them), in the way of a later writable
+        opening.  Reads then see the file as it was when opened: changes another program
+        makes meanwhile may not show (open it again to see them).  A library with a
+        ``-wal`` file (open elsewhere, or left by a crash) is read through it, ``mode=ro``.
+        """
+        if not path.is_file():
+            raise LibraryError(f"Cannot create a library at {path}: {reason}.")
+        wal = path.with_name(path.name + "-wal")
+        at_rest = _wal_mode(path) and not wal.exists()
+        conn = (_connect_immutable(path) if cannot_write and at_rest
+                else _connect_read_only(path, busy_timeout, reason))
+        try:
+            with translated(str(path)):
+                found = migrations.check_not_newer(conn, str(path))
+            if found < migrations.LATEST_VERSION:
+                raise OlderSchemaError(str(path), found, migrations.LATEST_VERSION, reason)
+            tune(conn, str(path))
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path, read_only=True, read_only_reason=reason)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -127,8 +205,8 @@ class Library:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         if self.read_only:  # SQLite would refuse too; this says why
-            raise LibraryError(f"The library {self.path} was opened read-only; nothing was "
-                               "written.")
+            raise LibraryReadOnlyError(f"The library is read-only: {self.read_only_reason}; "
+                                       f"nothing was saved to {self.path}.")
         with self._lock:
             if self._op is not None:  # inside history.operation(): part of its one transaction
                 with self._op._part(str(self.path)) as conn:
@@ -181,3 +259,63 @@ class Library:
         except LibraryCorruptError as exc:
             return str(exc)
         return "ok" if not problems else "\n".join(problems)
+
+
+def unwritable(path: Path) -> str | None:
+    """Why the library at ``path`` cannot be written by this process, or None if it can.
+
+    SQLite writes the file and creates and removes its ``-wal`` and ``-shm`` files next to it,
+    so the folder must be writable too.  ``os.access`` asks the kernel, which counts the
+    permission bits (not for root), a read-only mount and an immutable file (for root too).
+    """
+    folder = path.parent
+    if folder.is_dir() and not _writable(folder):
+        return f"its folder {folder} cannot be written"
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and not _writable(file):
+            return f"the file {file} cannot be written"
+    return None
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK, effective_ids=os.access in os.supports_effective_ids)
+
+
+def _wal_mode(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(20)
+    except OSError:
+        return False  # let the connection say what is wrong
+    return len(header) == 20 and header[18] == header[19] == _WAL_HEADER
+
+
+def _connect_immutable(path: Path) -> sqlite3.Connection:
+    """A read-only connection that takes no locks and creates no files (``immutable=1``)."""
+    if not _open_in_process(os.path.realpath(path)):  # see connection._open_in_process
+        check_file(path)
+    with translated(str(path)):
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True,
+                               isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+def _connect_read_only(path: Path, busy_timeout: float, reason: str) -> sqlite3.Connection:
+    try:
+        return connect(path, busy_timeout, read_only=True)
+    except LibraryError as exc:
+        code = getattr(exc.__cause__, "sqlite_errorcode", None)
+        if not isinstance(code, int) or code & 0xFF != _SQLITE_CANTOPEN:
+            raise
+        # A -wal file, but no -shm file, and SQLite may not create one.
+        raise LibraryError(
+            f"The library {path} cannot be read: it is read-only ({reason}) and has a -wal "
+            "file of changes not yet written into it (left by a TagAssist that did not "
+            "close?), which SQLite cannot read without creating a -shm file next to it. "
+            f"Open it once where it can be written, or open a copy. [{exc}]"
+        ) from exc
