@@ -1,9 +1,15 @@
 """Read a photo's size and metadata (EXIF time/GPS/camera, IPTC and XMP keywords) safely.
 
 Pixels are not decoded for metadata.  To still catch truncated or corrupt files cheaply, a JPEG
-is decoded at 1/8 scale (draft mode), a PNG has its chunk CRCs verified; WebP and TIFF have no
-cheap partial decode and are decoded fully (after the pixel-count guard).  Odd or garbage
+is decoded at 1/8 scale (draft mode), a PNG has its chunk CRCs verified, a HEIF/HEIC is checked
+by libheif when it is opened (every extent of its data inside the file); WebP, TIFF and AVIF
+have no cheap partial decode and are decoded fully (after the pixel-count guard).  A camera
+RAW file is never demosaiced for metadata: its embedded preview is decoded at 1/8 scale, or its
+sensor data unpacked when it has no usable preview (``tagassist.media.raw``).  Odd or garbage
 metadata never raises: it is dropped and reported in ``warnings``.
+
+:func:`open_image` is the one decoder of photos for thumbnails, the image model and the viewer:
+HEIF/HEIC through pillow-heif, AVIF through Pillow, RAW through rawpy (``heif``, ``raw``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ from typing import Any
 from PIL import Image, IptcImagePlugin
 
 from tagassist.media.errors import MediaError
+from tagassist.media.heif import ensure_reader
 from tagassist.media.kinds import Sniffed, sniff_kind
+from tagassist.media.raw import open_raw, read_raw_metadata
 from tagassist.media.xmp import XmpInfo, parse_xmp, read_sidecar
 
 # Pillow reports corrupt EXIF as a UserWarning on stderr; read_photo turns it into a per-file
@@ -65,17 +73,19 @@ def open_image(path: str | os.PathLike[str]) -> tuple[Image.Image, Sniffed]:
     global ``Image.MAX_IMAGE_PIXELS`` to change, dimensions in the message -- and so that a file
     is only ever parsed by the plugin its magic bytes name.
     """
-    sniffed = sniff_kind(path)
+    return _open_sniffed(path, sniff_kind(path))
+
+
+def _open_sniffed(path: str | os.PathLike[str], sniffed: Sniffed
+                  ) -> tuple[Image.Image, Sniffed]:
     if sniffed.kind != "photo":
         raise MediaError(f"not an image: file is {sniffed.format} data")
-    Image.init()
-    factory, _accept = Image.OPEN[sniffed.format]
-    try:
-        img = factory(os.fspath(path))
-    except PermissionError as e:
-        raise MediaError("permission denied") from e
-    except Exception as e:  # noqa: BLE001 - plugins raise anything on hostile headers
-        raise MediaError(f"damaged {sniffed.format} image: {_short(e)}") from e
+    if sniffed.format == "RAW":
+        # The embedded preview or a half-size demosaic; the pixel guard is on the sensor size.
+        img = open_raw(path, MAX_PIXELS)
+    else:
+        ensure_reader(sniffed.format)  # HEIF/AVIF: their plugin, or a clear reason
+        img = _open_with_plugin(path, sniffed)
     w, h = img.size
     if w <= 0 or h <= 0:
         img.close()
@@ -84,6 +94,21 @@ def open_image(path: str | os.PathLike[str]) -> tuple[Image.Image, Sniffed]:
         img.close()
         raise MediaError(f"image too large (decompression bomb: {w}x{h})")
     return img, sniffed
+
+
+def _open_with_plugin(path: str | os.PathLike[str], sniffed: Sniffed) -> Image.Image:
+    Image.init()
+    try:
+        factory, _accept = Image.OPEN[sniffed.format]
+    except KeyError as e:
+        raise MediaError(f"cannot read {sniffed.format} image: no reader for it here") from e
+    try:
+        img = factory(os.fspath(path))
+    except PermissionError as e:
+        raise MediaError("permission denied") from e
+    except Exception as e:  # noqa: BLE001 - plugins raise anything on hostile headers
+        raise MediaError(f"damaged {sniffed.format} image: {_short(e)}") from e
+    return img
 
 
 def _short(e: BaseException) -> str:
@@ -104,6 +129,11 @@ def check_decodable(img: Image.Image, path: str | os.PathLike[str]) -> None:
             factory, _accept = Image.OPEN["PNG"]
             with factory(os.fspath(path)) as fresh:
                 fresh.verify()
+        elif fmt == "HEIF":
+            # Opening already made libheif check that every extent of the image lies inside the
+            # file (a cut-off HEIC fails there); decoding here as well doubled the import time
+            # of a phone photo, as the thumbnail decodes it anyway.
+            return
         else:
             img.load()
     except Exception as e:  # noqa: BLE001
@@ -273,38 +303,46 @@ def read_photo(path: str | os.PathLike[str]) -> PhotoInfo:
     """Read one photo's metadata (and its XMP sidecar, if any).  Raises only MediaError."""
     path = Path(path)
     warnings: list[str] = []
-    img, sniffed = open_image(path)
+    sniffed = sniff_kind(path)
     if sniffed.warning:
         warnings.append(sniffed.warning)
-    with img:
-        width, height = img.size
-        fmt = img.format or sniffed.format
-
-        exif: Any = {}
-        exif_ifd: Any = {}
-        gps_ifd: Any = {}
-        try:
-            exif = img.getexif()
-            exif_ifd = exif.get_ifd(EXIF_IFD)
-            gps_ifd = exif.get_ifd(GPS_IFD)
-            raw_exif = img.info.get("exif")
-            if isinstance(raw_exif, bytes) and len(raw_exif) > 16 and not exif:
-                # Pillow drops corrupt EXIF silently (a UserWarning at most): tell the user.
-                warnings.append("EXIF data present but unreadable (ignored)")
-        except Exception as e:  # noqa: BLE001 - garbage EXIF must not cost us the photo
-            warnings.append(f"unreadable EXIF data ({_short(e)})")
-
-        iptc = _iptc(img, warnings)
-
-        embedded = XmpInfo()
-        packet = _xmp_packet(img)
-        if packet:
+    exif: Any = {}
+    exif_ifd: Any = {}
+    gps_ifd: Any = {}
+    iptc: dict[tuple[int, int], list[str]] = {}
+    packet: bytes | str | None = None
+    if sniffed.kind == "photo" and sniffed.format == "RAW":
+        meta = read_raw_metadata(path, MAX_PIXELS)
+        warnings += meta.warnings
+        width, height, fmt = meta.width, meta.height, "RAW"
+        exif = meta.exif
+        exif_ifd, gps_ifd = _safe_ifd(exif, EXIF_IFD), _safe_ifd(exif, GPS_IFD)
+        packet = meta.xmp
+    else:
+        img, sniffed = _open_sniffed(path, sniffed)
+        with img:
+            width, height = img.size
+            fmt = img.format or sniffed.format
             try:
-                embedded = parse_xmp(packet)
-            except MediaError as e:
-                warnings.append(f"embedded XMP ignored: {e.reason}")
+                exif = img.getexif()
+                exif_ifd = exif.get_ifd(EXIF_IFD)
+                gps_ifd = exif.get_ifd(GPS_IFD)
+                raw_exif = img.info.get("exif")
+                if isinstance(raw_exif, bytes) and len(raw_exif) > 16 and not exif:
+                    # Pillow drops corrupt EXIF silently (a UserWarning at most): tell the user.
+                    warnings.append("EXIF data present but unreadable (ignored)")
+            except Exception as e:  # noqa: BLE001 - garbage EXIF must not cost us the photo
+                warnings.append(f"unreadable EXIF data ({_short(e)})")
+            iptc = _iptc(img, warnings)
+            packet = _xmp_packet(img)
+            check_decodable(img, path)
 
-        check_decodable(img, path)
+    embedded = XmpInfo()
+    if packet:
+        try:
+            embedded = parse_xmp(packet)
+        except MediaError as e:
+            warnings.append(f"embedded XMP ignored: {e.reason}")
 
     sidecar = XmpInfo()
     try:
@@ -354,6 +392,13 @@ def read_photo(path: str | os.PathLike[str]) -> PhotoInfo:
         camera=camera, keywords=keywords, hierarchical=hierarchical, title=title,
         description=description, warnings=tuple(warnings),
     )
+
+
+def _safe_ifd(exif: Any, tag: int) -> Any:
+    try:
+        return exif.get_ifd(tag)
+    except Exception:  # noqa: BLE001
+        return {}
 
 
 def _safe_get(mapping: Any, tag: int) -> Any:
