@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tagassist.media.importer import ImportProgress, ImportReport
+    from tagassist.media.importer import ImportProblem, ImportProgress, ImportReport
 
 # Import problems listed in the notification; the rest are counted.
 SHOWN_PROBLEMS = 3
@@ -36,15 +36,31 @@ def import_job(database: Path, folder: Path, user_id: int, thumbnails: Path,
 
 
 def summarize_import(report: ImportReport) -> tuple[str, str | None]:
-    """(one-line status text, problem notification or None) for an ``ImportReport``."""
+    """(one-line status text, notification or None) for an ``ImportReport``: the files that
+    could not be imported, then what was imported with a warning (keywords left out …)."""
     verb = "Import cancelled" if report.cancelled else "Import finished"
     status = (f"{verb}: {report.added} new, {report.updated + report.moved} updated, "
               f"{report.unchanged} unchanged in {report.seconds:.1f} s")
-    problems = list(report.problems)
-    if not problems:
-        return status, None
-    shown = "; ".join(f"{Path(p.path).name}: {p.reason}" for p in problems[:SHOWN_PROBLEMS])
+    parts = []
+    if report.problems:
+        n = len(report.problems)
+        parts.append(f"{n} file{'s' if n != 1 else ''} could not be imported — "
+                     f"{_listed(report.problems)}")
+    if report.warnings:
+        n = len(report.warnings)
+        parts.append(f"{n} warning{'s' if n != 1 else ''} — {_listed(report.warnings)}")
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} skipped — {_listed(report.skipped)}")
+    return status, (". ".join(parts) or None)
+
+
+def _listed(problems: list[ImportProblem]) -> str:
+    """The first few as "name: reason"; a name that is not valid UTF-8 shown with escapes."""
+    shown = "; ".join(f"{_printable(Path(p.path).name)}: {p.reason}"
+                      for p in problems[:SHOWN_PROBLEMS])
     more = len(problems) - SHOWN_PROBLEMS
-    text = (f"{len(problems)} file{'s' if len(problems) != 1 else ''} could not be imported — "
-            f"{shown}" + (f"; and {more} more" if more > 0 else ""))
-    return status, text
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
+def _printable(name: str) -> str:
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

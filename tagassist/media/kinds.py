@@ -281,4 +281,4 @@ def unsupported_media(path: str | os.PathLike[str]) -> Sniffed | str | None:
     label = _UNSUPPORTED_LABEL.get(real or "")
     if label is None:
         return None
-    return f"skipped: {label} is not supported"
+    return f"{label} is not supported"

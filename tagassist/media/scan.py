@@ -12,7 +12,7 @@ Which files are listed, and which are said to be skipped:
   imports as a JPEG, with a warning);
 * a media extension TagAssist does not read (video, PSD, GIF, ...: ``kinds.UNSUPPORTED_MEDIA_EXTS``)
   has its first KiB read: bytes of such a kind make a ``ScanProblem`` with ``skipped=True`` and
-  the reason ("skipped: video (MP4) is not supported"), so an import report never hides them;
+  the reason ("video (MP4) is not supported"), so an import report never hides them;
   bytes of a photo we do read are listed as that photo; anything else (no media at all behind
   the name, or unreadable) is passed over.  A video named like a photo beside it (the movie of
   an iPhone Live Photo: IMG_0001.MOV next to IMG_0001.HEIC) is passed over too: it is part of

@@ -106,3 +106,13 @@ def test_summarize_import_lists_first_problems():
     assert text.startswith("5 files could not be imported")
     assert "f0.jpg: bad" in text and "and 2 more" in text
     assert summarize_import(ImportReport())[1] is None
+
+
+def test_summarize_import_says_what_came_with_a_warning_and_escapes_bad_names():
+    from tagassist.media.importer import ImportProblem, ImportReport
+
+    report = ImportReport(added=1, problems=[ImportProblem("/x/\udcff\udcfe.jpg", "rename it")],
+                          warnings=[ImportProblem("/x/a.jpg", "keyword left out: too long")])
+    _, text = summarize_import(report)
+    assert text == ("1 file could not be imported — \\xff\\xfe.jpg: rename it. "
+                    "1 warning — a.jpg: keyword left out: too long")
