@@ -2,7 +2,10 @@
 
 Sidecars carry the flat keywords (``dc:subject``: every tag's own name) and the hierarchical ones
 (``lr:hierarchicalSubject``: the full ``a|b|c`` path), which digiKam, darktable and Lightroom read.
-Originals are never modified; each sidecar is written atomically by :func:`xmp.write_sidecar`.
+Originals are never modified; each sidecar is written atomically by :func:`xmp.write_sidecars`,
+under the sidecar name the person chose (``convention``: ``auto``, ``basename`` or ``filename``,
+see :mod:`tagassist.media.xmp`).  ``photo.jpg`` and ``photo.png`` side by side never share
+``photo.xmp``: each gets its own ``photo.jpg.xmp`` / ``photo.png.xmp``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ class SidecarProgress:
 
 @dataclass
 class SidecarReport:
-    written: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # each sidecar file written, once
     problems: list[tuple[str, str]] = field(default_factory=list)
     cancelled: bool = False
 
@@ -39,10 +42,17 @@ def keywords_for(tag_paths: list[str]) -> tuple[list[str], list[str]]:
 
 
 def export_sidecars(library: Library, user_id: int | None = None,
-                    cancel: threading.Event | None = None
+                    cancel: threading.Event | None = None, convention: str = "auto"
                     ) -> Generator[SidecarProgress, None, SidecarReport]:
-    """Write sidecars for every photo that has tags; yields progress, returns the report."""
+    """Write sidecars for every photo that has tags; yields progress, returns the report.
+
+    ``convention`` names new sidecars (one of :data:`xmp.CONVENTIONS`; ValueError otherwise).
+    """
+    if convention not in xmp.CONVENTIONS:
+        raise ValueError(f"sidecar convention {convention!r}: use one of "
+                         f"{', '.join(xmp.CONVENTIONS)}")
     report = SidecarReport()
+    seen: set[str] = set()
     ids = library.items.ids()
     for done, item in enumerate(library.items.get_many(ids), 1):
         if cancel is not None and cancel.is_set():
@@ -59,7 +69,13 @@ def export_sidecars(library: Library, user_id: int | None = None,
             if not os.path.exists(path):
                 continue
             try:
-                report.written.append(str(xmp.write_sidecar(path, flat, hierarchical)))
+                result = xmp.write_sidecars(path, flat, hierarchical, convention)
             except (MediaError, OSError) as exc:
                 report.problems.append((path, str(exc)))
+                continue
+            for side in map(str, result.written):
+                if side not in seen:
+                    seen.add(side)
+                    report.written.append(side)
+            report.problems += [(str(side), why) for side, why in result.skipped]
     return report

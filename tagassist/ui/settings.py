@@ -1,10 +1,10 @@
 """The window's remembered preferences, kept with QSettings (per machine, not in the library).
 
 Per library: the person last working in it.  Global: the thumbnail size, whether new items
-are analysed right after an import, and the window's layout (size and place, maximized or
-not, the splitter between sidebar, grid and details, which sidebar sections are open).  The
-library file holds only the folksonomy, so a library folder copied to another machine carries
-no one's display preferences with it.
+are analysed right after an import, how new XMP sidecars are named, and the window's layout
+(size and place, maximized or not, the splitter between sidebar, grid and details, which sidebar
+sections are open).  The library file holds only the folksonomy, so a library folder copied
+to another machine carries no one's display preferences with it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
+
+from tagassist.media.xmp import CONVENTIONS
 
 THUMB_MIN, THUMB_MAX, THUMB_DEFAULT = 64, 256, 128
 
@@ -77,6 +79,25 @@ def always_show_set() -> bool:
 
 def set_always_show_set(on: bool) -> None:
     _store().setValue("suggest/always_show_set", "true" if on else "false")
+
+
+# -- XMP sidecars -----------------------------------------------------------------------------
+# How new sidecars are named when TagAssist writes keywords (tagassist.media.xmp's conventions):
+# "auto" (the name of the sidecar already there, else IMG_1.xmp for RAW, IMG_1.jpg.xmp for the
+# rest), "basename" (IMG_1.xmp: Lightroom, Capture One), "filename" (IMG_1.jpg.xmp: darktable,
+# digiKam).  Pass it to sidecar_export.export_sidecars(convention=...).
+SIDECAR_CONVENTION_DEFAULT = "auto"
+
+
+def sidecar_convention() -> str:
+    value = str(_store().value("xmp/sidecar_convention", SIDECAR_CONVENTION_DEFAULT))
+    return value if value in CONVENTIONS else SIDECAR_CONVENTION_DEFAULT  # hand-edited: default
+
+
+def set_sidecar_convention(name: str) -> None:
+    if name not in CONVENTIONS:
+        raise ValueError(f"sidecar convention {name!r}: use one of {', '.join(CONVENTIONS)}")
+    _store().setValue("xmp/sidecar_convention", name)
 
 
 # -- the window's layout -------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The settings dialog: who is tagging, where the library is, which models run on what
-device, and the thumbnail size.
+"""The settings dialog: who is tagging, where the library is, how XMP sidecars are named,
+which models run on what device, and the thumbnail size.
 
 It shows a :class:`SettingsState` and returns a :class:`SettingsChoice`; applying the choice
 (switching person, reopening a library, persisting) is the main window's job.
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tagassist.ui import theme
+from tagassist.ui import settings, theme
 from tagassist.ui.settings import THUMB_MAX, THUMB_MIN
 
 if TYPE_CHECKING:
@@ -53,6 +53,16 @@ class SettingsState:
     analyse_after_import: bool = True
     retrain_after: int = 50
     always_show_set: bool = False
+    # how new XMP sidecars are named (settings.sidecar_convention); the remembered one if not given
+    sidecar_convention: str = field(default_factory=settings.sidecar_convention)
+
+
+# The sidecar names offered, as (convention, what the list shows).
+SIDECAR_CHOICES = (
+    ("auto", "Automatic: the name already there"),
+    ("basename", "photo.xmp (Lightroom, Capture One)"),
+    ("filename", "photo.jpg.xmp (darktable, digiKam)"),
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,7 @@ class SettingsChoice:
     retrain_after: int = 50
     always_show_set: bool = False
     open_library: Path | None = None  # another library folder to open instead of this one
+    sidecar_convention: str | None = None  # None: not chosen here, the remembered one stays
 
 
 def _path_label(path: Path, parent: QWidget) -> QLabel:
@@ -138,6 +149,20 @@ class SettingsDialog(QDialog):
                                  "it is kept more often than the ranked list (checked by each "
                                  "training); until then the panel says why it is hidden.")
 
+        self.sidecars = QComboBox(self)
+        self.sidecars.setObjectName("sidecarConvention")
+        for convention, text in SIDECAR_CHOICES:
+            self.sidecars.addItem(text, convention)
+        known = self.sidecars.findData(state.sidecar_convention)
+        self.sidecars.setCurrentIndex(max(0, known))
+        self.sidecars.setAccessibleName("Name of new XMP sidecars")
+        self.sidecars.view().setAccessibleName("Sidecar names")
+        self.sidecars.setToolTip("How sidecars written with your keywords are named. "
+                                 "Automatic keeps the name of a sidecar already next to the "
+                                 "photo, else writes photo.jpg.xmp (photo.xmp for RAW files). "
+                                 "photo.jpg beside photo.png never share photo.xmp: each gets "
+                                 "its own photo.jpg.xmp / photo.png.xmp.")
+
         other = QPushButton("Open another library…", self)
         other.setObjectName("openLibrary")
         other.setAccessibleName("Open another library")
@@ -155,6 +180,7 @@ class SettingsDialog(QDialog):
             ("Thumbnail cache", _path_label(state.cache, self)),
             ("", other),
             ("", self.analyse),
+            ("XMP sidecars", self.sidecars),
         ])
         model_rows: list[tuple[str, QWidget]] = [
             ("Folder", _path_label(state.models_dir, self)),
@@ -168,7 +194,8 @@ class SettingsDialog(QDialog):
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel, self)
-        for explained in (self.analyse, self.retrain, self.show_set):  # what the tooltip says
+        # what the tooltip says
+        for explained in (self.analyse, self.retrain, self.show_set, self.sidecars):
             explained.setAccessibleDescription(explained.toolTip())
         for standard, name in ((QDialogButtonBox.StandardButton.Ok, "Save the settings"),
                                (QDialogButtonBox.StandardButton.Cancel,
@@ -213,4 +240,5 @@ class SettingsDialog(QDialog):
                               analyse_after_import=self.analyse.isChecked(),
                               retrain_after=self.retrain.value(),
                               always_show_set=self.show_set.isChecked(),
-                              open_library=self._open_library)
+                              open_library=self._open_library,
+                              sidecar_convention=self.sidecars.currentData())

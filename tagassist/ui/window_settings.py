@@ -57,6 +57,8 @@ def apply_settings(window: MainWindow, choice: SettingsChoice) -> None:
         c.suggest.engine.always_show_set = choice.always_show_set
         settings.set_always_show_set(choice.always_show_set)
         c.suggest.refresh()
+    if choice.sidecar_convention:
+        settings.set_sidecar_convention(choice.sidecar_convention)
     c.set_user(choice.user)
     if choice.open_library is not None:
         window.open_library_requested.emit(choice.open_library)

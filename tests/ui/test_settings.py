@@ -121,3 +121,11 @@ def test_no_control_of_the_dialog_is_squeezed(qtbot, window, imported):
     for w in controls:
         assert w.height() >= w.minimumSizeHint().height(), w.accessibleName()
     dialog.reject()
+
+
+def test_the_sidecar_naming_chosen_in_settings_is_remembered(qtbot, window):
+    window.apply_settings(SettingsChoice(user=window.controller.user.name, thumbnail_size=128,
+                                         analyse_after_import=True,
+                                         sidecar_convention="basename"))
+    assert settings.sidecar_convention() == "basename"
+    assert window.settings_state().sidecar_convention == "basename"  # the dialog shows it
