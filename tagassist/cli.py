@@ -2,7 +2,10 @@
 
 Every subcommand takes ``--json`` for machine-readable output; long work shows a progress bar on
 stderr.  Errors a user can act on (a locked, damaged or newer database, a bad search expression,
-a missing file) print one clear line and exit with status 2 — never a traceback.
+a missing file) print one clear line and exit with status 2 — never a traceback.  Output cut
+short by its reader (``tagassist tags PHOTO | head``) ends quietly with status 141, as a
+program killed by SIGPIPE would in the shell (128 + 13), so ``set -o pipefail`` scripts see
+the same as with ``ls | head``.
 
 The parser and the dispatch live here; the subcommands in :mod:`tagassist.cli_commands` (the
 library) and :mod:`tagassist.cli_suggest` (the models), what they share in
@@ -12,7 +15,9 @@ library) and :mod:`tagassist.cli_suggest` (the models), what they share in
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -121,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export-xmp", parents=[common], help="write XMP sidecars next to photos")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--sidecar", choices=["auto", "basename", "filename"], default="auto",
+                   help="name of new sidecars: basename = IMG_1.xmp (Lightroom, Capture One), "
+                        "filename = IMG_1.jpg.xmp (darktable, digiKam), auto (default) = the "
+                        "name of the sidecar already there, else IMG_1.xmp for RAW files and "
+                        "IMG_1.jpg.xmp for the rest; photo.jpg beside photo.png always gets "
+                        "photo.jpg.xmp")
 
     p = sub.add_parser("export", parents=[common], help="export the folksonomy as CSV or JSON")
     p.add_argument("file")
@@ -128,18 +139,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell shows for `ls | head`'s ls
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command in (None, "gui"):
             return _gui(args)
-        return COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a reader gone away shows here, not as a traceback at exit
+        return status
+    except BrokenPipeError:
+        if not _stdout_is_a_pipe():
+            raise  # some other pipe broke: that is a bug to see, not a reader gone away
+        # stdout's reader closed it (`| head`): nothing more can be shown.  Point stdout at
+        # devnull, so the interpreter's own flush at exit does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
     except (LibraryError, UserError) as exc:
         print(f"tagassist: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tagassist: interrupted", file=sys.stderr)
         return 130
+
+
+def _stdout_is_a_pipe() -> bool:
+    try:
+        mode = os.fstat(sys.stdout.fileno()).st_mode
+    except (OSError, ValueError):  # io.UnsupportedOperation: a stdout without a descriptor
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 # --- the window (the default command) -------------------------------------------------------
