@@ -44,9 +44,21 @@ def settle(app: QApplication, busy, timeout: float = 120.0) -> None:
     while busy() and time.monotonic() < end:
         app.processEvents()
         time.sleep(0.05)
-    for _ in range(5):
+    # Then until the layouts hold still: a selection's new title or the preview giving way
+    # to the list re-lays the right column out over several rounds of posted events.
+    last, still = None, 0
+    for _ in range(100):
         app.processEvents()
         time.sleep(0.02)
+        now = _geometry(app)
+        still = still + 1 if now == last else 0
+        last = now
+        if still >= 3:
+            break
+
+
+def _geometry(app: QApplication) -> list:
+    return [(w.objectName(), w.geometry().getRect()) for w in app.allWidgets() if w.isVisible()]
 
 
 def quiet(window) -> bool:
