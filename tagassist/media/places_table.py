@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
-from tagassist.media.xmp import atomic_write
+from tagassist.media.atomic import atomic_write
 from tagassist.paths import default_cache_dir
 
 MIN_POPULATION = 5000  # places smaller than a town are not named (tagassist.media.places)

@@ -16,7 +16,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 
 from tagassist.library import Library
-from tagassist.media import xmp
+from tagassist.media import sidecar_names, xmp
 from tagassist.media.errors import MediaError
 
 
@@ -46,11 +46,12 @@ def export_sidecars(library: Library, user_id: int | None = None,
                     ) -> Generator[SidecarProgress, None, SidecarReport]:
     """Write sidecars for every photo that has tags; yields progress, returns the report.
 
-    ``convention`` names new sidecars (one of :data:`xmp.CONVENTIONS`; ValueError otherwise).
+    ``convention`` names new sidecars (one of :data:`sidecar_names.CONVENTIONS`; ValueError
+    otherwise).
     """
-    if convention not in xmp.CONVENTIONS:
+    if convention not in sidecar_names.CONVENTIONS:
         raise ValueError(f"sidecar convention {convention!r}: use one of "
-                         f"{', '.join(xmp.CONVENTIONS)}")
+                         f"{', '.join(sidecar_names.CONVENTIONS)}")
     report = SidecarReport()
     seen: set[str] = set()
     ids = library.items.ids()

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from tagassist.media.atomic import atomic_write
 from tagassist.media.errors import MediaError
 from tagassist.media.kinds import kind_of
 from tagassist.media.photos import jpeg_cut_short, open_image
-from tagassist.media.xmp import atomic_write
 
 DEFAULT_SIZE = 256
 _HEX = re.compile(r"^[0-9a-f]{8,128}$")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from tagassist.media.xmp import CONVENTIONS
+from tagassist.media.sidecar_names import CONVENTIONS
 
 THUMB_MIN, THUMB_MAX, THUMB_DEFAULT = 64, 256, 128
 

@@ -25,7 +25,7 @@ from PIL import Image
 
 from tagassist import app
 from tagassist.library import Library
-from tagassist.media import xmp
+from tagassist.media import sidecar_names, xmp
 from tagassist.media.errors import MediaError
 from tagassist.media.importer import import_folder
 from tagassist.media.sidecar_export import export_sidecars
@@ -277,15 +277,15 @@ def test_auto_keeps_the_existing_sidecars_name_and_raw_gets_the_basename(tmp_pat
     (folder / "b.jpg.xmp").write_text(keyword_sidecar("x"), encoding="utf-8")
     raw = folder / "IMG_9.CR2"
     raw.write_bytes(b"II*\x00 not really a raw")
-    assert xmp.sidecar_target(lightroom) == folder / "a.xmp"
-    assert xmp.sidecar_target(digikam) == folder / "b.jpg.xmp"
-    assert xmp.sidecar_target(fresh) == folder / "c.jpg.xmp"
-    assert xmp.sidecar_target(raw) == folder / "IMG_9.xmp"  # as Lightroom names it
-    assert xmp.sidecar_target(raw, "filename") == folder / "IMG_9.CR2.xmp"
+    assert sidecar_names.sidecar_target(lightroom) == folder / "a.xmp"
+    assert sidecar_names.sidecar_target(digikam) == folder / "b.jpg.xmp"
+    assert sidecar_names.sidecar_target(fresh) == folder / "c.jpg.xmp"
+    assert sidecar_names.sidecar_target(raw) == folder / "IMG_9.xmp"  # as Lightroom names it
+    assert sidecar_names.sidecar_target(raw, "filename") == folder / "IMG_9.CR2.xmp"
     assert xmp.write_sidecar(raw, ["k"]) == folder / "IMG_9.xmp"
     assert xmp.read_sidecar(raw).subjects == ("k",)
     with pytest.raises(ValueError, match="use one of auto, basename, filename"):
-        xmp.sidecar_target(fresh, "lightroom")
+        sidecar_names.sidecar_target(fresh, "lightroom")
 
 
 def test_lightroom_sidecar_keeps_every_other_field(tmp_path, libs):
@@ -347,7 +347,7 @@ def shared_folder(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
 
 def test_a_shared_basename_sidecar_is_read_for_neither(tmp_path, libs):
     folder, jpg, png, shared = shared_folder(tmp_path)
-    assert xmp.find_sidecar(jpg) is None and xmp.find_sidecar(png) is None
+    assert sidecar_names.find_sidecar(jpg) is None and sidecar_names.find_sidecar(png) is None
     lib = libs("first")
     lib.import_(folder)
     assert lib.tags(jpg) == set() and lib.tags(png) == set()
@@ -397,23 +397,23 @@ def test_raw_plus_jpeg_the_basename_sidecar_is_the_raws(tmp_path, libs):
     lightroom = folder / "IMG_2.xmp"
     lightroom.write_text(keyword_sidecar("raw-only"), encoding="utf-8")
     untouched = lightroom.read_bytes()
-    assert xmp.find_sidecar(raw) == lightroom and xmp.find_sidecar(jpg) is None
-    assert xmp.sidecar_target(raw) == lightroom
-    for convention in xmp.CONVENTIONS[1:]:
-        assert xmp.sidecar_target(jpg, convention) == folder / "IMG_2.jpg.xmp"
+    assert sidecar_names.find_sidecar(raw) == lightroom and sidecar_names.find_sidecar(jpg) is None
+    assert sidecar_names.sidecar_target(raw) == lightroom
+    for convention in sidecar_names.CONVENTIONS[1:]:
+        assert sidecar_names.sidecar_target(jpg, convention) == folder / "IMG_2.jpg.xmp"
 
     lib = libs("first")
     lib.import_(folder, may_fail=(raw.name,))
     assert lib.tags(jpg) == set()
     lib.tag(jpg, "jpeg-tag")
-    for convention in xmp.CONVENTIONS:
+    for convention in sidecar_names.CONVENTIONS:
         assert lib.export(convention).written == [str(folder / "IMG_2.jpg.xmp")]
     assert lightroom.read_bytes() == untouched
     assert xmp.read_sidecar(raw).subjects == ("raw-only",)
 
     (folder / "IMG_2.DNG").write_bytes(b"II*\x00 a second raw")  # two RAWs: nobody's
-    assert xmp.find_sidecar(raw) is None
-    assert xmp.sidecar_target(raw) == folder / "IMG_2.CR2.xmp"
+    assert sidecar_names.find_sidecar(raw) is None
+    assert sidecar_names.sidecar_target(raw) == folder / "IMG_2.CR2.xmp"
 
 
 def test_stems_are_compared_ignoring_case_and_listings_follow_changes(tmp_path):
@@ -424,7 +424,7 @@ def test_stems_are_compared_ignoring_case_and_listings_follow_changes(tmp_path):
     os.utime(folder, (old, old))  # an old folder: its listing is kept between questions
     assert xmp.read_sidecar(jpg).subjects == ("mine",)
     photo(folder / "Photo.PNG")  # a second file with that stem, another case
-    assert xmp.find_sidecar(jpg) is None
+    assert sidecar_names.find_sidecar(jpg) is None
     (folder / "Photo.PNG").unlink()
     assert xmp.read_sidecar(jpg).subjects == ("mine",)
     (folder / "photo.txt").write_text("notes")  # documents do not claim sidecars
@@ -556,6 +556,6 @@ def test_the_dialog_shows_and_returns_the_convention(qtbot, store, tmp_path):
     qtbot.addWidget(dialog)
     assert dialog.sidecars.currentData() == "basename"
     assert [dialog.sidecars.itemData(i) for i in range(dialog.sidecars.count())] == \
-        list(xmp.CONVENTIONS)
+        list(sidecar_names.CONVENTIONS)
     dialog.sidecars.setCurrentIndex(dialog.sidecars.findData("filename"))
     assert dialog.choice().sidecar_convention == "filename"
