@@ -10,6 +10,7 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from tagassist import app
 from tagassist.library import Library
 from tagassist.media.lookup import find_item
 from tagassist.paths import LibraryPaths
@@ -32,7 +33,7 @@ def library_paths(args: argparse.Namespace) -> LibraryPaths:
 def open_library(args: argparse.Namespace) -> tuple[Library, int, LibraryPaths]:
     paths = library_paths(args)
     library = Library.open(paths.database)
-    user = library.users.get_or_create(args.user or getpass.getuser())
+    user = app.person(library, args.user or getpass.getuser())
     return library, user.id, paths
 
 

@@ -201,3 +201,8 @@ def test_a_read_only_library_folder_reads_and_says_writes_are_impossible(tmp_pat
         assert err == (f"tagassist: The library is read-only: its folder {library} cannot be "
                        f"written; nothing was saved to {library / 'tagassist.db'}.\n")
         assert sorted(p.name for p in library.iterdir()) == before
+        # someone not in the library yet can read it too (nobody can be added to it)
+        proc = subprocess.run([sys.executable, "-m", "tagassist", "tag-counts", "--json",
+                               "--library", str(library), "--user", "newcomer"],
+                              capture_output=True, text=True, timeout=120)
+        assert (proc.returncode, json.loads(proc.stdout or "null")) == (0, []), proc.stderr

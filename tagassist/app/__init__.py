@@ -15,11 +15,12 @@ the process.
 
 from .changes import Changes
 from .operations import Decision, redo, rename, retag, review, tag, undo, untag
-from .queries import search, tag_counts, untagged
+from .queries import person, search, tag_counts, untagged
 
 __all__ = [
     "Changes",
     "Decision",
+    "person",
     "redo",
     "rename",
     "retag",

@@ -6,6 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tagassist.library import Library, TagCount
+from tagassist.library.models import User
+from tagassist.library.names import clean
+
+
+def person(library: Library, name: str) -> User:
+    """The person called ``name``, added to the library if new.
+
+    In a read-only library nobody can be added: a newcomer gets a stand-in (id 0, with no
+    tags) so that browsing and searching still work; any write says the library is read-only.
+    """
+    if not library.read_only:
+        return library.users.get_or_create(name)
+    wanted = clean(name)
+    known = next((u for u in library.users.all() if u.name == wanted), None)
+    return known if known is not None else User(0, wanted, "")
 
 
 def search(library: Library, user_id: int | None, expression: str) -> list[int]:

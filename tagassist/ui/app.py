@@ -54,7 +54,12 @@ def open_window(paths: LibraryPaths, user: str, models_dir: Path | None = None) 
     library = Library.open(paths.database)
     try:
         controller = LibraryController(library, paths, user, models_dir=models_dir)
-        return MainWindow(controller)
+        window = MainWindow(controller)
+        if library.read_only:
+            controller.notify.emit("warning", (
+                f"This library is read-only ({library.read_only_reason}): you can browse and "
+                "search, but tags and choices cannot be saved."))
+        return window
     except BaseException:
         library.close()
         raise

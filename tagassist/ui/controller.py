@@ -63,7 +63,7 @@ class LibraryController(QObject):
         super().__init__(parent)
         self.library = library
         self.paths = paths
-        self.user = library.users.get_or_create(user_name)
+        self.user = app.person(library, user_name)
         self.writer = SerialWriter(paths.database, self)  # every write, in order, off-thread
         self.writer.idle.connect(self.writes_idle)
         self._tagging: Counter[int] = Counter()  # items with a tag write still queued

@@ -369,3 +369,23 @@ def test_sidebar_folder_names_are_whole_at_the_default_size(qtbot, window, impor
         rect = tree.visualItemRect(item)
         assert fm.horizontalAdvance(item.text(0)) + margins <= rect.width(), item.text(0)
         assert item.text(0).split("  (")[0] in item.toolTip(0)
+
+
+def test_a_read_only_library_opens_and_says_so(qtbot, paths):
+    from tagassist.library import Library
+    from tagassist.ui.app import open_window
+    from tests.library.test_audit_faults import unwritable
+
+    with Library.open(paths.database) as lib:
+        lib.users.add("ann")
+    with unwritable(paths.database.parent):
+        win = open_window(paths, "newcomer")  # nobody can be added: browsing still works
+        qtbot.addWidget(win)
+        try:
+            [said] = [m for m in win.notifications.messages() if "read-only" in m]
+            assert said.startswith("This library is read-only (its folder ")
+            assert "tags and choices cannot be saved" in said
+            assert win.controller.user.name == "newcomer" and win.controller.tag_counts() == []
+        finally:
+            win.close()
+            win.controller.library.close()
