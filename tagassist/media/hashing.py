@@ -6,7 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from tagassist.media.errors import MediaError
+from tagassist.media.errors import MediaError, os_error_reason
 
 CHUNK = 1 << 20  # 1 MiB: large enough to be fast, small enough to never hold a whole video in RAM
 
@@ -18,12 +18,6 @@ def content_hash(path: str | os.PathLike[str]) -> str:
         with open(Path(path), "rb") as f:
             while chunk := f.read(CHUNK):
                 h.update(chunk)
-    except PermissionError as e:
-        raise MediaError("permission denied") from e
-    except IsADirectoryError as e:
-        raise MediaError("is a directory") from e
-    except FileNotFoundError as e:
-        raise MediaError("file not found") from e
     except OSError as e:
-        raise MediaError(f"cannot read file: {e.strerror or e}") from e
+        raise MediaError(os_error_reason(e)) from e
     return h.hexdigest()

@@ -34,7 +34,7 @@ from tagassist.library.models import Item
 from tagassist.library.names import problem as tag_name_problem
 from tagassist.media import documents, photos
 from tagassist.media.context import context_words
-from tagassist.media.errors import MediaError
+from tagassist.media.errors import MediaError, os_error_reason
 from tagassist.media.hashing import content_hash
 from tagassist.media.kinds import kind_of
 from tagassist.media.places import place_name
@@ -122,12 +122,8 @@ def read_file(entry: ScanEntry, root: Path, thumbnails_dir: Path) -> FileFacts:
 def _stat(path: Path) -> os.stat_result:
     try:
         return os.stat(path)
-    except FileNotFoundError as exc:
-        raise MediaError("file not found") from exc
-    except PermissionError as exc:
-        raise MediaError("permission denied") from exc
     except OSError as exc:
-        raise MediaError(f"cannot read file: {exc.strerror or exc}") from exc
+        raise MediaError(os_error_reason(exc)) from exc
 
 
 def _same_version(a: os.stat_result, b: os.stat_result) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tagassist.media.errors import MediaError
+from tagassist.media.errors import MediaError, os_error_reason
 
 Kind = Literal["photo", "document"]
 
@@ -213,14 +213,8 @@ def _read_head(p: Path, n: int = HEAD_BYTES) -> bytes:
     try:
         with open(p, "rb") as f:
             return f.read(n)
-    except PermissionError as e:
-        raise MediaError("permission denied") from e
-    except IsADirectoryError as e:
-        raise MediaError("is a directory") from e
-    except FileNotFoundError as e:
-        raise MediaError("file not found") from e
     except OSError as e:
-        raise MediaError(f"cannot read file: {e.strerror or e}") from e
+        raise MediaError(os_error_reason(e)) from e
 
 
 def sniff_kind(path: str | os.PathLike[str]) -> Sniffed:

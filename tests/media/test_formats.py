@@ -10,7 +10,6 @@ import io
 import shutil
 import struct
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +19,12 @@ from PIL import Image
 from tagassist.library import Library
 from tagassist.media import heif, raw
 from tagassist.media.errors import MediaError
-from tagassist.media.importer import ImportReport, import_folder
 from tagassist.media.kinds import kind_of, magic_format, sniff_kind, unsupported_media
 from tagassist.media.photos import open_image, read_photo
 from tagassist.media.preprocess import image_to_array
 from tagassist.media.scan import ScanEntry, ScanProblem, walk
 from tagassist.media.thumbnails import make_thumbnail, thumbnail_path
+from tests.test_sample_library import run_import
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
 IMAGE_MODEL = Path(__file__).resolve().parents[2] / "models" / "image-lite0"
@@ -82,17 +81,6 @@ def make_folder(root: Path) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data)
     return root
-
-
-def run_import(library: Library, folder: Path, thumbs: Path) -> ImportReport:
-    user_id = library.users.get_or_create("ann").id
-    job = import_folder(library, folder, user_id=user_id, thumbnails_dir=thumbs,
-                        cancel=threading.Event())
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
 
 
 @pytest.fixture
