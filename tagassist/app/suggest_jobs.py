@@ -111,20 +111,23 @@ class SuggestEngine:
     def describe(self) -> tuple[str, dict[str, str]]:
         """(device, model -> version or why it is missing) for the settings dialog.
 
-        Reads without the lock (a job may hold it for minutes): only plain attributes of the
-        loaded models are touched.  Before the first suggestion nothing is loaded, so the
-        device is the one onnxruntime would choose.
+        The device is one line: where the loaded models run and, when the CPU runs instead of
+        CUDA, why ("CPU — CUDA unavailable: libcublasLt.so.13 not found"); "CUDA" only for
+        sessions whose first provider is CUDA.  Reads without the lock (a job may hold it for
+        minutes): only plain attributes of the loaded models and the runtime's device record
+        are touched.  Before the first suggestion nothing is loaded, so the device is the one
+        onnxruntime would be asked for.
         """
-        from tagassist.suggest.runtime import CUDA, choose_providers
+        from tagassist.suggest.device import device_report, device_summary
+        from tagassist.suggest.runtime import planned_device
 
         s = self._suggester
         if s is None:  # onnxruntime-gpu lists CUDA even without a GPU: only a session knows
-            wanted = "CUDA if the GPU works, else CPU" if CUDA in choose_providers() else "CPU"
-            return f"not loaded yet ({wanted}); they load with the first suggestion", {}
-        used = {e.device for e in (s.models.image, s.models.text) if e is not None}
-        device = " and ".join(sorted(used)) or "nothing (no model could be loaded)"
-        if "CPU" in used and CUDA in choose_providers():
-            device += " (CUDA is available but failed; see the log)"
+            return f"not loaded yet ({planned_device()}); they load with the first suggestion", {}
+        if s.models.image is None and s.models.text is None:
+            device = "nothing (no model could be loaded)"
+        else:  # every model of this process: the image, text, SOG, document and personal ones
+            device = device_summary(device_report().values())
         models = {k: f"version {v}" for k, v in s.models.versions.items() if v}
         models.update({k: f"unavailable: {why}" for k, why in s.models.unavailable.items()})
         return device, models

@@ -7,10 +7,14 @@ file onnxruntime cannot load -- surfaces as one ``ModelLoadError`` with a senten
 act on, never as an onnxruntime traceback.  A folder whose metadata has no ``contract`` (built
 by an older exporter) still loads; setup rebuilds it.
 
-Providers: CUDA first when onnxruntime offers it, then CPU.  onnxruntime-gpu lists CUDA even
-on machines without the CUDA libraries and logs an error line when it falls back; the session
-is therefore created with onnxruntime's logger silenced, the fallback is remembered (later
-models do not retry CUDA), and ``device`` reports what the session really uses.
+Providers: CUDA first when onnxruntime offers it, then CPU (``TAGASSIST_DEVICE=cpu``: the CPU
+only).  onnxruntime-gpu lists CUDA even on machines without the CUDA libraries and logs an
+error line when it falls back; the session is therefore created with onnxruntime's logger
+silenced, the fallback is remembered (later models do not retry CUDA) with its reason, and
+``device`` reports what the session really uses.  A provider list that fails to create a
+session is retried on the CPU; a run that fails on the GPU (out of memory) moves that model's
+session to the CPU and runs again.  Each model's device and the reason for a fallback go to
+:mod:`tagassist.suggest.device`, which the Settings dialog reads (docs/gpu.md).
 
 Nothing leaves the machine: onnxruntime (this build) carries Microsoft's 1DS telemetry, which
 on import writes a device id and an event store under ``$XDG_CACHE_HOME/Microsoft`` and about
@@ -34,9 +38,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +54,7 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 import onnxruntime as ort
 
+from tagassist.suggest import device as devices
 from tagassist.suggest.contract import mismatches, parity_within
 from tagassist.suggest.onnx_opset import default_opset
 
@@ -66,7 +73,13 @@ PERSONAL_KIND = "personal-content"  # metadata "kind" of a personal model (train
 _ORT_TYPES = {"tensor(float)": "float32", "tensor(int64)": "int64", "tensor(int32)": "int32",
               "tensor(float16)": "float16"}
 _cuda_failed = False  # CUDA listed but its libraries did not load: do not try again
+_cuda_reason = ""  # why it did not start, reported for every later model on the CPU
+_cuda_preloaded = False  # the gpu extra's CUDA libraries were looked for (once a process)
+CAPI_DIR = Path(ort.__file__).parent / "capi"  # onnxruntime's own libraries
 _ORT_PREFIX = re.compile(r"^\s*\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*")
+# "/onnxruntime_src/...cc:729 void f(A&, const B&) " before the sentence of a C++ exception
+_ORT_SOURCE = re.compile(r"^\S+\.(?:cc|cpp|h):\d+\s+(?:[^()]*\((?:[^()]|\([^()]*\))*\)\s*"
+                         r"(?:const\s*)?)?")
 
 
 class ModelLoadError(Exception):
@@ -122,9 +135,48 @@ def read_metadata(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def choose_providers() -> list[str]:
-    """CUDA then CPU when this onnxruntime offers CUDA (and it has not failed to load)."""
+    """CUDA then CPU when this onnxruntime offers CUDA (and it has not failed to load, and
+    ``TAGASSIST_DEVICE=cpu`` does not force the CPU)."""
+    if devices.cpu_forced():
+        return [CPU]
     available = ort.get_available_providers()
     return [CUDA, CPU] if CUDA in available and not _cuda_failed else [CPU]
+
+
+def cpu_reason() -> str:
+    """Why :func:`choose_providers` leaves CUDA out; empty when it offers CUDA."""
+    if devices.cpu_forced():
+        return devices.forced_reason()
+    if CUDA not in ort.get_available_providers():
+        return "CUDA unavailable: this onnxruntime has no CUDA provider (onnxruntime-gpu has)"
+    if _cuda_failed:
+        return _cuda_reason or "CUDA did not start"
+    return ""
+
+
+def planned_device() -> str:
+    """Where models loaded now would run, without loading one (cheap: no library probing)."""
+    why = cpu_reason()
+    return f"{devices.CPU_DEVICE} — {why}" if why else "CUDA if the GPU works, else CPU"
+
+
+def _preload_cuda_libraries() -> None:
+    """Load the CUDA and cuDNN libraries of the ``gpu`` extra's nvidia-* wheels, once.
+
+    onnxruntime's CUDA provider has no RPATH to site-packages/nvidia: without this it finds
+    them only on LD_LIBRARY_PATH.  ``ort.preload_dlls`` prints what it cannot find (and may
+    warn); the fallback reason says it instead, so its stdout and warnings are dropped."""
+    global _cuda_preloaded
+    if _cuda_preloaded:
+        return
+    _cuda_preloaded = True
+    preload = getattr(ort, "preload_dlls", None)  # onnxruntime-gpu >= 1.21
+    if preload is None:
+        return
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with contextlib.suppress(Exception):  # what is missing is found by the reason probe
+            preload()
 
 
 @contextlib.contextmanager
@@ -141,6 +193,14 @@ def _ort_message(e: BaseException) -> str:
     """First line of an onnxruntime error, without its '[ONNXRuntimeError] : 7 : CODE :'."""
     lines = str(e).strip().splitlines()
     text = _ORT_PREFIX.sub("", lines[0]) if lines else ""
+    return (text or type(e).__name__)[:200]
+
+
+def _reason_text(e: BaseException) -> str:
+    """An onnxruntime error as a reason a user can read: its sentence, without the C++
+    source location and signature in front of it."""
+    lines = str(e).strip().splitlines()
+    text = _ORT_SOURCE.sub("", _ORT_PREFIX.sub("", lines[0])) if lines else ""
     return (text or type(e).__name__)[:200]
 
 
@@ -175,6 +235,7 @@ class OnnxModel:
         self.metadata = read_metadata(self.dir)
         self.name: str = str(self.metadata["name"])
         self.path = self.dir / MODEL
+        self._why_cpu = ""  # why the CPU runs instead of CUDA (set with the session)
         self._verify()
         # From the path, not the verified bytes: handing onnxruntime an 88 MB ``bytes`` copies
         # it into a std::string with the GIL held (100 ms, which stalled the window's event
@@ -188,11 +249,26 @@ class OnnxModel:
                 self.run(self._dummy_feeds())
             except ModelRunError as e:
                 raise ModelLoadError(f"model {self.name}: warm-up run failed: {e}") from None
+        self._record()
 
     @property
     def device(self) -> str:
         """'CUDA' or 'CPU': where this session really runs."""
         return "CUDA" if self.session.get_providers()[0] == CUDA else "CPU"
+
+    @property
+    def device_reason(self) -> str:
+        """Why this model runs on the CPU although CUDA would have been used ('' on CUDA)."""
+        return "" if self.device == "CUDA" else self._why_cpu
+
+    def move_to_cpu(self, reason: str) -> None:
+        """Re-create this model's session on the CPU (after CUDA failed it), saying why."""
+        self.session = self._new_session(str(self.path), [CPU])
+        self._why_cpu = reason
+        self._record()
+
+    def _record(self) -> None:
+        devices.record(devices.DeviceChoice(self.name, self.device, self.device_reason))
 
     @property
     def input_names(self) -> list[str]:
@@ -213,10 +289,17 @@ class OnnxModel:
         if missing:
             raise ModelRunError(f"model {self.name}: missing inputs {sorted(missing)}")
         names = list(outputs or self.output_names)
+        inputs = {k: feeds[k] for k in self.input_names}
         try:
-            values = self.session.run(names, {k: feeds[k] for k in self.input_names})
+            values = self.session.run(names, inputs)
         except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
-            raise ModelRunError(f"model {self.name}: {_ort_message(e)}") from e
+            if self.device != "CUDA" or not devices.is_cuda_run_failure(e):
+                raise ModelRunError(f"model {self.name}: {_ort_message(e)}") from e
+            try:
+                self.move_to_cpu(devices.run_failure_reason(e, _ort_message(e)))
+                values = self.session.run(names, inputs)
+            except Exception as again:  # noqa: BLE001
+                raise ModelRunError(f"model {self.name}: {_ort_message(again)}") from again
         return dict(zip(names, values, strict=True))
 
     # -- loading ---------------------------------------------------------------------------
@@ -244,8 +327,41 @@ class OnnxModel:
 
     def _create_session(self, model: str, providers: Sequence[str] | None
                         ) -> ort.InferenceSession:
-        global _cuda_failed
+        """A session on the providers asked for (default :func:`choose_providers`); on the CPU,
+        with the reason kept in ``_why_cpu``, when they are not offered, fail to create a
+        session, or onnxruntime drops CUDA silently (its libraries missing)."""
+        global _cuda_failed, _cuda_reason
         wanted = list(providers) if providers is not None else choose_providers()
+        self._why_cpu = cpu_reason() if providers is None else ""
+        if devices.cpu_forced():  # over providers asked for too: "force" means every model
+            wanted, self._why_cpu = [CPU], devices.forced_reason()
+        offered = ort.get_available_providers()
+        unknown = [p for p in wanted if p not in offered]
+        if unknown:  # passed on, they would only make onnxruntime warn and fail
+            wanted = [p for p in wanted if p in offered] or [CPU]
+            self._why_cpu = f"{', '.join(unknown)} not offered by this onnxruntime"
+        if CUDA in wanted:
+            _preload_cuda_libraries()
+        try:
+            session = self._new_session(model, wanted)
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types
+            if wanted == [CPU]:
+                raise self._unloadable(e) from None
+            try:
+                session = self._new_session(model, [CPU])
+            except Exception as on_cpu:  # noqa: BLE001 - the file itself is unusable
+                raise self._unloadable(on_cpu) from None
+            self._why_cpu = f"{wanted[0]} failed to create a session: {_reason_text(e)}"
+            if wanted[0] == CUDA:
+                _cuda_failed, _cuda_reason = True, self._why_cpu
+            return session
+        if CUDA in wanted and CUDA not in session.get_providers():
+            self._why_cpu = devices.cuda_unavailable_reason(CAPI_DIR)
+            _cuda_failed, _cuda_reason = True, self._why_cpu
+        return session
+
+    @staticmethod
+    def _new_session(model: str, providers: Sequence[str]) -> ort.InferenceSession:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         options.intra_op_num_threads = min(4, os.cpu_count() or 1)
@@ -253,15 +369,15 @@ class OnnxModel:
         # Idle pool threads sleep instead of spinning: spinning took the CPU the window's
         # UI thread needed on 2 cores (heartbeat gaps while featurizing).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            with _quiet_onnxruntime():
-                session = ort.InferenceSession(model, sess_options=options, providers=wanted)
-        except Exception as e:  # noqa: BLE001 - any failure here means an unusable file
-            raise ModelLoadError(f"{self.path} is not a model onnxruntime can load "
-                                 f"({_ort_message(e)}) ({REBUILD_HINT})") from None
-        if CUDA in wanted and CUDA not in session.get_providers():
-            _cuda_failed = True
-        return session
+        with _quiet_onnxruntime():
+            # enable_fallback=0: onnxruntime's own fallback prints to stdout and hides why;
+            # _create_session falls back to the CPU itself and keeps the reason.
+            return ort.InferenceSession(model, sess_options=options, providers=list(providers),
+                                        enable_fallback=0)
+
+    def _unloadable(self, error: BaseException) -> ModelLoadError:
+        return ModelLoadError(f"{self.path} is not a model onnxruntime can load "
+                              f"({_ort_message(error)}) ({REBUILD_HINT})")
 
     def _check_signature(self) -> None:
         for kind, declared, actual in (

@@ -222,9 +222,15 @@ class SettingsDialog(QDialog):
         return box
 
     def _device_label(self, device: str) -> QLabel:
+        """Where the models run, and why the CPU when not CUDA: one line from describe()."""
         label = QLabel(device, self)
         label.setObjectName("device")
         label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # to quote
+        label.setToolTip("CUDA runs the models when onnxruntime finds a working NVIDIA GPU "
+                         "and its libraries (the gpu extra); otherwise the CPU does, and this "
+                         "line says why. Set TAGASSIST_DEVICE=cpu to always use the CPU.")
+        label.setAccessibleDescription(label.toolTip())
         return label
 
     def _choose_library(self) -> None:
