@@ -30,6 +30,7 @@ from typing import IO, Any
 from PIL import Image
 
 from tagassist.media.errors import MediaError
+from tagassist.media.raw_extent import sensor_extent
 
 # A preview whose shorter side reaches this (or half the sensor's, for small sensors) is used;
 # a smaller one (old 160x120 thumbnails, the 256-pixel previews of some phone DNGs) is not.
@@ -108,6 +109,7 @@ class _Opened:
 
     def __init__(self, path: str | os.PathLike[str], max_pixels: int) -> None:
         self.rawpy = _rawpy()
+        self.path = path
         try:
             try:
                 self.raw = self.rawpy.imread(os.fspath(path))
@@ -177,11 +179,31 @@ class _Opened:
         return Image.fromarray(rgb)
 
     def verify(self) -> None:
-        """Read (unpack) the sensor data, to catch a truncated file without demosaicing it."""
+        """Read (unpack) the sensor data, to catch a truncated file without demosaicing it.
+
+        LibRaw reads some layouts past the end of the file, or from a stub, without an error
+        (``raw_extent``): where the file's directories say where its sensor data is, a file
+        that lacks it is refused first.
+        """
+        self._check_extent()
         try:
             self.raw.unpack()
         except Exception as e:  # noqa: BLE001
             raise _libraw_error(self.rawpy, e) from e
+
+    def _check_extent(self) -> None:
+        try:
+            extent = sensor_extent(self.path)
+            size = os.path.getsize(self.path)
+        except (OSError, struct.error, ValueError):
+            return  # unreadable directories: LibRaw's checks stand
+        if extent is None:
+            return
+        if extent.end > size:
+            raise MediaError("truncated RAW image (its sensor data ends past the end of the file)")
+        if extent.total * 8 * 100 < self.width * self.height:  # under 1/100 bit a pixel
+            raise MediaError(f"RAW image without sensor data (the file holds {extent.total} "
+                             f"bytes of it for {self.width}x{self.height} pixels)")
 
     def timestamp(self) -> str | None:
         """LibRaw's capture time, 'YYYY:MM:DD HH:MM:SS' (camera local time), or None."""
