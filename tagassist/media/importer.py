@@ -40,6 +40,7 @@ from tagassist.media.kinds import kind_of
 from tagassist.media.places import place_name
 from tagassist.media.scan import ScanEntry, ScanProblem, walk
 from tagassist.media.thumbnails import make_thumbnail, thumbnail_path
+from tagassist.media.xmp import tool_tag
 
 EXCERPT_CHARS = 2000
 # Keywords kept per file.  Real photos carry tens, a heavily tagged one a few hundred; each one
@@ -175,10 +176,12 @@ def _read_once(entry: ScanEntry, root: Path, thumbnails_dir: Path
 
 
 def merge_keywords(flat: list[str], hierarchical: list[str]) -> tuple[str, ...]:
-    """Hierarchical paths win; a flat keyword that is a leaf of one of them is not repeated."""
-    paths = [h.strip(" |") for h in hierarchical if h.strip(" |")]
+    """Hierarchical paths win; a flat keyword that is a leaf of one of them is not repeated.
+    Another tool's own bookkeeping tags (``darktable|format|cr2``) are not the person's."""
+    paths = [h.strip(" |") for h in hierarchical if h.strip(" |") and not tool_tag(h)]
     leaves = {p.split("|")[-1].strip().casefold() for p in paths}
-    extra = [f.strip() for f in flat if f.strip() and f.strip().casefold() not in leaves]
+    extra = [f.strip() for f in flat
+             if f.strip() and f.strip().casefold() not in leaves and not tool_tag(f)]
     return tuple(dict.fromkeys(paths + extra))
 
 

@@ -113,6 +113,16 @@ def _alt_text(prop: ET.Element) -> str | None:
     return texts[0].strip() or None
 
 
+# Tags another tool writes for its own bookkeeping (darktable's "darktable|format|cr2",
+# "darktable|changed"): not the person's keywords, so never imported, and kept in the sidecar
+# when TagAssist rewrites the keyword lists (darktable would otherwise lose them).
+TOOL_TAG_PREFIXES = ("darktable|",)
+
+
+def tool_tag(keyword: str) -> bool:
+    return keyword.strip().casefold().startswith(TOOL_TAG_PREFIXES)
+
+
 def _descriptions(root: ET.Element) -> list[ET.Element]:
     return list(root.iter(_q(NS_RDF, "Description")))
 
@@ -214,11 +224,16 @@ def _with_keywords(source: Path | None, flat: tuple[str, ...], hier: tuple[str, 
                 raise MediaError("existing sidecar left untouched: no rdf:RDF element")
             descs = [ET.SubElement(rdf, _q(NS_RDF, "Description"))]
             descs[0].set(_q(NS_RDF, "about"), "")
+        kept: dict[str, list[str]] = {}  # another tool's own tags stay in its sidecar
         for d in descs:
             for child in list(d):
                 if child.tag in (_q(NS_DC, "subject"), _q(NS_LR, "hierarchicalSubject")):
+                    kept.setdefault(child.tag, []).extend(
+                        t for t in _items(child) if tool_tag(t))
                     d.remove(child)
         desc = descs[0]
+        flat = _unique((*flat, *kept.get(_q(NS_DC, "subject"), ())))
+        hier = _unique((*hier, *kept.get(_q(NS_LR, "hierarchicalSubject"), ())))
     else:
         root = _fresh_tree()
         desc = root[0][0]

@@ -98,12 +98,16 @@ XXE = """<?xml version="1.0"?>
 KEYWORDS = (xmp.NS_DC + "subject", xmp.NS_LR + "hierarchicalSubject")
 
 
-def keyword_sidecar(*subjects: str) -> str:
+def keyword_sidecar(*subjects: str, hierarchical: tuple[str, ...] = ()) -> str:
     items = "".join(f"<rdf:li>{s}</rdf:li>" for s in subjects)
+    paths = "".join(f"<rdf:li>{s}</rdf:li>" for s in hierarchical)
+    hier = (f"<lr:hierarchicalSubject><rdf:Bag>{paths}</rdf:Bag></lr:hierarchicalSubject>"
+            if hierarchical else "")
     return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
             'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
-            'rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:subject><rdf:Bag>'
-            f"{items}</rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>")
+            'rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+            'xmlns:lr="http://ns.adobe.com/lightroom/1.0/"><dc:subject><rdf:Bag>'
+            f"{items}</rdf:Bag></dc:subject>{hier}</rdf:Description></rdf:RDF></x:xmpmeta>")
 
 
 _made = itertools.count(1)
@@ -230,6 +234,27 @@ def test_filename_sidecar_wins_when_both_exist(tmp_path, libs):
     lib = libs("first")
     lib.import_(folder)
     assert lib.tags(p) == {"from-digikam"}
+
+
+def test_darktables_own_tags_are_not_imported_and_stay_in_its_sidecar(tmp_path, libs):
+    """darktable files its own bookkeeping under "darktable|" (format, changed, exported):
+    a library of darktable users would otherwise fill with them, and a rewrite of the keyword
+    lists must not take them from darktable."""
+    folder = tmp_path / "photos"
+    p = photo(folder / "IMG_1.jpg")
+    side = folder / "IMG_1.jpg.xmp"
+    side.write_text(keyword_sidecar("statue", hierarchical=(
+        "darktable|format|jpg", "darktable|changed", "places|Germany|Potsdam")),
+        encoding="utf-8")
+    lib = libs("first")
+    lib.import_(folder)
+    assert lib.tags(p) == {"statue", "places|Germany|Potsdam"}
+    lib.tag(p, "moon")
+    lib.export()
+    info = xmp.parse_xmp(side.read_bytes())
+    assert {"darktable|format|jpg", "darktable|changed", "places|Germany|Potsdam"} <= set(
+        info.hierarchical)
+    assert {"moon", "statue"} <= set(info.subjects)
 
 
 # -- writing the convention chosen -----------------------------------------------------------
