@@ -5,6 +5,13 @@ Thin, batched wrappers over ``OnnxModel`` for the two default models built by
 metadata.json, so a model folder always runs with the preprocessing it was exported and
 parity-checked with.  Text is tokenized with the ``tokenizers`` package (Rust, no
 transformers) from the ``tokenizer.json`` shipped beside the model.
+
+``ImageEncoder(draft=True)`` decodes JPEGs at the model's size (DCT scaling, see
+``tagassist.media.preprocess``); the app's featurizer does (``featurize.DRAFT_DECODE``,
+measured in docs/decode.md), the default stays the exporter's reference, the full decode.
+The decode is part of the stored features' identity: a draft encoder's version gains a
+``+draft<N>`` suffix (``2+draft256``), so a library never mixes features decoded both ways
+(``featurize`` recomputes the others).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from tagassist.media.errors import MediaError
-from tagassist.media.preprocess import image_to_array
+from tagassist.media.preprocess import Preprocessing
 from tagassist.suggest.runtime import ModelLoadError, OnnxModel
 
 PathLike = str | os.PathLike[str]
@@ -47,7 +54,7 @@ class ImageEncoder:
     """EfficientNet-Lite: ``encode(paths)`` -> (logits [N,1000], embeddings [N,1280])."""
 
     def __init__(self, model_dir: PathLike, *, batch_size: int = 16,
-                 providers: Sequence[str] | None = None) -> None:
+                 providers: Sequence[str] | None = None, draft: bool = False) -> None:
         self.model = OnnxModel(model_dir, providers=providers)
         pre = self.model.metadata.get("preprocessing", {})
         try:
@@ -55,9 +62,16 @@ class ImageEncoder:
             self.resize = int(pre["resize_shorter"])
             self.mean = tuple(float(v) for v in pre["mean"])
             self.std = tuple(float(v) for v in pre["std"])
+            self.preprocessing = Preprocessing(self.size, self.resize, self.mean, self.std,
+                                               self.resize if draft else None)
         except (KeyError, TypeError, ValueError) as e:
             raise ModelLoadError(f"{self.model.dir / 'metadata.json'}: preprocessing entry "
                                  f"is incomplete ({e!r})") from None
+        # Every reader of stored features (featurize, the suggester, the session replay) takes
+        # their version from here: the decode is part of it (module doc).  "version" is outside
+        # the metadata's seal (runtime.UNSEALED), and this changes only the loaded copy.
+        self.model.metadata["version"] = feature_version(
+            str(self.model.metadata.get("version", "")), self.preprocessing)
         self.batch_size = max(1, batch_size)
         self.num_classes = _width(self.model, "logits")
         self.embedding_dim = _width(self.model, "embedding")
@@ -70,8 +84,7 @@ class ImageEncoder:
     def preprocess(self, path: PathLike) -> np.ndarray:
         """float32 [3, size, size] for one photo; raises ImageDecodeError naming the file."""
         try:
-            return image_to_array(path, size=self.size, resize=self.resize, mean=self.mean,
-                                  std=self.std)
+            return self.preprocessing.array(path)
         except MediaError as e:
             raise ImageDecodeError(path, e.reason) from e
 
@@ -114,6 +127,21 @@ class ImageEncoder:
         order = np.argsort(-probs, axis=1)[:, :k]
         return [[(self.classes[i]["name"], float(row[i])) for i in idx]
                 for row, idx in zip(probs, order, strict=True)]
+
+
+def feature_version(model_version: str, preprocessing: Preprocessing) -> str:
+    """The version stored with a photo's features: the model's, ``+draft<N>`` when decoded
+    with DCT scaling (a full decode keeps the model's own, so its features stay valid)."""
+    if preprocessing.draft_to is None:
+        return model_version
+    return f"{model_version}+{preprocessing.decode}"
+
+
+def same_network(version_a: str, version_b: str) -> bool:
+    """Whether two stored-feature versions come from the same model, decoded either way: a
+    personal model fitted on fully decoded features serves draft-decoded ones (embedding
+    cosine 0.996 median, docs/decode.md) instead of going quiet until it is retrained."""
+    return version_a.split("+", 1)[0] == version_b.split("+", 1)[0]
 
 
 def _width(model: OnnxModel, output: str) -> int:

@@ -1,7 +1,9 @@
 """Featurize the library (DESIGN.md "Data flow" step 2): content features for suggestions.
 
 - photo    -> ``ImageEncoder`` (batched) -> ``Features(item, "image-lite0", version, 1280-d
-  embedding, image words from ImageWords)``
+  embedding, image words from ImageWords)``; photos are decoded by ``PhotoDecoder``, in worker
+  processes ahead of the encoder when the job is big enough (``decode_pool``), and the version
+  says how they were decoded (``encoders``: ``2+draft256``)
 - document -> ``TextEncoder`` on title + text excerpt -> ``Features(item, "text-minilm",
   version, 384-d embedding, key words)``
 
@@ -31,6 +33,7 @@ from pathlib import Path
 
 from tagassist.library import Library
 from tagassist.library.models import Features, Item
+from tagassist.suggest.decode_pool import MIN_POOLED, Decoded, PhotoDecoder
 from tagassist.suggest.encoders import ImageEncoder, TextEncoder
 from tagassist.suggest.image_words import ImageWords
 from tagassist.suggest.runtime import ModelLoadError
@@ -40,6 +43,7 @@ TEXT_MODEL = "text-minilm"
 IMAGE_WORDS_KEPT = 20  # image words stored per photo (best first)
 KEY_WORDS_KEPT = 12  # key words stored per document
 TITLE_WEIGHT = 3
+DRAFT_DECODE = True  # photos decoded at the model's size (JPEG DCT scaling): docs/decode.md
 
 STOP_WORDS = frozenset("""
 a about above after again against all also am an and any are as at be because been before being
@@ -81,17 +85,19 @@ class FeaturizeReport:
 
 class Models:
     """The content models of one models folder; a model that cannot load is ``None`` and its
-    reason is in ``unavailable`` (``strict=True`` raises ``ModelLoadError`` instead)."""
+    reason is in ``unavailable`` (``strict=True`` raises ``ModelLoadError`` instead).  Photos
+    are decoded at the model's size unless ``draft=False`` (``DRAFT_DECODE``)."""
 
     def __init__(self, models_dir: str | os.PathLike[str], *, strict: bool = False,
-                 batch_size: int = 16) -> None:
+                 batch_size: int = 16, draft: bool = DRAFT_DECODE) -> None:
         self.dir = Path(models_dir)
         self.image: ImageEncoder | None = None
         self.text: TextEncoder | None = None
         self.image_words: ImageWords | None = None
         self.unavailable: dict[str, str] = {}
         try:
-            self.image = ImageEncoder(self.dir / IMAGE_MODEL, batch_size=batch_size)
+            self.image = ImageEncoder(self.dir / IMAGE_MODEL, batch_size=batch_size,
+                                      draft=draft)
             self.image_words = ImageWords()
         except (ModelLoadError, ValueError) as e:
             self._fail(IMAGE_MODEL, e, strict)
@@ -145,12 +151,15 @@ def existing_path(item: Item) -> str | None:
 
 def featurize_library(library: Library, models_dir: str | os.PathLike[str] | Models,
                       cancel: threading.Event | None = None, batch_size: int = 16, *,
-                      item_ids: Sequence[int] | None = None
+                      item_ids: Sequence[int] | None = None, pooled_from: int = MIN_POOLED,
+                      decode_workers: int | None = None
                       ) -> Generator[FeaturizeProgress, None, FeaturizeReport]:
     """Featurize every item lacking current features (only ``item_ids`` if given).
 
     ``models_dir`` is a models folder (both models must load: ``ModelLoadError`` otherwise)
     or an already loaded :class:`Models` (kinds whose model is unavailable are left alone).
+    Photos are decoded by ``decode_workers`` processes (default: one per CPU) when there are
+    at least ``pooled_from`` of them, else in this process (``decode_pool``).
     """
     started = time.perf_counter()
     cancel = cancel or threading.Event()
@@ -172,14 +181,20 @@ def featurize_library(library: Library, models_dir: str | os.PathLike[str] | Mod
     yield FeaturizeProgress(0, total, "")
 
     step = max(1, batch_size)
-    for start in range(0, len(photos), step):
-        batch = photos[start:start + step]
-        _featurize_photos(library, models, batch, report)
-        done += len(batch)
-        yield FeaturizeProgress(done, total, (batch[-1].paths or ("",))[0])
-        if cancel.is_set():
-            report.cancelled = True
-            break
+    batches = [photos[start:start + step] for start in range(0, len(photos), step)]
+    if batches:
+        assert models.image is not None
+        with PhotoDecoder[Item](models.image.preprocessing, len(photos),
+                                workers=decode_workers, min_pooled=pooled_from) as decoder:
+            decoded = decoder.decode([(item, existing_path(item)) for item in batch]
+                                     for batch in batches)
+            for batch, pairs in zip(batches, decoded, strict=True):
+                _featurize_photos(library, models, pairs, report)
+                done += len(batch)
+                yield FeaturizeProgress(done, total, (batch[-1].paths or ("",))[0])
+                if cancel.is_set():
+                    report.cancelled = True
+                    break
     if not report.cancelled:
         for start in range(0, len(docs), 32):
             batch = docs[start:start + 32]
@@ -206,27 +221,32 @@ def _located(items: list[Item], report: FeaturizeReport) -> list[tuple[Item, str
     return found
 
 
-def _featurize_photos(library: Library, models: Models, items: list[Item],
+def _featurize_photos(library: Library, models: Models,
+                      decoded: list[tuple[Item, str | None, Decoded]],
                       report: FeaturizeReport) -> None:
+    """Encode one decoded batch and store its features; each failure is reported by file."""
     assert models.image is not None and models.image_words is not None
-    located = _located(items, report)
+    good: list[tuple[Item, str, Decoded]] = []
+    for item, path, crop in decoded:
+        if isinstance(crop, str):
+            shown = path or (item.paths[0] if item.paths else None)
+            report.failed.append(FeaturizeProblem(item.id, shown, crop))
+        else:
+            good.append((item, str(path), crop))
+    if not good:
+        return
     try:
-        batch = models.image.encode_batch([p for _, p in located])
+        logits, embeddings = models.image.encode_arrays(
+            [models.image.preprocessing.finish(crop) for _, _, crop in good])
     except Exception as e:  # noqa: BLE001 - a failed run must not stop the other batches
-        for item, path in located:
+        for item, path, _ in good:
             report.failed.append(FeaturizeProblem(item.id, path, f"image model failed: {e}"))
         return
-    row_of = {p: i for i, p in enumerate(batch.paths)}
     version = _version(models.image) or ""
     rows = []
-    for item, path in located:
-        key = Path(path)
-        if key in batch.failures:
-            report.failed.append(FeaturizeProblem(item.id, path, batch.failures[key]))
-            continue
-        i = row_of[key]
-        words = models.image_words.words(batch.logits[i], limit=IMAGE_WORDS_KEPT)
-        rows.append(Features(item.id, IMAGE_MODEL, version, batch.embeddings[i],
+    for i, (item, _, _) in enumerate(good):
+        words = models.image_words.words(logits[i], limit=IMAGE_WORDS_KEPT)
+        rows.append(Features(item.id, IMAGE_MODEL, version, embeddings[i],
                              tuple((w, s) for w, s, _ in words)))
     library.features.put(rows)
     report.featurized += len(rows)
@@ -234,7 +254,7 @@ def _featurize_photos(library: Library, models: Models, items: list[Item],
     if models.text is not None:  # embed the new image and context words now, in the
         # background, so a suggestion only matches them (TagVocabulary uses this cache)
         models.text.cached([w for row in rows for w, _ in row.words]
-                           + [w for item, _ in located for w in item.context_words])
+                           + [w for item, _, _ in good for w in item.context_words])
 
 
 def _featurize_documents(library: Library, models: Models, items: list[Item],
