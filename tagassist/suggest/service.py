@@ -26,6 +26,7 @@ from tagassist.media.errors import MediaError
 from tagassist.media.importer import import_file
 from tagassist.media.lookup import find_item
 from tagassist.suggest.documents import DOC_RANKER, DocumentRanker, document_query
+from tagassist.suggest.encoders import same_network
 from tagassist.suggest.featurize import (
     IMAGE_MODEL,
     TEXT_MODEL,
@@ -140,6 +141,9 @@ class ColdStartSuggester(GeneratedSetMixin):
         if ranker is None or item.kind != "photo":
             return []
         found = self.library.features.get([item.id], ranker.featurizer, ranker.feature_version)
+        now = dict(self._featurizers().values()).get(ranker.featurizer, "")
+        if item.id not in found and now and same_network(now, ranker.feature_version):
+            found = self.library.features.get([item.id], ranker.featurizer, now)
         if item.id not in found:
             return []
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -158,6 +159,28 @@ def test_a_corrupt_personal_model_is_reported_and_suggest_goes_on(trained, tmp_p
         assert "corrupt" in reason or "does not match" in reason
     finally:
         model.write_bytes(original)
+
+
+def test_a_personal_model_serves_photos_analysed_with_the_other_decode(trained, tmp_path):
+    """After the draft decode came in (issue 21) every photo is analysed again under a new
+    feature version; a personal model fitted on the old features must keep suggesting until
+    its next training, not go quiet."""
+    lib, user = trained["library"], trained["user"]
+    copy_path = tmp_path / "copy.db"
+    with sqlite3.connect(trained["root"] / "lib" / "tagassist.db") as src, \
+            sqlite3.connect(copy_path) as dst:
+        src.backup(dst)
+    copy = Library.open(copy_path)
+    try:
+        full = Models(trained["models"], draft=False)
+        drive(featurize_library(copy, full, threading.Event()))
+        ranker = PersonalRanker.for_user(copy, user)
+        item = copy.items.by_path(trained["photos"] / trained["labels"][-1][0])
+        assert not copy.features.get([item.id], ranker.featurizer, ranker.feature_version)
+        personal = ColdStartSuggester(copy, full)._personal_suggestions(item, user, [])
+        assert personal and all(s.reason == REASON for s in personal)
+    finally:
+        copy.close()
 
 
 def test_cancel_keeps_the_previous_model(trained):
