@@ -1,6 +1,7 @@
 """Train the served document ranker into ``resources/doc-ranker`` (committed, like sog-photos).
 
     python -m trainer.doc_ranker [--model csrw_t] [--config JSON] [--seed 0] [--out DIR]
+    torchrun --nproc_per_node N -m trainer.doc_ranker ...   (DDP, trainer.distributed)
 
 CiteULike titles with the tags of at least 5 articles (the CSRW paper's set).  10 % of the
 articles (seeded) are held out whole: the model never sees them; a Platt map
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from trainer import datasets
+from trainer import datasets, distributed
 from trainer.data import TagData, min_tag_items
 from trainer.metrics import aggregate, truth_ranks
 from trainer.models import Batch, create
@@ -84,6 +85,8 @@ def train(model_name: str, config: dict[str, Any], seed: int, out: Path) -> dict
         raise SystemExit(f"{model_name} is not a document ranker")
     model.fit(data.subset(~np.isin(data.item, held)), seed=seed)
     fit_s = time.perf_counter() - t0
+    if not distributed.is_main():  # under torchrun every rank holds the same model: one writes
+        return {}
     to_float16(model)
     metrics, scores, labels = evaluate_held(model, data, held)
     a, b = fit_platt(scores, labels)
@@ -121,8 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=RESOURCE)
     args = p.parse_args(argv)
-    meta = train(args.model, json.loads(args.config), args.seed, args.out)
-    print(json.dumps({k: meta[k] for k in ("model", "calibration", "training")}, indent=1))
+    distributed.init()
+    try:
+        meta = train(args.model, json.loads(args.config), args.seed, args.out)
+    finally:
+        distributed.close()
+    if meta:
+        print(json.dumps({k: meta[k] for k in ("model", "calibration", "training")}, indent=1))
     return 0
 
 

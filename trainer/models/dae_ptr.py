@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from trainer import distributed
 from trainer.data import TagData
 from trainer.models.base import Batch, EpochCallback, TagModel, no_check
 from trainer.models.feedback import Feedback
@@ -40,6 +41,17 @@ def _bag(lists: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     flat = np.concatenate(lists).astype(np.int64) if lists else np.empty(0, np.int64)
     offsets = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
     return torch.from_numpy(flat), torch.from_numpy(offsets)
+
+
+def _bag_rows(tags: torch.Tensor, offsets: torch.Tensor, keep: torch.Tensor, rows: np.ndarray
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The bag (and its eq. 7 mask) of only ``rows`` of a bag of posts."""
+    ends = torch.cat([offsets[1:], torch.tensor([tags.numel()])])
+    pick = [torch.arange(int(offsets[r]), int(ends[r])) for r in rows]
+    flat = torch.cat(pick) if pick else torch.empty(0, dtype=torch.long)
+    lens = torch.tensor([x.numel() for x in pick], dtype=torch.long)
+    new_offsets = torch.cat([torch.zeros(1, dtype=torch.long), lens.cumsum(0)[:-1]])
+    return tags[flat], new_offsets, keep[flat]
 
 
 def _cross_entropy(logits: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
@@ -153,22 +165,28 @@ class DAEPTR(TagModel):
         c = self.config
         posts = PostTags(train)
         rng = np.random.default_rng(seed)
+        net = distributed.wrap(self.net)  # itself in one process
 
         def batches(ep: int) -> Iterator[tuple[torch.Tensor, float]]:
             order = rng.permutation(len(posts))
             for s in range(0, order.size, c["batch_size"]):
                 b = order[s:s + c["batch_size"]]
-                rows, cols = posts.positions(b)
                 tags, offsets = _bag([posts.tag[posts.indptr[p]:posts.indptr[p + 1]] for p in b])
                 keep = (torch.rand(tags.shape, generator=gen) >= c["c"]).float()  # eq. 7
-                u = torch.from_numpy(posts.user[b])
-                i = torch.from_numpy(posts.item[b])
-                logits = self.net(tags, offsets, keep, u, i, self._feats(posts.item[b]))
-                yield _cross_entropy(logits, rows, cols), b.size
+                mine = distributed.share(np.arange(b.size))  # under torchrun: this rank's
+                own = b  # posts of the batch, their tags and eq. 7 draws (drawn for all posts)
+                if mine.scale is not None:
+                    own = b[mine.rows]
+                    tags, offsets, keep = _bag_rows(tags, offsets, keep, mine.rows)
+                rows, cols = posts.positions(own)
+                u = torch.from_numpy(posts.user[own])
+                i = torch.from_numpy(posts.item[own])
+                logits = net(tags, offsets, keep, u, i, self._feats(posts.item[own]))
+                yield mine.weigh(_cross_entropy(logits, rows, cols)), b.size
 
         train_epochs(self.net, params, Optim("adam", c["lr"], c["weight_decay"]), epochs,
                      batches, what=self.name, model=self, callback=callback,
-                     progress=show_progress)
+                     progress=show_progress, rngs=(rng, gen))
 
     def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,
                           *, seed: int = 0, rejected: TagData | None = None,

@@ -61,6 +61,7 @@ import torch
 from tqdm import tqdm
 
 from tagassist.suggest.sog_context import context_ids
+from trainer import distributed
 from trainer.data import TagData
 from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel, no_check
 from trainer.models.sog_decode import beam_decode, greedy_decode
@@ -82,6 +83,9 @@ class SOGBase(TagModel):
     """Shared by ``sog_1toM``, ``sog_1to1`` and ``br``: text contexts, batching, artifacts."""
 
     iterative: ClassVar[bool] = False  # fixed epochs: validation passes cost as much as training
+    # under torchrun the batches are split over the ranks and the forward pass runs through
+    # DDP (trainer.distributed); AR's loss runs through ``net.decode``, which DDP cannot see
+    data_parallel: ClassVar[bool] = True
     target: ClassVar[str] = "1toM"
     defaults: ClassVar[dict[str, Any]] = {
         "layers": 2, "positions": "context", "max_context": 48, "max_steps": None,
@@ -198,8 +202,12 @@ class SOGBase(TagModel):
     def _loss(self, z: torch.Tensor, targets: list[list[int]]) -> torch.Tensor:
         return target_loss(z, targets, self.target)
 
-    def _batch_loss(self, b: list[Instance]) -> torch.Tensor:
-        z = self.logits([x[0] for x in b], [x[1] for x in b], [x[3] for x in b])
+    def _batch_loss(self, b: list[Instance], net: torch.nn.Module | None = None
+                    ) -> torch.Tensor:
+        """The loss of instances ``b``; the forward pass through ``net`` if given (training
+        under torchrun: the DDP wrapper of ``self.net``)."""
+        forward = self.net if net is None else net
+        z = forward(*self._pack([x[0] for x in b], [x[1] for x in b], [x[3] for x in b]))
         return self._loss(z, [x[2] for x in b])
 
     def _build(self, tags: list[str], tag_emb: np.ndarray | None = None) -> None:
@@ -240,6 +248,9 @@ class SOGBase(TagModel):
         groups = [{"params": enc, "lr": c["lr"]}, {"params": rest, "lr": c["head_lr"]}]
         self.epoch_s_ = []
         made = {"instances": 0}
+        # under torchrun: DDP, and each rank the loss of its share of every batch (some
+        # parameters, e.g. the user-token rows, get no gradient in some steps)
+        net = distributed.wrap(self.net, find_unused=True) if self.data_parallel else self.net
 
         def batches(ep: int) -> Iterator[tuple[torch.Tensor, float]]:
             inst = self._instances(posts, rng.permutation(pool), rng)
@@ -253,7 +264,9 @@ class SOGBase(TagModel):
                 bucketed += [chunk[k:k + bs] for k in range(0, len(chunk), bs)]
             for k in tqdm(rng.permutation(len(bucketed)), desc=f"{self.name} ep{ep}",
                           disable=not show_progress, leave=False):
-                yield self._batch_loss(bucketed[k]), len(bucketed[k])
+                mine = distributed.share(bucketed[k]) if self.data_parallel \
+                    else distributed.Share(bucketed[k], None)
+                yield mine.weigh(self._batch_loss(mine.rows, net)), len(bucketed[k])
 
         def bookkeeping(ep: int, total: float, seconds: float) -> None:
             self.epoch_s_.append(seconds)
@@ -262,7 +275,8 @@ class SOGBase(TagModel):
                               "instances_per_epoch": n, "loss": round(total / max(n, 1), 4)}
 
         train_epochs(self.net, groups, Optim("adamw", c["lr"]), epochs or c["epochs"], batches,
-                     what=self.name, model=self, callback=callback, on_epoch=bookkeeping)
+                     what=self.name, model=self, callback=callback, on_epoch=bookkeeping,
+                     rngs=(rng,))
         return self
 
     def partial_fit_users(self, posts: TagData, users: np.ndarray, epochs: int | None = None,

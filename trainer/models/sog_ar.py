@@ -67,6 +67,7 @@ class ARNet(SOGNet):
 
 class ARBase(SOGBase):
     defaults: ClassVar[dict] = {**SOGBase.defaults, "decoder_layers": 1}
+    data_parallel: ClassVar[bool] = False  # the loss runs through net.decode: not DDP's forward
 
     def _make_net(self, bert: torch.nn.Module, emb: np.ndarray) -> torch.nn.Module:
         return ARNet(bert, emb, int(self.config["decoder_layers"]), self.n_users)
@@ -104,7 +105,9 @@ class ARBase(SOGBase):
                 seq[r, :len(p)] = torch.tensor(p[-MAX_DECODE:])
         return seq.to(self.device)
 
-    def _batch_loss(self, b: list[tuple[int, list[int], list[int], int]]) -> torch.Tensor:
+    def _batch_loss(self, b: list[tuple[int, list[int], list[int], int]],
+                    net: torch.nn.Module | None = None) -> torch.Tensor:
+        """Teacher-forced loss of ``b`` (``net`` is ``self.net``: AR trains unsplit)."""
         z = self.net.decode(*self._encode_inputs([x[0] for x in b]),
                             self._seq([x[1] for x in b]),
                             self._user_rows([x[3] for x in b], len(b)))

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from tagassist.media.words import FIRST_WORD, PAD, doc_words, word_bag, word_index
+from trainer import distributed
 from trainer.data import TagData
 from trainer.models.base import Batch, EpochCallback, ModelFitError, TagModel
 from trainer.models.torch_util import Optim, setup, train_epochs
@@ -180,9 +181,12 @@ class TextRankerBase(TagModel):
         raise NotImplementedError
 
     def pair_loss(self, ids: torch.Tensor, w: torch.Tensor, pos: torch.Tensor,
-                  neg: torch.Tensor, neg_ok: torch.Tensor) -> torch.Tensor:
-        """Eq. 3's hinge for each pair against its sampled negatives (mean over the batch)."""
-        scores = self.net(ids, w, torch.cat([pos[:, None], neg], dim=1))
+                  neg: torch.Tensor, neg_ok: torch.Tensor, net: nn.Module | None = None
+                  ) -> torch.Tensor:
+        """Eq. 3's hinge for each pair against its sampled negatives (mean over the batch);
+        the forward pass through ``net`` if given (under torchrun: the DDP wrapper)."""
+        scores = (self.net if net is None else net)(ids, w, torch.cat([pos[:, None], neg],
+                                                                     dim=1))
         hinge = torch.relu(self.config["margin"] - scores[:, :1] + scores[:, 1:])
         return (hinge * neg_ok).sum(dim=1).mean()
 
@@ -212,25 +216,32 @@ class TextRankerBase(TagModel):
         self.fit_info_: dict[str, Any] = {"pairs": int(pairs.size), "words": len(self.words),
                                           "epoch_s": []}
 
+        net = distributed.wrap(self.net)  # itself in one process
+
         def batches(ep: int) -> Iterator[tuple[torch.Tensor, float]]:
             order = torch.randperm(pairs.size, generator=g).numpy()
             for a in range(0, order.size, c["batch_size"]):
                 b = order[a:a + c["batch_size"]]
+                n = b.size
+                neg = torch.randint(0, self.n_tags, (n, c["negatives"]), generator=g)
+                mine = distributed.share(np.arange(n))  # under torchrun: this rank's
+                if mine.scale is not None:  # pairs and their negatives (drawn for all)
+                    b, neg = b[mine.rows], neg[torch.from_numpy(mine.rows)]
                 ids, w = self._item_bags(items[b])
                 pos = torch.from_numpy(tags[b])
-                neg = torch.randint(0, self.n_tags, (b.size, c["negatives"]), generator=g)
                 codes = torch.from_numpy(items[b])[:, None] * self.n_tags + neg
                 hit = torch.searchsorted(known, codes).clamp(max=known.numel() - 1)
                 neg_ok = (known[hit] != codes).float()
-                yield self.pair_loss(ids, w, pos, neg, neg_ok) + self.l2(ids, torch.cat(
-                    [pos, neg.flatten()])), b.size
+                loss = self.pair_loss(ids, w, pos, neg, neg_ok, net) + self.l2(ids, torch.cat(
+                    [pos, neg.flatten()]))
+                yield mine.weigh(loss), n
 
         def timed(ep: int, total: float, seconds: float) -> None:
             self.fit_info_["epoch_s"].append(round(seconds, 2))
 
         train_epochs(self.net, self.net.parameters(), Optim("adagrad", c["lr"]),
                      int(epochs or c["epochs"]), batches, what=self.name, model=self,
-                     callback=callback, after_step=self.zero_pad, on_epoch=timed)
+                     callback=callback, after_step=self.zero_pad, on_epoch=timed, rngs=(g,))
         return self
 
     def zero_pad(self) -> None:

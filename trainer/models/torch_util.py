@@ -7,7 +7,9 @@ the step, divergence (a non-finite loss or an overflowing step raises
 :class:`~trainer.models.base.ModelFitError`), cancellation (``check()`` before every step)
 and the per-epoch callback.  A model hands it a generator of (loss, weight) per epoch; the
 generator's random draws happen in the same order as the loops it replaced, so seeded
-figures are unchanged.
+figures are unchanged.  Under torchrun (:mod:`trainer.distributed`) the epoch's loss is the
+mean over the ranks, and a loop given its ``rngs`` checkpoints and resumes
+(:mod:`trainer.checkpoint`); in one process without a checkpoint folder both are no-ops.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from trainer import distributed
+from trainer.checkpoint import EpochCheckpoint, Rng
 from trainer.data import TagData
 from trainer.models.base import EpochCallback, ModelFitError, check_finite, no_check
 
@@ -145,20 +149,24 @@ def train_epochs(net: torch.nn.Module, params: Iterable[Any], optim: Optim, epoc
                  check: Callable[[], None] = no_check,
                  after_step: Callable[[], None] | None = None,
                  on_epoch: Callable[[int, float, float], None] | None = None,
-                 progress: bool = False) -> list[float]:
+                 progress: bool = False, rngs: Sequence[Rng] | None = None) -> list[float]:
     """The training loop of every torch model: ``epochs`` passes of ``batches(epoch)``.
 
     Builds ``optim`` over ``params``; per step calls ``check()`` (raises to cancel), then
     :func:`descend` and ``after_step()``.  After an epoch: ``on_epoch(epoch, total, seconds)``
     (the model's bookkeeping), then ``callback(epoch, model)`` in eval mode, which stops
     training by returning False.  Returns each epoch's weighted loss total; ``net`` is left
-    in eval mode.
+    in eval mode.  ``rngs``: every generator ``batches`` draws from — given, the loop is
+    resumable: inside :func:`trainer.checkpoint.resumable` it starts after the last saved
+    epoch and saves after each epoch (before the callback, which may stop the run).
     """
     opt = optim.build(params)
-    totals: list[float] = []
+    saved = EpochCheckpoint(net, opt, rngs) if rngs is not None else None
+    done, totals = saved.resume() if saved is not None else (0, [])
     net.train()
     try:
-        for ep in tqdm(range(1, epochs + 1), desc=what, disable=not progress, leave=False):
+        for ep in tqdm(range(done + 1, epochs + 1), desc=what, disable=not progress,
+                       leave=False):
             started = time.perf_counter()
             steps = iter(batches(ep))
             total = 0.0
@@ -171,9 +179,12 @@ def train_epochs(net: torch.nn.Module, params: Iterable[Any], optim: Optim, epoc
                 total += descend(opt, loss, f"{what} {unit} {ep}") * weight
                 if after_step is not None:
                     after_step()
+            total = distributed.mean(total)  # a share's weighted loss: the mean is the batch's
             totals.append(total)
             if on_epoch is not None:
                 on_epoch(ep, total, time.perf_counter() - started)
+            if saved is not None:
+                saved.save(ep, totals)
             if callback is not None:
                 net.eval()
                 stop = callback(ep, model) is False
