@@ -4,6 +4,7 @@ Posts are the tagged COCO and Flickr photos with fused contexts (:mod:`trainer.p
 
     python -m trainer.sog_photos ablation --json docs/results/sog-photos-context.json
     python -m trainer.sog_photos train --out resources/sog-photos
+    torchrun --nproc_per_node N -m trainer.sog_photos train ...   (DDP, trainer.distributed)
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from tagassist.suggest.sog_context import FIELDS, drop_fields
+from trainer import distributed
 from trainer.data import TagData
 from trainer.datasets import data_dir
 from trainer.metrics import aggregate, mean_std, truth_ranks
@@ -127,6 +129,8 @@ def train_served(out: Path, epochs: int) -> dict[str, object]:
     t0 = time.perf_counter()
     model.fit(data, seed=0, tag_emb=tag_text_embeddings(data.tags))  # type: ignore[call-arg]
     seconds = round(time.perf_counter() - t0, 1)
+    if not distributed.is_main():  # under torchrun every rank holds the same model: one writes
+        return {}
     weights = {k: v.astype(np.float16) for k, v in to_numpy(model.net).items()  # type: ignore
                if k != "bert.embeddings.word_embeddings.weight"}
     out.mkdir(parents=True, exist_ok=True)
@@ -158,9 +162,14 @@ def main(argv: list[str] | None = None) -> int:
                    / "resources" / "sog-photos")
     t.add_argument("--epochs", type=int, default=SERVED_CONFIG["epochs"])
     args = p.parse_args(argv)
-    if args.cmd == "train":
-        meta = train_served(args.out, args.epochs)
-        print(json.dumps(meta["training"], indent=1))
+    if args.cmd == "train":  # torchrun --nproc_per_node N -m trainer.sog_photos train: DDP
+        distributed.init()
+        try:
+            meta = train_served(args.out, args.epochs)
+        finally:
+            distributed.close()
+        if meta:
+            print(json.dumps(meta["training"], indent=1))
     if args.cmd == "ablation":
         out = ablation(args)
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
