@@ -107,19 +107,25 @@ def run(folder: Path) -> dict[str, object]:
     }
 
 
+def skip_reason(folder: Path) -> str | None:
+    """Why the bench cannot run here (the set or a default model missing), else None."""
+    if not (folder / "labels.csv").is_file():
+        return f"{folder} not found"
+    for model in ("image-lite0", "text-minilm"):
+        if not (ROOT / "models" / model / "model.onnx").is_file():
+            return f"models/{model} not built (python -m trainer.export)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="default: data_dir()")
     args = parser.parse_args(argv)
     folder = (args.data or data_dir()) / SET
-    if not (folder / "labels.csv").is_file():
-        print(json.dumps({"skipped": f"{folder} not found"}))
+    skipped = skip_reason(folder)
+    if skipped:
+        print(json.dumps({"skipped": skipped}))
         return 0
-    for model in ("image-lite0", "text-minilm"):
-        if not (ROOT / "models" / model / "model.onnx").is_file():
-            print(json.dumps({"skipped": f"models/{model} not built "
-                                         "(python -m trainer.export)"}))
-            return 0
     print(json.dumps(run(folder), indent=1))
     return 0
 

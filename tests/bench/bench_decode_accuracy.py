@@ -48,7 +48,7 @@ from tagassist.media.preprocess import Preprocessing, load_rgb
 from tagassist.suggest.encoders import ImageEncoder, TextEncoder
 from tagassist.suggest.image_words import ImageWords
 from tagassist.suggest.vocabulary import TagVocabulary
-from tests.bench.bench_coco_cold_start import SET, K, load, naive
+from tests.bench.bench_coco_cold_start import SET, K, load, naive, skip_reason
 from tests.bench.report import write_report
 from trainer.datasets import data_dir  # plain paths and numpy: no torch
 
@@ -263,14 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=OUT, help=f"default: {OUT}")
     args = parser.parse_args(argv)
     data = args.data or data_dir()
-    if not (data / SET / "labels.csv").is_file():
-        print(json.dumps({"skipped": f"{data / SET} not found"}))
+    skipped = skip_reason(data / SET)
+    if skipped:
+        print(json.dumps({"skipped": skipped}))
         return 0
-    for model in ("image-lite0", "text-minilm"):
-        if not (ROOT / "models" / model / "model.onnx").is_file():
-            print(json.dumps({"skipped": f"models/{model} not built "
-                                         "(python -m trainer.export)"}))
-            return 0
     with tempfile.TemporaryDirectory() as tmp:
         result = run(data, args.keep or Path(tmp) / "camera")
     write_report(args.json, result, table(result))

@@ -29,18 +29,11 @@ from tagassist.suggest.suggesters import (
     history_suggestions,
 )
 from tests import sample
+from tests.jobs import drive
 
 CAT = "2019-spring-berkeley/chelsea-the-cat.jpg"
 ESPRESSO = "2018-montreal/espresso.jpg"
 
-
-def drive(job):
-    ticks = []
-    try:
-        while True:
-            ticks.append(next(job))
-    except StopIteration as stop:
-        return stop.value, ticks
 
 
 @pytest.fixture(scope="module")

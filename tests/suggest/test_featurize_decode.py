@@ -24,6 +24,7 @@ from tagassist.suggest.decode_pool import PhotoDecoder
 from tagassist.suggest.encoders import ImageEncoder
 from tagassist.suggest.featurize import IMAGE_MODEL, Models, featurize_library
 from tagassist.suggest.runtime import read_metadata
+from tests.jobs import drive
 
 RACCOON = "2019-spring-berkeley/raccoon-in-the-garden.jpg"  # 1024 x 768: draft halves it
 PHOTOS = (RACCOON, "2019-spring-berkeley/chelsea-the-cat.jpg", "2018-montreal/espresso.jpg",
@@ -31,14 +32,6 @@ PHOTOS = (RACCOON, "2019-spring-berkeley/chelsea-the-cat.jpg", "2018-montreal/es
           "street/cameraman.jpg", "2018-montreal/lookout-stairs.jpg")
 NEVER_POOLED = 10**9
 
-
-def drive(job):
-    ticks = []
-    try:
-        while True:
-            ticks.append(next(job))
-    except StopIteration as stop:
-        return stop.value, ticks
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

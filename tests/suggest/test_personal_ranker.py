@@ -21,6 +21,7 @@ from tagassist.suggest.model_store import PERSONAL_CONTENT, ModelStore, active_v
 from tagassist.suggest.personal import REASON, PersonalRanker
 from tagassist.suggest.service import ColdStartSuggester
 from tagassist.suggest.training import train_user
+from tests.jobs import drive
 from trainer.datasets import data_dir
 
 COCO = data_dir() / "coco-val2017-283"
@@ -31,14 +32,6 @@ UNTAGGED_CAT = "000000119828.jpg"  # photo 36 of the set
 pytestmark = pytest.mark.skipif(not (COCO / "labels.csv").is_file(),
                                 reason=f"{COCO} not found (the shared data sets)")
 
-
-def drive(job):
-    events = []
-    try:
-        while True:
-            events.append(next(job))
-    except StopIteration as stop:
-        return stop.value, events
 
 
 def coco_photos(n: int) -> list[tuple[str, list[str]]]:
@@ -165,7 +158,7 @@ def test_a_personal_model_serves_photos_analysed_with_the_other_decode(trained, 
     """After the draft decode came in (issue 21) every photo is analysed again under a new
     feature version; a personal model fitted on the old features must keep suggesting until
     its next training, not go quiet."""
-    lib, user = trained["library"], trained["user"]
+    user = trained["user"]
     copy_path = tmp_path / "copy.db"
     with sqlite3.connect(trained["root"] / "lib" / "tagassist.db") as src, \
             sqlite3.connect(copy_path) as dst:
