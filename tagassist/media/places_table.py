@@ -29,6 +29,7 @@ from scipy.spatial import cKDTree
 
 from tagassist.media.atomic import atomic_write
 from tagassist.paths import default_cache_dir
+from tagassist.priority import at_background_priority
 
 MIN_POPULATION = 5000  # places smaller than a town are not named (tagassist.media.places)
 
@@ -190,9 +191,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    if hasattr(os, "nice"):  # a background job: leave the CPU to the UI on small machines
-        try:
-            os.nice(10)
-        except OSError:
-            pass
+    at_background_priority()  # a background job: leave the CPU to the UI on small machines
     sys.exit(main())

@@ -11,8 +11,9 @@ store) in its own: while the encoder runs batch k, the workers decode batches k+
   imports the whole CLI; a bench module, onnxruntime: measured 0.34 s CPU a worker instead
   of 0.95 s).  A new worker imports numpy and Pillow only.
 - One worker per CPU the process may use.  The encoder (onnxruntime, 2 intra-op threads that
-  sleep when idle, ``runtime.py``) shares the CPUs with them; the workers run at nice +10, like
-  the trainer child, so the encoder and the window's UI thread come first.  On 2 cores one
+  sleep when idle, ``runtime.py``) shares the CPUs with them; the workers run at nice 10 at
+  least (``tagassist.priority``), like the window's analysis thread and the trainer child,
+  so the window's UI thread comes first.  On 2 cores one
   worker would leave decoding (34 ms a photo) as the limit, ~29 photos/s; two keep both cores
   busy (~55 CPU ms a photo: ~35 photos/s).  Under load the two were within noise
   (docs/decode.md).
@@ -41,12 +42,13 @@ import numpy as np
 
 from tagassist.media.errors import MediaError
 from tagassist.media.preprocess import Preprocessing
+from tagassist.priority import BACKGROUND_NICE, at_background_priority
 
 # Photos from which a job is pooled: starting the workers takes ~0.5 s and saves ~15 ms a
 # photo on 2 idle cores (~22 -> ~35 photos/s, docs/decode.md): even at ~30 photos, so 48.
 MIN_POOLED = 48
 AHEAD = 2  # batches decoded ahead of the one being encoded
-WORKER_NICE = 10
+WORKER_NICE = BACKGROUND_NICE
 
 Key = TypeVar("Key")
 Decoded = np.ndarray | str  # a uint8 crop, or why the file could not be decoded
@@ -64,11 +66,7 @@ def decode_one(spec: Preprocessing, path: str) -> Decoded:
 
 
 def _worker_start() -> None:
-    if hasattr(os, "nice"):
-        try:
-            os.nice(WORKER_NICE)
-        except OSError:
-            pass
+    at_background_priority(WORKER_NICE)
 
 
 @contextlib.contextmanager

@@ -67,8 +67,15 @@ class LibraryController(QObject):
         self.writer = SerialWriter(paths.database, self)  # every write, in order, off-thread
         self.writer.idle.connect(self.writes_idle)
         self._tagging: Counter[int] = Counter()  # items with a tag write still queued
-        self.jobs = JobRunner(self)
+        self.jobs = JobRunner(self)  # import, training
         self.jobs.job_started.connect(self.job_started)
+        # The analysis runs onnxruntime and waits on its decode workers, both without the
+        # GIL: on a lowered thread it yields the CPU to the UI thread.  Jobs that run Python
+        # (the import, the training's fits) stay at normal priority: while the UI thread
+        # waits for their GIL, a lowered holder would make it wait longer (bench_responsiveness,
+        # docs/benchmarks.md).
+        self.analysis_jobs = JobRunner(self, max_threads=1, background=True)
+        self.analysis_jobs.job_started.connect(self.job_started)
         self._sidebar_jobs = JobRunner(self, max_threads=1)  # quick reads: not in the status bar
         self._sidebar_handle: JobHandle | None = None
         self._display_ids: list[int] | None = None
@@ -383,6 +390,7 @@ class LibraryController(QObject):
         self.writer.shutdown()  # the writes asked for land first; no more announcements
         self._sidebar_jobs.shutdown()
         self.jobs.shutdown()
+        self.analysis_jobs.shutdown()
         self.suggest.shutdown()  # after the jobs: training featurizes with its engine
 
     def _safely(self, fn: Callable[[], _T], default: _T) -> _T:

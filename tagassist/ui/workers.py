@@ -10,6 +10,10 @@ Conventions (napari/Anki style):
 - A failing job always reports ``failed(message)``; nothing is swallowed.
 - Cancellation is cooperative via a ``threading.Event`` passed to the factory; each tick is a
   cancellation point for the generator.
+- A runner made with ``background=True`` (the analysis of new items) runs its jobs on
+  threads of lower CPU priority (``tagassist.priority``), so the UI thread gets a core first.
+  Only for jobs that spend their time outside the GIL: the UI thread waiting for the GIL
+  held by a lowered thread would wait longer.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal
+
+from tagassist.priority import lower_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +103,11 @@ class JobHandle(QObject):
 class _GeneratorRunnable(QRunnable):
     """Drives the generator in a pool thread; talks to the GUI only through ``handle``'s signals."""
 
-    def __init__(self, factory: JobFactory, handle: JobHandle) -> None:
+    def __init__(self, factory: JobFactory, handle: JobHandle, background: bool = False
+                 ) -> None:
         super().__init__()
         self._factory = factory
+        self._background = background
         # Emitting a GUI-thread QObject's signal from another thread is safe (queued delivery).
         self._progress = handle._tick
         self._finished = handle._done
@@ -108,6 +116,8 @@ class _GeneratorRunnable(QRunnable):
         self._title = handle.title
 
     def run(self) -> None:
+        if self._background and not lower_this_thread():  # elsewhere than Linux: Qt's own
+            QThread.currentThread().setPriority(QThread.Priority.LowPriority)
         try:
             gen = self._factory(self._cancel)
             while True:
@@ -129,8 +139,10 @@ class JobRunner(QObject):
 
     job_started = Signal(object)  # JobHandle
 
-    def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
+    def __init__(self, parent: QObject | None = None, max_threads: int = 2, *,
+                 background: bool = False) -> None:
         super().__init__(parent)
+        self.background = background  # its pool's threads only ever run background jobs
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads)
         self._handles: set[JobHandle] = set()
@@ -139,7 +151,7 @@ class JobRunner(QObject):
         handle = JobHandle(title, self)
         self._handles.add(handle)
         handle.ended.connect(lambda h=handle: self._handles.discard(h))
-        self._pool.start(_GeneratorRunnable(factory, handle))
+        self._pool.start(_GeneratorRunnable(factory, handle, self.background))
         self.job_started.emit(handle)
         return handle
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
 from tagassist.app.import_job import summarize_import
+from tagassist.priority import BACKGROUND_NICE, MAX_NICE
 from tagassist.ui.workers import JobRunner
 from tests.ui.conftest import landed, run_import
 
@@ -116,3 +120,23 @@ def test_summarize_import_says_what_came_with_a_warning_and_escapes_bad_names():
     _, text = summarize_import(report)
     assert text == ("1 file could not be imported — \\xff\\xfe.jpg: rename it. "
                     "1 warning — a.jpg: keyword left out: too long")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice: Linux")
+def test_the_analysis_runs_below_the_ui_thread_and_other_jobs_do_not(qtbot, window):
+    def own_nice(cancel: threading.Event):
+        yield (0, 1, "")
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    ui_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    results = {}
+    for name, runner in (("analysis", window.controller.analysis_jobs),
+                         ("import and training", window.controller.jobs),
+                         ("suggestions", window.controller.suggest.jobs)):
+        handle = runner.start("Probe", own_nice)
+        with qtbot.waitSignal(handle.finished, timeout=10_000) as blocker:
+            pass
+        results[name] = blocker.args[0]
+    assert results == {"analysis": min(MAX_NICE, ui_nice + BACKGROUND_NICE),
+                       "import and training": ui_nice, "suggestions": ui_nice}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ui_nice

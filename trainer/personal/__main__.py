@@ -22,6 +22,7 @@ from typing import Any
 
 import trainer.personal as package
 from tagassist.library import Library, LibraryError
+from tagassist.priority import BACKGROUND_NICE, at_background_priority
 from tagassist.suggest.train_events import Cancelled as CancelledEvent
 from tagassist.suggest.train_events import Error, Skipped, TrainEvent
 from trainer.models.base import ModelFitError
@@ -44,12 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", default=",".join(CANDIDATES))
     p.add_argument("--full", action="store_true",
                    help="train every weight again instead of updating your rows only")
-    p.add_argument("--nice", type=int, default=10,
-                   help="lower this process's CPU priority by N (the app starts it in the "
-                        "background; its window must keep the CPU it needs)")
+    p.add_argument("--nice", type=int, default=BACKGROUND_NICE,
+                   help="run this process at nice N at least (the app starts it in the "
+                        "background; its window must keep the CPU it needs); 0: unchanged")
     args = p.parse_args(argv)
-    if args.nice > 0 and hasattr(os, "nice"):
-        os.nice(args.nice)
+    if args.nice > 0:
+        at_background_priority(args.nice)
 
     stop = {"flag": False}
 
