@@ -40,6 +40,13 @@ library with the default models, in one process:
   waited (for the GIL or a lock).  ``faulthandler.dump_traceback_later`` is re-armed at every
   beat (``--watchdog-ms``, default 150): its C thread needs no GIL, so when a beat is that
   late it dumps every thread's stack -- the UI thread's, and the one holding the GIL.
+* the machine's stolen time: the CPU time the hypervisor gave to other guests while this one
+  wanted it (``/proc/stat``'s steal column), read at every beat.  Per phase as a share of the
+  CPUs, per long gap in ms (the mean over the CPUs).  On the shared 2-core machine it reached
+  30 % under load, and a gap with tens of ms stolen is the host's, not the app's; with
+  paravirtual steal accounting the guest counts it as neither running nor runnable, so it
+  shows in a gap's "waiting" share.  Per gap it is taken from the CPU the UI thread was on
+  (``/proc/thread-self/stat``'s processor field at the gap's two beats).
   ``--sampler`` adds a thread that dumps all stacks
   (``faulthandler``) every 5 ms while no beat has come for 40 ms (off by default: one run
   with it segfaulted).  Each long gap is listed with its phase, this split, the slot calls
@@ -56,6 +63,7 @@ import argparse  # noqa: E402
 import csv  # noqa: E402
 import faulthandler  # noqa: E402
 import functools  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
@@ -163,6 +171,13 @@ class Recorder:
         self.steps: list[tuple[float, float]] = []  # (start, seconds) of each grid.step
         self.sched: list[tuple[int, int]] = []  # UI thread (cpu ns, run-queue wait ns) per beat
         self._stat = None
+        # per beat: each CPU's stolen time so far (USER_HZ ticks), the CPU the UI thread is on
+        self.steal: list[list[int]] = []
+        self.cpu_of_ui: list[int] = []
+        self.gcs: list[tuple[float, float, int]] = []  # Python's collections: (start, s, gen)
+        self._gc_start = 0.0
+        self._proc_stat = None
+        self._thread_stat = None
         self.watchdog_s = 0.0
         self._watchdog_fd: int | None = None
         self.dumps: list[dict] = []
@@ -173,6 +188,8 @@ class Recorder:
         self.last = time.perf_counter()
         self.beats.append(self.last)
         self.sched.append(_schedstat(self._stat))
+        self.steal.append(_steal(self._proc_stat))
+        self.cpu_of_ui.append(_cpu_now(self._thread_stat))
         if self._watchdog_fd is not None:  # re-arm: fires only if the next beat is late
             faulthandler.dump_traceback_later(self.watchdog_s, file=self._watchdog_fd)
 
@@ -218,6 +235,18 @@ class Recorder:
         """The UI thread's /proc schedstat file (Linux): CPU time and run-queue wait."""
         path = Path(f"/proc/self/task/{threading.get_native_id()}/schedstat")
         self._stat = path.open("rb", buffering=0) if path.exists() else None
+        machine = Path("/proc/stat")
+        self._proc_stat = machine.open("rb", buffering=0) if machine.exists() else None
+        own = path.with_name("stat")
+        self._thread_stat = own.open("rb", buffering=0) if own.exists() else None
+
+    def on_gc(self, phase: str, info: dict) -> None:
+        """``gc.callbacks``: every collection holds the GIL, whichever thread runs it."""
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        else:
+            self.gcs.append((self._gc_start, time.perf_counter() - self._gc_start,
+                             int(info.get("generation", -1))))
 
     # slot timing
     def wrap(self, spec: str, names: tuple[str, ...]) -> list[str]:
@@ -294,6 +323,24 @@ def _schedstat(f) -> tuple[int, int]:
     f.seek(0)
     cpu, wait, _slices = f.read().split()
     return int(cpu), int(wait)
+
+
+def _steal(f) -> list[int]:
+    """Each CPU's stolen ticks so far (``/proc/stat``'s 8th value per ``cpuN`` line)."""
+    if f is None:
+        return []
+    f.seek(0)
+    rows = [line.split() for line in f.read().splitlines()[1:] if line.startswith(b"cpu")]
+    return [int(r[8]) if len(r) > 8 else 0 for r in rows]
+
+
+def _cpu_now(f) -> int:
+    """The CPU the UI thread runs on (its /proc stat's 39th field; -1 if unknown)."""
+    if f is None:
+        return -1
+    f.seek(0)
+    fields = f.read().rsplit(b")", 1)[-1].split()
+    return int(fields[36]) if len(fields) > 36 else -1
 
 
 def _frame(line: str) -> str:
@@ -391,6 +438,7 @@ def run(data: Path, sampler: bool = False, watchdog_ms: float = 150,
         if sampler:
             rec.start_sampler()
         rec.open_schedstat()
+        gc.callbacks.append(rec.on_gc)
         if watchdog_ms > 0:
             rec.start_watchdog(watchdog_ms / 1000)
         heart.start()
@@ -483,6 +531,8 @@ def run(data: Path, sampler: bool = False, watchdog_ms: float = 150,
         phase("stepping", lambda: _qt_wait(app, lambda: False, length))
         heart.stop()
     finally:
+        if rec.on_gc in gc.callbacks:
+            gc.callbacks.remove(rec.on_gc)
         rec.stop_sampler()
         rec.dumps = rec.stop_watchdog()
         if window is not None:
@@ -504,6 +554,21 @@ def _phase_of(rec: Recorder, t: float) -> str:
     return "between"
 
 
+def _stolen_per_gap(rec: Recorder, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per gap: ms stolen from the UI thread's CPU (the more of the CPUs it was on at the
+    gap's two beats) and the mean over all CPUs.  Ticks are 10 ms: coarse for one gap."""
+    steal = np.asarray(rec.steal, dtype=np.float64)
+    if steal.ndim != 2 or len(steal) != n + 1 or steal.shape[1] == 0:
+        return np.zeros(n), np.zeros(n)
+    tick_ms = 1e3 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 10.0
+    per_cpu = np.diff(steal, axis=0) * tick_ms
+    on = np.asarray(rec.cpu_of_ui)
+    rows = np.arange(n)
+    ends = [np.where((c >= 0) & (c < per_cpu.shape[1]), per_cpu[rows, np.clip(c, 0, None)],
+                     per_cpu.max(axis=1)) for c in (on[:-1], on[1:])]
+    return np.maximum(*ends), per_cpu.mean(axis=1)
+
+
 def analyse(rec: Recorder) -> dict:
     beats = np.asarray(rec.beats)
     gaps = np.diff(beats) * 1e3
@@ -511,6 +576,7 @@ def analyse(rec: Recorder) -> dict:
     sched = np.asarray(rec.sched, dtype=np.float64) / 1e6  # ms
     cpu = np.diff(sched[:, 0]) if len(sched) > 1 else np.zeros_like(gaps)
     runq = np.diff(sched[:, 1]) if len(sched) > 1 else np.zeros_like(gaps)
+    stolen, stolen_mean = _stolen_per_gap(rec, len(gaps))
     phases = {}
     for name, a, b in rec.phases:
         m = (ends >= a) & (ends <= b)
@@ -530,6 +596,9 @@ def analyse(rec: Recorder) -> dict:
             "long_gaps_ms_ui_running": _r(cpu[m][g > 50].sum()),
             "long_gaps_ms_ui_runnable_not_scheduled": _r(runq[m][g > 50].sum()),
             "long_gaps_ms_ui_waiting": _r((g - cpu[m] - runq[m])[g > 50].sum()),
+            "machine_stolen_pct": _r(100 * stolen_mean[m].sum() / max(1e-9, (b - a) * 1e3)),
+            "gaps_over_100ms_with_under_10ms_stolen": int(((g > GAP_LIMIT_MS)
+                                                            & (stolen[m] < 10)).sum()),
             "steps": len(steps),
             "step_slot_max_ms": _r(max(steps) * 1e3) if steps else None,
             "step_slot_median_ms": _r(float(np.median(steps)) * 1e3) if steps else None,
@@ -540,6 +609,8 @@ def analyse(rec: Recorder) -> dict:
         "max_gap_ms": max(p["max_gap_ms"] for p in in_phases) if in_phases else None,
         "max_gap_ms_jobs": max((p["max_gap_ms"] for p in work if p["max_gap_ms"]), default=None),
         "gaps_over_100ms": sum(p["gaps_over_100ms"] for p in in_phases),
+        "gaps_over_100ms_with_under_10ms_stolen": sum(
+            p["gaps_over_100ms_with_under_10ms_stolen"] for p in in_phases),
     }
     overall["meets_goal_jobs"] = (overall["max_gap_ms_jobs"] is not None
                                   and overall["max_gap_ms_jobs"] <= GAP_LIMIT_MS)
@@ -573,39 +644,52 @@ def analyse(rec: Recorder) -> dict:
         stacks = Counter(" <- ".join(ui[:6]) for ui, _ in samples)
         others = Counter(f"{name}: {' <- '.join(fr[:2])}"
                          for _, o in samples for name, fr in o.items() if fr)
+        collections = [(g, _r(s * 1e3)) for t, s, g in rec.gcs if t < b and t + s > a]
         long_gaps.append({
             "gap_ms": _r(gaps[k]), "phase": _phase_of(rec, b),
             "ui_running_ms": _r(cpu[k]), "ui_runnable_not_scheduled_ms": _r(runq[k]),
             "ui_waiting_ms": _r(gaps[k] - cpu[k] - runq[k]),
+            "stolen_from_ui_cpu_ms": _r(stolen[k]),
+            "machine_stolen_ms": _r(stolen_mean[k]),
             "at_s": _r(b - rec.phases[0][1]) if rec.phases else None,
             "slots_overlapping": overlapping[:8],
+            "gc_overlapping": collections,  # (generation, ms) of Python's collections
             "samples": len(samples),
             "ui_thread_stacks": [{"n": n, "innermost_first": s}
                                  for s, n in stacks.most_common(3)],
             "other_threads": [{"n": n, "where": s} for s, n in others.most_common(6)],
             "watchdog_dump": dump_of.get(int(k)),
         })
+    gc_ms = sorted(s * 1e3 for _, s, _ in rec.gcs)
+    collections = {"count": len(gc_ms), "max_ms": _r(gc_ms[-1]) if gc_ms else None,
+                   "over_20ms": sum(ms > 20 for ms in gc_ms),
+                   "full": sum(g == 2 for _, _, g in rec.gcs)}
     return {"phases": phases, "overall": overall, "slots": slots, "longest_gaps": long_gaps,
+            "python_gc": collections,
             "watchdog_dumps": len(rec.dumps), "watchdog_dumps_matched": len(dump_of)}
 
 
 def table(r: dict) -> str:
     head = (f"{'phase':<11}{'dur s':>8}{'beats':>7}{'max gap':>9}{'p99':>7}{'>100ms':>8}"
-            f"{'>50ms':>7}{'step max':>10}")
+            f"{'>50ms':>7}{'step max':>10}{'stolen %':>10}")
     lines = [head]
     for name, p in r["phases"].items():
         lines.append(f"{name:<11}{p['duration_s']:>8.1f}{p['beats']:>7}"
                      f"{p['max_gap_ms'] or 0:>9.1f}{p['p99_gap_ms'] or 0:>7.1f}"
                      f"{p['gaps_over_100ms']:>8}{p['gaps_over_50ms']:>7}"
-                     f"{p['step_slot_max_ms'] or 0:>10.1f}")
+                     f"{p['step_slot_max_ms'] or 0:>10.1f}{p['machine_stolen_pct']:>10.1f}")
     o = r["overall"]
     lines.append(f"largest gap: {o['max_gap_ms']} ms (jobs' phases: {o['max_gap_ms_jobs']} ms; "
-                 f"goal <= {GAP_LIMIT_MS:.0f} ms: {o['meets_goal_jobs']})")
+                 f"goal <= {GAP_LIMIT_MS:.0f} ms: {o['meets_goal_jobs']}); gaps over 100 ms: "
+                 f"{o['gaps_over_100ms']}, of which with under 10 ms stolen by the host: "
+                 f"{o['gaps_over_100ms_with_under_10ms_stolen']}")
     for g in r["longest_gaps"][:5]:
         top = g["slots_overlapping"][:2]
         lines.append(f"  gap {g['gap_ms']} ms in {g['phase']} at {g['at_s']} s (UI thread running "
                      f"{g['ui_running_ms']}, runnable {g['ui_runnable_not_scheduled_ms']}, "
-                     f"waiting {g['ui_waiting_ms']} ms); slots {top}")
+                     f"waiting {g['ui_waiting_ms']} ms; host stole {g['stolen_from_ui_cpu_ms']} ms "
+                     f"of its CPU); "
+                     f"slots {top}; gc {g['gc_overlapping']}")
     return "\n".join(lines)
 
 
