@@ -288,8 +288,8 @@ class SuggestController(QObject):
         if self.analyse_handle is not None and self.analyse_handle.running:
             self._analyse_again = True
             return self.analyse_handle
-        handle = self.host.analysis_jobs.start("Analysing new items",
-                                      lambda cancel: self.engine.featurize_missing(cancel))
+        handle = self.host.analysis_jobs.start(
+            "Analysing new items", lambda cancel: self.engine.featurize_missing(cancel))
         handle.finished.connect(self._analysed)
         handle.failed.connect(lambda message: self.host.notify.emit("error", message))
         handle.ended.connect(self._analysis_ended)
