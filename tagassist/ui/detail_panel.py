@@ -14,7 +14,6 @@ from PySide6.QtCore import QEvent, QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
-    QCompleter,
     QFrame,
     QLabel,
     QLineEdit,
@@ -27,6 +26,7 @@ from tagassist.app.sidebar_jobs import ALIAS_ARROW
 from tagassist.ui import theme
 from tagassist.ui.flow_layout import FlowLayout
 from tagassist.ui.item_model import display_name
+from tagassist.ui.tag_completer import TagCompleter
 
 if TYPE_CHECKING:
     from tagassist.library import Item
@@ -105,10 +105,8 @@ class DetailPanel(QWidget):
         self.tag_edit.setAccessibleDescription(
             "Type a tag and press Enter to add it to every selected item (T comes here)")
         self._completions = QStringListModel(self)
-        completer = QCompleter(self._completions, self)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self.tag_edit.setCompleter(completer)
+        # Enter with a tag highlighted in the list adds that tag (tag_completer.py)
+        TagCompleter(self._completions, self.tag_edit).accepted.connect(self._submit)
         self.tag_edit.returnPressed.connect(self._submit)
 
         layout = QVBoxLayout(self)
@@ -253,11 +251,20 @@ class DetailPanel(QWidget):
     def chip(self, path: str) -> QPushButton | None:
         return self._chip_buttons.get(path)
 
+    def close_completions(self) -> bool:
+        """Close the tag field's completion list; False when none was open."""
+        popup = self.tag_edit.completer().popup()
+        if not popup.isVisible():
+            return False
+        popup.hide()
+        return True
+
     def focus_tag_edit(self) -> None:
         self.tag_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.tag_edit.selectAll()
 
     def _submit(self) -> None:
+        self.close_completions()  # Enter is done with the list (else Esc's rule would apply)
         text = self.tag_edit.text().strip()
         if ALIAS_ARROW in text:  # a chosen alias completion: the tag it stands for
             text = text.rsplit(ALIAS_ARROW, 1)[1].strip()

@@ -324,7 +324,10 @@ class MainWindow(QMainWindow):
         return False
 
     def focus_grid(self) -> None:
-        """Esc: out of a text field, or out of the large viewer, back to the grid."""
+        """Esc: out of a text field, or out of the large viewer, back to the grid.  With the
+        tag field's completion list open, Esc closes the list only (tag_completer.py)."""
+        if self.detail.close_completions():
+            return
         if self.viewing() and self.focusWidget() in (self.viewer, None):  # not from a field
             self.close_viewer()
         target = self.empty.open_button if self.empty_state_shown() else self.grid
