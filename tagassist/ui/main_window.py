@@ -29,7 +29,7 @@ from tagassist.ui.job_status import JobStatus
 from tagassist.ui.menus import make_actions
 from tagassist.ui.notifications import NotificationArea
 from tagassist.ui.pages import ItemPages
-from tagassist.ui.search_bar import SearchBar
+from tagassist.ui.search_bar import SearchBar, no_match_note
 from tagassist.ui.sidebar import TagSidebar, quote_term
 from tagassist.ui.sidebar_refresh import SidebarRefresh
 from tagassist.ui.suggest_controller import ACCEPT_ALL_THRESHOLD
@@ -172,7 +172,10 @@ class MainWindow(QMainWindow):
         except LibraryError as exc:  # QuerySyntaxError included: the window keeps working
             self.search.show_error(str(exc))
             return False
-        self.search.clear_error()
+        if ids:
+            self.search.clear_error()
+        else:  # an empty grid says why
+            self.search.show_note(no_match_note(expression))
         self._show(expression, self.controller.in_display_order(ids))
         return True
 

@@ -1,4 +1,5 @@
-"""The search field: a boolean tag expression, with syntax errors shown inline below it."""
+"""The search field: a boolean tag expression, with syntax errors shown inline below it, and
+a note there when nothing matches (the grid is then empty: it says why)."""
 
 from __future__ import annotations
 
@@ -40,9 +41,11 @@ class SearchBar(QWidget):
         theme.restyle_on_palette_change(self, self._restyle)
 
     def _restyle(self) -> None:
-        """The error colour from the palette (again after a light/dark switch)."""
-        bad = theme.css(theme.colours().bad)
-        self.error.setStyleSheet(f"color: {bad};")
+        """The error colour from the palette (again after a light/dark switch); a note is
+        muted."""
+        c = theme.colours()
+        bad = theme.css(c.bad)
+        self.error.setStyleSheet(f"color: {bad if self._bad else theme.css(c.muted)};")
         self.edit.setStyleSheet(f"QLineEdit {{ border: 1px solid {bad}; }}" if self._bad else "")
 
     def text(self) -> str:
@@ -63,6 +66,14 @@ class SearchBar(QWidget):
         self._bad = True
         self._restyle()
 
+    def show_note(self, message: str) -> None:
+        """Not an error: a line below the field (nothing matched, and what to try)."""
+        self.error.setText(message)
+        self.error.setToolTip("")
+        self.error.show()
+        self._bad = False
+        self._restyle()
+
     def clear_error(self) -> None:
         self.error.hide()
         self.error.clear()
@@ -72,3 +83,15 @@ class SearchBar(QWidget):
 
     def _submit(self) -> None:
         self.search_requested.emit(self.text())
+
+
+def no_match_note(expression: str) -> str:
+    """What to tell when ``expression`` matched nothing.  Words side by side are separate
+    tags that must all be there: united kingdom is two tags, "united kingdom" in quotes one."""
+    words = expression.split()
+    plain = (len(words) > 1 and not set(expression) & set('"()')
+             and not {w.upper() for w in words} & {"AND", "OR", "NOT"})
+    if plain:
+        return (f"No item has all of the tags {', '.join(words)}. For one tag with a space "
+                f"in its name, put it in quotes: \"{' '.join(words)}\".")
+    return "No item matches. Search looks at tags: the ones in use are listed on the left."

@@ -146,6 +146,23 @@ def test_search_and_bad_expression(qtbot, window, imported):
     assert window.model.rowCount() == sample.ITEMS
 
 
+def test_a_search_that_matches_nothing_says_why(qtbot, window, imported):
+    edit = window.search.edit
+    edit.setText("united kingdom")  # two tags, neither in the sample: an empty grid
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert window.model.rowCount() == 0
+    note = window.search.error
+    assert note.isVisible() and "united, kingdom" in note.text()
+    assert '"united kingdom"' in note.text()  # how to search one tag with a space
+    assert not edit.styleSheet()  # a note, not an error: the field is not marked
+    edit.setText("cat AND NOT cat")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert window.model.rowCount() == 0 and "listed on the left" in note.text()
+    edit.setText("cat")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert window.model.rowCount() == 2 and note.isHidden()
+
+
 def test_sidebar_tag_and_untagged(qtbot, window, imported):
     entry = window.sidebar.entry("animals|pets|cat")
     window.sidebar.tree.itemClicked.emit(entry, 0)
