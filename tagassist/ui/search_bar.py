@@ -62,6 +62,7 @@ class SearchBar(QWidget):
         # The library's message ends with a caret diagram; inline, the first line says it all.
         self.error.setText(message.splitlines()[0] if message else "Invalid search")
         self.error.setToolTip(message)
+        self.error.setAccessibleName("Search problem")
         self.error.show()
         self._bad = True
         self._restyle()
@@ -70,6 +71,7 @@ class SearchBar(QWidget):
         """Not an error: a line below the field (nothing matched, and what to try)."""
         self.error.setText(message)
         self.error.setToolTip("")
+        self.error.setAccessibleName("About the search")
         self.error.show()
         self._bad = False
         self._restyle()

@@ -28,7 +28,7 @@ class TagCompleter(QCompleter):
         self.setFilterMode(Qt.MatchFlag.MatchContains)
         edit.setCompleter(self)
         # After the key is handled: the field tells of the edit before the list is filtered
-        edit.textEdited.connect(lambda: QTimer.singleShot(0, self._highlight_first_prefix))
+        edit.textEdited.connect(lambda: QTimer.singleShot(0, self, self._highlight_first_prefix))
 
     def _highlight_first_prefix(self) -> None:
         popup, edit = self.popup(), self.widget()
