@@ -15,6 +15,9 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QCompleter, QLineEdit
 
 ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+# Rows looked at for the highlight, per key on the UI thread: a library's thousands of tags
+# all contain a one-letter text; the first prefix match is near the top of a sorted list.
+MAX_SCANNED = 500
 
 
 class TagCompleter(QCompleter):
@@ -36,7 +39,7 @@ class TagCompleter(QCompleter):
         if not want or not popup.isVisible():
             return
         model = self.completionModel()
-        for row in range(model.rowCount()):
+        for row in range(min(model.rowCount(), MAX_SCANNED)):
             index = model.index(row, 0)
             if str(index.data()).casefold().startswith(want):
                 # Quietly: QCompleter would put the highlighted entry into the field as the

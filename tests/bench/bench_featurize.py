@@ -45,6 +45,7 @@ from tagassist.suggest.encoders import ImageEncoder
 from tagassist.suggest.featurize import IMAGE_MODEL, Models, featurize_library
 from tests.bench.bench_import import make_corpus
 from tests.bench.report import write_report
+from tests.jobs import drive
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "results" / "featurize-decode.json"
@@ -58,14 +59,6 @@ VARIANTS = {
     "draft_in_process": (True, NEVER_POOLED, None),
     "draft_pool_1_worker": (True, 1, 1),
 }
-
-
-def drive(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
 
 
 def models_for(models_dir: Path, draft: bool, cache: dict[bool, Models]) -> Models:
@@ -92,7 +85,7 @@ def timed_run(template: Path, work: Path, models: Models, pooled_from: int,
     with Library.open(db) as lib:
         ids = lib.items.ids()[:limit] if limit else None
         t, cpu = time.perf_counter(), cpu_seconds()
-        report = drive(featurize_library(lib, models, item_ids=ids, pooled_from=pooled_from,
+        report, _ = drive(featurize_library(lib, models, item_ids=ids, pooled_from=pooled_from,
                                          decode_workers=workers))
         seconds, cpu = time.perf_counter() - t, cpu_seconds() - cpu
     assert not report.failed, report.failed[:3]

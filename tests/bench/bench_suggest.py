@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.bench.bench_import import make_corpus
+from tests.jobs import drive
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE_MODEL, TEXT_MODEL = "image-lite0", "text-minilm"
@@ -207,14 +208,6 @@ def bench_runtime(arrays: list[np.ndarray], encoder, repeats: int) -> dict:
 
 # -- 3. suggestion latency -------------------------------------------------------------------
 
-def _drain(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
-
-
 def bench_service(workdir: Path, repeats: int) -> dict:
     """Import + featurize the sample library, then time ColdStartSuggester.suggest per item."""
     from tagassist.library import Library
@@ -226,7 +219,7 @@ def bench_service(workdir: Path, repeats: int) -> dict:
     library = Library.open(workdir / "lib" / DB_NAME)
     try:
         user_id = library.users.get_or_create("bench").id
-        imported = _drain(import_folder(library, sample_library_dir(), user_id=user_id,
+        imported, _ = drive(import_folder(library, sample_library_dir(), user_id=user_id,
                                         thumbnails_dir=workdir / "thumbs"))
         t = time.perf_counter()
         models = Models(models_dir())
@@ -234,7 +227,7 @@ def bench_service(workdir: Path, repeats: int) -> dict:
         suggester = ColdStartSuggester(library, models)
         items = library.items.get_many(library.items.ids())
         t = time.perf_counter()
-        featurized = _drain(suggester.featurize(items))
+        featurized, _ = drive(suggester.featurize(items))
         featurize_s = time.perf_counter() - t
         by_name = {Path(p).name: it for it in items for p in it.paths}
         tagged = 0

@@ -29,6 +29,7 @@ from tagassist.media import sidecar_names, xmp
 from tagassist.media.errors import MediaError
 from tagassist.media.importer import import_folder
 from tagassist.media.sidecar_export import export_sidecars
+from tests.jobs import drive
 from tests.media.hostile import BILLION_LAUGHS
 
 EXIFTOOL = shutil.which("exiftool")
@@ -122,14 +123,6 @@ def photo(path: Path) -> Path:
     return path
 
 
-def drive(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
-
-
 class Lib:
     """A real library on disk, and the steps the tests take with it."""
 
@@ -140,7 +133,7 @@ class Lib:
 
     def import_(self, folder: Path, may_fail: tuple[str, ...] = ()):
         """Import ``folder``; only the files named in ``may_fail`` may be problems."""
-        report = drive(import_folder(self.library, folder, user_id=self.user_id,
+        report, _ = drive(import_folder(self.library, folder, user_id=self.user_id,
                                      thumbnails_dir=self.root / "thumbs",
                                      cancel=threading.Event()))
         problems = [p for p in report.problems if Path(p.path).name not in may_fail]
@@ -159,7 +152,7 @@ class Lib:
         return item
 
     def export(self, convention: str = "auto"):
-        return drive(export_sidecars(self.library, convention=convention))
+        return drive(export_sidecars(self.library, convention=convention))[0]
 
 
 @pytest.fixture

@@ -132,11 +132,17 @@ def test_pooled_decoding_gives_the_same_features_as_in_process(models, tmp_path)
     assert multiprocessing.active_children() == []
 
 
+def _two_workers_over_photos(encoders, tmp_path) -> tuple[list[str], PhotoDecoder[int]]:
+    """The photo folder's paths and a pool of two workers for them (pooled however few)."""
+    _, draft = encoders
+    paths = sorted(str(p) for p in photo_folder(tmp_path).iterdir())
+    return paths, PhotoDecoder[int](draft.preprocessing, len(paths), workers=2, min_pooled=1)
+
+
 def test_the_pool_returns_what_an_in_process_decode_returns(encoders, tmp_path):
     _, draft = encoders
-    folder = photo_folder(tmp_path)
-    paths = sorted(str(p) for p in folder.iterdir())
-    with PhotoDecoder[int](draft.preprocessing, len(paths), workers=2, min_pooled=1) as pool:
+    paths, decoder = _two_workers_over_photos(encoders, tmp_path)
+    with decoder as pool:
         assert pool.pooled
         pooled = [row for batch in pool.decode([[(i, p)] for i, p in enumerate(paths)])
                   for row in batch]
@@ -179,10 +185,8 @@ def test_cancel_stops_a_pooled_run_and_leaves_no_worker(models, tmp_path):
 
 
 def test_a_killed_worker_falls_back_to_decoding_in_process(encoders, tmp_path):
-    _, draft = encoders
-    folder = photo_folder(tmp_path)
-    paths = sorted(str(p) for p in folder.iterdir())
-    with PhotoDecoder[int](draft.preprocessing, len(paths), workers=2, min_pooled=1) as pool:
+    paths, decoder = _two_workers_over_photos(encoders, tmp_path)
+    with decoder as pool:
         batches = pool.decode([[(i, p)] for i, p in enumerate(paths)])
         first = next(batches)
         for pid in pool.worker_pids():

@@ -49,3 +49,19 @@ def test_unreadable_library_shows_message_box(qapp, paths):
     QTimer.singleShot(50, close_box)
     assert run_gui(paths, open_folder=None, user="tester", screenshot=None) == EXIT_LIBRARY_ERROR
     assert seen and "empty" in seen[0]
+
+
+def test_the_window_keeps_full_collections_rare_and_the_start_up_heap_frozen():
+    """tune_interpreter (run_gui calls it once the window is up), in a fresh interpreter."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import gc, json, sys; from tagassist.ui.app import FULL_GC_EVERY, tune_interpreter;"
+            "before = gc.get_threshold(); tune_interpreter();"
+            "print(json.dumps([before, gc.get_threshold(), gc.get_freeze_count(),"
+            " sys.getswitchinterval(), FULL_GC_EVERY]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after, frozen, switch, every = json.loads(out.stdout)
+    assert after == [before[0], before[1], every] and every > before[2]
+    assert frozen > 10_000 and switch == 0.001
